@@ -1,0 +1,328 @@
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Provider types accepted in providers[].type.
+const (
+	// ProviderOpenAI is an OpenAI-compatible HTTP endpoint.
+	ProviderOpenAI = "openai"
+	// ProviderBuiltin is the in-process provider.
+	ProviderBuiltin = "builtin"
+)
+
+// BuiltinProviderName is the reserved name of the provider that always
+// exists; it cannot be declared in providers.
+const BuiltinProviderName = "builtin"
+
+// Config is Vigil's complete configuration. The yaml tags are the file
+// format; see example.yaml ([ExampleYAML]) for a documented instance.
+type Config struct {
+	// Log configures the process logger.
+	Log Log `yaml:"log"`
+	// DataDir is the data directory of `vigil dev` (SQLite databases, etc.).
+	DataDir string `yaml:"data_dir"`
+	// HTTP configures the API/webhook HTTP server.
+	HTTP HTTP `yaml:"http"`
+	// Temporal configures the connection to the Temporal frontend.
+	Temporal Temporal `yaml:"temporal"`
+	// Dev holds settings used only by `vigil dev`.
+	Dev Dev `yaml:"dev"`
+	// Database configures Vigil's own store.
+	Database Database `yaml:"database"`
+	// Prometheus is the metrics source queried by activities.
+	Prometheus Prometheus `yaml:"prometheus"`
+	// Alertmanager is the Alertmanager instance queried and silenced.
+	Alertmanager Alertmanager `yaml:"alertmanager"`
+	// Elasticsearch is the log/event store.
+	Elasticsearch Elasticsearch `yaml:"elasticsearch"`
+	// Codec holds the payload encryption keys for Temporal payloads.
+	Codec Codec `yaml:"codec"`
+	// Auth lists the credentials accepted by the HTTP API and webhooks.
+	Auth Auth `yaml:"auth"`
+	// Providers lists the LLM providers. The provider named "builtin"
+	// always exists and must not be listed.
+	Providers []Provider `yaml:"providers"`
+	// RolesDir is an optional directory of role YAML files loaded at start.
+	RolesDir string `yaml:"roles_dir"`
+	// ChangeTracking configures the follow-up checkpoints after a change.
+	ChangeTracking ChangeTracking `yaml:"change_tracking"`
+	// Notify configures outgoing notifications.
+	Notify Notify `yaml:"notify"`
+
+	meta *meta // provenance of values; nil for a Config built in code
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is one of debug, info, warn, error.
+	Level string `yaml:"level"`
+	// Format is text or json; production deployments should use json.
+	Format string `yaml:"format"`
+}
+
+// HTTP configures the HTTP server.
+type HTTP struct {
+	// Address is the listen address, host:port (host may be empty).
+	Address string `yaml:"address"`
+	// MaxBodyBytes is the largest accepted request body; must be > 0.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ReadTimeout bounds reading a whole request; must be > 0.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing a response; must be > 0.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// PublicURL is the externally visible base URL used in links in
+	// notifications; optional, absolute http(s) when set.
+	PublicURL string `yaml:"public_url"`
+}
+
+// Temporal configures the Temporal client.
+type Temporal struct {
+	// Address is the frontend host:port.
+	Address string `yaml:"address"`
+	// Namespace is the Temporal namespace.
+	Namespace string `yaml:"namespace"`
+	// TaskQueue is the task queue Vigil's workers poll.
+	TaskQueue string `yaml:"task_queue"`
+	// TLS configures transport security to the frontend.
+	TLS TLS `yaml:"tls"`
+	// APIKeyEnv names the environment variable holding the Temporal Cloud
+	// API key.
+	APIKeyEnv string `yaml:"api_key_env"`
+	// APIKeyFile is the path of a file holding the Temporal Cloud API key.
+	APIKeyFile string `yaml:"api_key_file"`
+}
+
+// TLS configures a TLS client connection.
+type TLS struct {
+	// Enabled turns TLS on.
+	Enabled bool `yaml:"enabled"`
+	// CAFile is a PEM bundle of CAs to trust instead of the system pool.
+	CAFile string `yaml:"ca_file"`
+	// CertFile is the PEM client certificate for mTLS (with KeyFile).
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is the PEM private key for mTLS (with CertFile).
+	KeyFile string `yaml:"key_file"`
+	// ServerName overrides the name checked in the server certificate.
+	ServerName string `yaml:"server_name"`
+}
+
+// Dev holds settings used only by `vigil dev`.
+type Dev struct {
+	// UIAddress is the listen address of the embedded Temporal UI.
+	UIAddress string `yaml:"ui_address"`
+	// TemporalDB is the SQLite file of the embedded Temporal server;
+	// empty means <data_dir>/temporal.db (see [Config.DevTemporalDB]).
+	TemporalDB string `yaml:"temporal_db"`
+}
+
+// Database configures Vigil's store. At most one of URL, URLEnv and URLFile
+// may be set. Empty in `vigil dev` means sqlite:<data_dir>/vigil.db; `vigil
+// server` and `vigil worker` require one (see [Config.ValidateProduction]).
+type Database struct {
+	// URL is postgres://..., postgresql://... or sqlite:PATH.
+	URL string `yaml:"url"`
+	// URLEnv names an environment variable holding the URL.
+	URLEnv string `yaml:"url_env"`
+	// URLFile is the path of a file holding the URL.
+	URLFile string `yaml:"url_file"`
+}
+
+// Prometheus locates the Prometheus HTTP API.
+type Prometheus struct {
+	// URL is optional; when set it must be an absolute http(s) URL.
+	URL string `yaml:"url"`
+}
+
+// Alertmanager locates the Alertmanager HTTP API.
+type Alertmanager struct {
+	// URL is optional; when set it must be an absolute http(s) URL.
+	URL string `yaml:"url"`
+}
+
+// Elasticsearch locates the Elasticsearch cluster.
+type Elasticsearch struct {
+	// URLs are the cluster nodes, each an absolute http(s) URL.
+	URLs []string `yaml:"urls"`
+	// APIKeyEnv names the environment variable holding the API key.
+	APIKeyEnv string `yaml:"api_key_env"`
+	// APIKeyFile is the path of a file holding the API key.
+	APIKeyFile string `yaml:"api_key_file"`
+	// IndexPrefix prefixes every index Vigil writes (lowercase).
+	IndexPrefix string `yaml:"index_prefix"`
+}
+
+// Codec holds the AES-GCM keys used to encrypt Temporal payloads.
+type Codec struct {
+	// ActiveKey is the ID of the key used for encryption; it must name one
+	// of Keys when Keys is non-empty. Other keys are kept for decryption.
+	ActiveKey string `yaml:"active_key"`
+	// Keys are the known keys; see [Config.CodecKeys] to resolve them.
+	Keys []CodecKey `yaml:"keys"`
+}
+
+// CodecKey is one payload encryption key, 32 bytes encoded in base64,
+// given by reference (exactly one of KeyEnv and KeyFile).
+type CodecKey struct {
+	// ID identifies the key in encrypted payloads' metadata.
+	ID string `yaml:"id"`
+	// KeyEnv names the environment variable holding the key.
+	KeyEnv string `yaml:"key_env"`
+	// KeyFile is the path of a file holding the key.
+	KeyFile string `yaml:"key_file"`
+}
+
+// Auth lists the credentials accepted by the HTTP server.
+type Auth struct {
+	// APIKeys are the API clients; only hashes of their keys are stored.
+	APIKeys []APIKey `yaml:"api_keys"`
+	// WebhookTokens are bearer tokens accepted on webhook endpoints.
+	WebhookTokens []WebhookToken `yaml:"webhook_tokens"`
+	// HMACSecrets are shared secrets for HMAC-signed webhooks.
+	HMACSecrets []HMACSecret `yaml:"hmac_secrets"`
+}
+
+// APIKey is one API client.
+type APIKey struct {
+	// Client names the client (for logs and audit).
+	Client string `yaml:"client"`
+	// Org is the organisation the client acts for.
+	Org string `yaml:"org"`
+	// KeyHash is the SHA-256 of the key as 64 hex characters
+	// (see [HashAPIKey] and [APIKey.Matches]).
+	KeyHash string `yaml:"key_hash"`
+}
+
+// WebhookToken is a named bearer token, given by reference (exactly one of
+// TokenEnv and TokenFile).
+type WebhookToken struct {
+	// Name identifies the webhook (e.g. alertmanager).
+	Name string `yaml:"name"`
+	// TokenEnv names the environment variable holding the token.
+	TokenEnv string `yaml:"token_env"`
+	// TokenFile is the path of a file holding the token.
+	TokenFile string `yaml:"token_file"`
+}
+
+// HMACSecret is a named HMAC secret, given by reference (exactly one of
+// SecretEnv and SecretFile).
+type HMACSecret struct {
+	// Name identifies the sender (e.g. apm).
+	Name string `yaml:"name"`
+	// SecretEnv names the environment variable holding the secret.
+	SecretEnv string `yaml:"secret_env"`
+	// SecretFile is the path of a file holding the secret.
+	SecretFile string `yaml:"secret_file"`
+}
+
+// Provider is one LLM provider.
+type Provider struct {
+	// Name is unique, matches [a-z0-9-]+ and is not "builtin".
+	Name string `yaml:"name"`
+	// Type is openai (default) or builtin.
+	Type string `yaml:"type"`
+	// BaseURL is the API base URL; required for openai, absolute http(s).
+	BaseURL string `yaml:"base_url"`
+	// APIKeyEnv names the environment variable holding the API key.
+	APIKeyEnv string `yaml:"api_key_env"`
+	// APIKeyFile is the path of a file holding the API key.
+	APIKeyFile string `yaml:"api_key_file"`
+	// Timeout bounds one request; default 60s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Models are the models offered; at least one for openai.
+	Models []Model `yaml:"models"`
+}
+
+// setDefaults fills the defaults of a provider entry that is created by the
+// file or the environment.
+func (p *Provider) setDefaults() {
+	p.Type = ProviderOpenAI
+	p.Timeout = 60 * time.Second
+}
+
+// Model is one model of a provider.
+type Model struct {
+	// Name is required and unique within the provider.
+	Name string `yaml:"name"`
+	// RPM is the request-per-minute limit; 0 means unlimited.
+	RPM int `yaml:"rpm"`
+	// Price is used for cost accounting.
+	Price Price `yaml:"price"`
+}
+
+// Price is a model's price in currency units per million tokens.
+type Price struct {
+	// InputPerMTok is the price of one million input tokens; >= 0.
+	InputPerMTok float64 `yaml:"input_per_mtok"`
+	// OutputPerMTok is the price of one million output tokens; >= 0.
+	OutputPerMTok float64 `yaml:"output_per_mtok"`
+}
+
+// ChangeTracking configures change follow-up.
+type ChangeTracking struct {
+	// Checkpoints are offsets from a change at which its effect is
+	// checked; strictly increasing, at most one negative (a baseline
+	// before the change).
+	Checkpoints []time.Duration `yaml:"checkpoints"`
+}
+
+// Notify configures notifications.
+type Notify struct {
+	// SlackWebhookURLEnv names the environment variable holding the Slack
+	// incoming-webhook URL.
+	SlackWebhookURLEnv string `yaml:"slack_webhook_url_env"`
+	// SlackWebhookURLFile is the path of a file holding that URL.
+	SlackWebhookURLFile string `yaml:"slack_webhook_url_file"`
+	// SMTP configures e-mail; unused while Address is empty.
+	SMTP SMTP `yaml:"smtp"`
+}
+
+// SMTP configures an SMTP relay.
+type SMTP struct {
+	// Address is the relay host:port.
+	Address string `yaml:"address"`
+	// From is the sender address.
+	From string `yaml:"from"`
+	// Username is the login, if the relay requires authentication.
+	Username string `yaml:"username"`
+	// PasswordEnv names the environment variable holding the password.
+	PasswordEnv string `yaml:"password_env"`
+	// PasswordFile is the path of a file holding the password.
+	PasswordFile string `yaml:"password_file"`
+}
+
+// Default returns the embedded defaults. They are valid for `vigil dev`.
+func Default() *Config {
+	return &Config{
+		Log:     Log{Level: "info", Format: "text"},
+		DataDir: ".vigil",
+		HTTP: HTTP{
+			Address:      "127.0.0.1:8080",
+			MaxBodyBytes: 1 << 20,
+			ReadTimeout:  30 * time.Second,
+			WriteTimeout: 60 * time.Second,
+		},
+		Temporal: Temporal{
+			Address:   "127.0.0.1:7233",
+			Namespace: "default",
+			TaskQueue: "vigil",
+		},
+		Dev:           Dev{UIAddress: "127.0.0.1:8233"},
+		Elasticsearch: Elasticsearch{IndexPrefix: "vigil"},
+		ChangeTracking: ChangeTracking{Checkpoints: []time.Duration{
+			-30 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour,
+			4 * time.Hour, 8 * time.Hour, 12 * time.Hour, 24 * time.Hour,
+		}},
+	}
+}
+
+// DevTemporalDB returns dev.temporal_db, or <data_dir>/temporal.db when it
+// is empty.
+func (c *Config) DevTemporalDB() string {
+	if c.Dev.TemporalDB != "" {
+		return c.Dev.TemporalDB
+	}
+	return filepath.Join(c.DataDir, "temporal.db")
+}

@@ -1,0 +1,583 @@
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// y joins lines into a YAML document, so that line numbers in cases are
+// easy to count.
+func y(lines ...string) []byte { return []byte(strings.Join(lines, "\n") + "\n") }
+
+// stripped returns a copy of c without provenance, for comparisons.
+func stripped(c *Config) Config {
+	cp := *c
+	cp.meta = nil
+	return cp
+}
+
+// provider is a valid providers section (lines 1-6), for cases to extend.
+var provider = []string{
+	"providers:",
+	"  - name: local",
+	"    base_url: http://127.0.0.1:9000/v1",
+	"    models:",
+	"      - name: model-a",
+	"        rpm: 10",
+}
+
+func with(base []string, more ...string) []byte {
+	return y(append(append([]string{}, base...), more...)...)
+}
+
+func TestDefaultsValid(t *testing.T) {
+	require.NoError(t, Default().Validate())
+
+	c, err := Load("", nil)
+	require.NoError(t, err)
+	require.Equal(t, *Default(), stripped(c))
+	require.Equal(t, "info", c.Log.Level)
+	require.Equal(t, "127.0.0.1:7233", c.Temporal.Address)
+	require.Equal(t, int64(1048576), c.HTTP.MaxBodyBytes)
+	require.Equal(t, 30*time.Second, c.HTTP.ReadTimeout)
+	require.Equal(t, []time.Duration{-30 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour,
+		4 * time.Hour, 8 * time.Hour, 12 * time.Hour, 24 * time.Hour}, c.ChangeTracking.Checkpoints)
+	require.Equal(t, filepath.Join(".vigil", "temporal.db"), c.DevTemporalDB())
+
+	// Production needs a database; the defaults have none.
+	err = c.ValidateProduction()
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "database.url: required for vigil server and vigil worker")
+	require.Contains(t, err.Error(), "(default)")
+
+	// An empty or comment-only file is the defaults.
+	for _, data := range [][]byte{nil, []byte("# nothing\n"), []byte("---\n")} {
+		c, err := Parse("vigil.yaml", data, nil)
+		require.NoError(t, err)
+		require.Equal(t, *Default(), stripped(c))
+	}
+}
+
+func TestExampleLoads(t *testing.T) {
+	c, err := Parse("example.yaml", ExampleYAML, []string{})
+	require.NoError(t, err)
+	require.Equal(t, "local", c.Providers[0].Name)
+	require.Equal(t, 600, c.Providers[0].Models[0].RPM)
+	require.Equal(t, 0.15, c.Providers[0].Models[0].Price.InputPerMTok)
+	require.Equal(t, "k1", c.Codec.ActiveKey)
+	require.Error(t, c.ValidateProduction(), "the example configures no database")
+
+	// Through a file, too.
+	path := filepath.Join(t.TempDir(), "vigil.yaml")
+	require.NoError(t, os.WriteFile(path, ExampleYAML, 0o600))
+	c2, err := Load(path, nil)
+	require.NoError(t, err)
+	require.Equal(t, stripped(c), stripped(c2))
+
+	// The example documents every key: each key path of the struct
+	// appears in it.
+	for _, p := range leafPaths(reflect.TypeOf(Config{}), "") {
+		key := p[strings.LastIndexAny(p, ".]")+1:]
+		require.Contains(t, string(ExampleYAML), key+":", "example.yaml lacks %s", p)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	c, err := Parse("example.yaml", ExampleYAML, nil)
+	require.NoError(t, err)
+	c.Database.URL = "postgres://vigil@db:5432/vigil?sslmode=disable"
+	c.Temporal.TLS = TLS{Enabled: true, CAFile: "/ca.pem", ServerName: "temporal"}
+	c.RolesDir = "roles"
+	c.Elasticsearch.URLs = []string{"http://a:9200", "https://b:9200"}
+	require.NoError(t, c.Validate())
+
+	out := c.Redacted()
+	path := filepath.Join(t.TempDir(), "vigil.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(out), 0o600))
+	back, err := Load(path, nil)
+	require.NoError(t, err, out)
+	require.Equal(t, stripped(c), stripped(back))
+	require.Equal(t, out, back.Redacted())
+	require.Contains(t, out, "read_timeout: 30s")
+}
+
+func TestRedactedMasksURLPasswords(t *testing.T) {
+	c := Default()
+	c.Database.URL = "postgres://vigil:hunter2@db/vigil?sslmode=disable"
+	c.Prometheus.URL = "https://prom.example.com/?token=abc"
+	out := c.Redacted()
+	require.NotContains(t, out, "hunter2")
+	require.NotContains(t, out, "abc")
+	require.Contains(t, out, "postgres://vigil:xxxxx@db/vigil?sslmode=disable")
+}
+
+func TestValidationErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml []byte
+		want string
+	}{
+		{"log level", y("log:", "  level: verbose"), `vigil.yaml:2: log.level: must be one of debug, info, warn, error; got "verbose"`},
+		{"log format", y("log:", "  format: xml"), `vigil.yaml:2: log.format: must be one of text, json`},
+		{"data dir", y(`data_dir: ""`), "vigil.yaml:1: data_dir: must not be empty"},
+		{"http address", y("http:", "  address: localhost"), `vigil.yaml:2: http.address: must be host:port`},
+		{"http port", y("http:", "  address: :99999"), `vigil.yaml:2: http.address: invalid port "99999"`},
+		{"max body", y("http:", "  max_body_bytes: 0"), "vigil.yaml:2: http.max_body_bytes: must be > 0"},
+		{"read timeout", y("http:", "  read_timeout: 0s"), "vigil.yaml:2: http.read_timeout: must be > 0"},
+		{"write timeout", y("http:", "  write_timeout: -1s"), "vigil.yaml:2: http.write_timeout: must be > 0"},
+		{"public url", y("http:", "  public_url: ftp://x"), `vigil.yaml:2: http.public_url: must be an absolute http(s) URL, got "ftp://x"`},
+		{"temporal address", y("temporal:", "  address: :7233"), `vigil.yaml:2: temporal.address: must include a host`},
+		{"temporal namespace", y("temporal:", `  namespace: ""`), "vigil.yaml:2: temporal.namespace: required"},
+		{"task queue", y("temporal:", `  task_queue: ""`), "vigil.yaml:2: temporal.task_queue: required"},
+		{"tls cert without key", y("temporal:", "  tls:", "    enabled: true", "    cert_file: /c.pem"),
+			"vigil.yaml:2: temporal.tls.key_file: required when temporal.tls.cert_file is set"},
+		{"tls file while disabled", y("temporal:", "  tls:", "    ca_file: /ca.pem"),
+			"vigil.yaml:3: temporal.tls.ca_file: is set but temporal.tls.enabled is false"},
+		{"temporal key both", y("temporal:", "  api_key_env: K", "  api_key_file: /k"),
+			"vigil.yaml:3: temporal.api_key_file: set only one of api_key_env, api_key_file"},
+		{"env name is a secret", y("temporal:", "  api_key_env: sk-live-12345"),
+			`vigil.yaml:2: temporal.api_key_env: "sk***" is not an environment variable name`},
+		{"dev ui address", y("dev:", "  ui_address: nope"), "vigil.yaml:2: dev.ui_address: must be host:port"},
+		{"database scheme", y("database:", "  url: mysql://h/db"), "vigil.yaml:2: database.url: must start with postgres://, postgresql:// or sqlite:"},
+		{"database sqlite path", y("database:", "  url: 'sqlite:'"), "vigil.yaml:2: database.url: sqlite: URL needs a path"},
+		{"database two forms", y("database:", "  url: sqlite:x.db", "  url_env: DB"), "vigil.yaml:3: database.url_env: set only one of url, url_env"},
+		{"prometheus url", y("prometheus:", "  url: localhost:9090"), "vigil.yaml:2: prometheus.url: must be an absolute http(s) URL"},
+		{"alertmanager url", y("alertmanager:", "  url: /api"), "vigil.yaml:2: alertmanager.url: must be an absolute http(s) URL"},
+		{"elasticsearch url", y("elasticsearch:", "  urls:", "    - http://a:9200", "    - es:9200"), "vigil.yaml:4: elasticsearch.urls[1]: must be an absolute http(s) URL"},
+		{"index prefix", y("elasticsearch:", "  index_prefix: Vigil"), "vigil.yaml:2: elasticsearch.index_prefix: must be lowercase"},
+		{"codec active not a key", y("codec:", "  active_key: k2", "  keys:", "    - id: k1", "      key_env: K1"),
+			`vigil.yaml:2: codec.active_key: must name one of codec.keys (k1), got "k2"`},
+		{"codec active without keys", y("codec:", "  active_key: k1"), `vigil.yaml:2: codec.active_key: names key "k1" but codec.keys is empty`},
+		{"codec keys without active", y("codec:", "  keys:", "    - id: k1", "      key_env: K1"), "vigil.yaml:1: codec.active_key: required when codec.keys is set"},
+		{"codec key ref", y("codec:", "  active_key: k1", "  keys:", "    - id: k1"), "vigil.yaml:4: codec.keys[0].key_env: required: set key_env or key_file"},
+		{"codec key id dup", y("codec:", "  active_key: k1", "  keys:", "    - {id: k1, key_env: A}", "    - {id: k1, key_env: B}"),
+			`vigil.yaml:5: codec.keys[1].id: duplicate key id "k1" (also codec.keys[0])`},
+		{"api key hash", y("auth:", "  api_keys:", "    - client: bot", "      org: acme", "      key_hash: abc"),
+			"vigil.yaml:5: auth.api_keys[0].key_hash: must be the SHA-256 of the key as 64 hex characters"},
+		{"api key client", y("auth:", "  api_keys:", "    - org: acme", "      key_hash: "+HashAPIKey("x")),
+			"vigil.yaml:3: auth.api_keys[0].client: required"},
+		{"api key dup", y("auth:", "  api_keys:", "    - {client: a, org: o, key_hash: "+HashAPIKey("x")+"}", "    - {client: b, org: o, key_hash: "+strings.ToUpper(HashAPIKey("x"))+"}"),
+			"vigil.yaml:4: auth.api_keys[1].key_hash: duplicate key hash (also auth.api_keys[0])"},
+		{"webhook token ref", y("auth:", "  webhook_tokens:", "    - name: am"), "vigil.yaml:3: auth.webhook_tokens[0].token_env: required: set token_env or token_file"},
+		{"webhook token name", y("auth:", "  webhook_tokens:", "    - token_env: T"), "vigil.yaml:3: auth.webhook_tokens[0].name: required"},
+		{"webhook dup", y("auth:", "  webhook_tokens:", "    - {name: am, token_env: A}", "    - {name: am, token_file: /b}"),
+			`vigil.yaml:4: auth.webhook_tokens[1].name: duplicate name "am" (also auth.webhook_tokens[0])`},
+		{"hmac ref both", y("auth:", "  hmac_secrets:", "    - name: apm", "      secret_env: S", "      secret_file: /s"),
+			"vigil.yaml:5: auth.hmac_secrets[0].secret_file: set only one of secret_env, secret_file"},
+		{"provider name missing", y("providers:", "  - base_url: http://x", "    models: [{name: m}]"), "vigil.yaml:2: providers[0].name: required"},
+		{"provider reserved", y("providers:", "  - name: builtin", "    type: builtin"), `vigil.yaml:2: providers[0].name: "builtin" is reserved`},
+		{"provider name pattern", y("providers:", "  - name: Local_1", "    type: builtin"), `vigil.yaml:2: providers[0].name: must match [a-z0-9-]+, got "Local_1"`},
+		{"provider dup", with(provider, "  - name: local", "    type: builtin"), `vigil.yaml:7: providers[1].name: duplicate provider name "local" (also providers[0])`},
+		{"provider type", with(provider, "    type: anthropic"), `vigil.yaml:7: providers[0].type: must be one of openai, builtin; got "anthropic"`},
+		{"provider base url missing", y("providers:", "  - name: p", "    models: [{name: m}]"), "vigil.yaml:2: providers[0].base_url: required for type openai"},
+		{"provider base url", y("providers:", "  - name: p", "    base_url: 127.0.0.1:9000", "    models: [{name: m}]"), "vigil.yaml:3: providers[0].base_url: must be an absolute http(s) URL"},
+		{"provider models", y("providers:", "  - name: p", "    base_url: http://x"), "vigil.yaml:2: providers[0].models: at least one model is required for type openai"},
+		{"provider timeout", with(provider, "    timeout: 0s"), "vigil.yaml:7: providers[0].timeout: must be > 0"},
+		{"model rpm", y("providers:", "  - name: p", "    base_url: http://x", "    models:", "      - name: a", "        rpm: 1", "      - name: b", "        rpm: -5"),
+			"vigil.yaml:8: providers[0].models[1].rpm: must be >= 0"},
+		{"model name", with(provider, "      - rpm: 1"), "vigil.yaml:7: providers[0].models[1].name: required"},
+		{"model dup", with(provider, "      - name: model-a"), `vigil.yaml:7: providers[0].models[1].name: duplicate model name "model-a" (also providers[0].models[0])`},
+		{"model price", with(provider, "        price: {input_per_mtok: 1, output_per_mtok: -0.5}"),
+			"vigil.yaml:7: providers[0].models[0].price.output_per_mtok: must be a finite number >= 0"},
+		{"model price nan", with(provider, "        price:", "          input_per_mtok: .nan"),
+			"vigil.yaml:8: providers[0].models[0].price.input_per_mtok: must be a finite number >= 0"},
+		{"checkpoints increasing", y("change_tracking:", "  checkpoints:", "    - 10m", "    - 1h", "    - 30m"),
+			"vigil.yaml:5: change_tracking.checkpoints[2]: must be greater than the previous checkpoint (1h0m0s)"},
+		{"checkpoints negatives", y("change_tracking:", "  checkpoints: [-1h, -30m, 10m]"),
+			"vigil.yaml:2: change_tracking.checkpoints[1]: at most one negative checkpoint"},
+		{"smtp without address", y("notify:", "  smtp:", "    from: vigil@example.com"), "vigil.yaml:2: notify.smtp.address: required when other notify.smtp settings are set"},
+		{"smtp from", y("notify:", "  smtp:", "    address: smtp:25", "    from: not an address"), `vigil.yaml:4: notify.smtp.from: invalid e-mail address "not an address"`},
+		{"smtp from missing", y("notify:", "  smtp:", "    address: smtp:25"), "vigil.yaml:2: notify.smtp.from: required when notify.smtp.address is set"},
+		{"smtp password without user", y("notify:", "  smtp:", "    address: smtp:25", "    from: a@b.c", "    password_env: P"),
+			"vigil.yaml:2: notify.smtp.username: required when a password is set"},
+		{"slack env name", y("notify:", "  slack_webhook_url_env: https://hooks.slack.com/x"), `vigil.yaml:2: notify.slack_webhook_url_env: "ht***" is not an environment variable name`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("vigil.yaml", tt.yaml, nil)
+			require.Error(t, err)
+			require.Nil(t, c)
+			require.Contains(t, err.Error(), tt.want)
+			fes := Errors(err)
+			require.Len(t, fes, 1, "want exactly one error, got:\n%v", err)
+			require.Equal(t, "vigil.yaml", fes[0].File)
+		})
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml []byte
+		want string
+	}{
+		{"unknown top-level key", y("log:", "  level: info", "promethus:", "  url: http://x"), `vigil.yaml:3: unknown key "promethus" (did you mean "prometheus"?)`},
+		{"unknown nested key", y("http:", "  adress: :80"), `vigil.yaml:2: http: unknown key "adress" (did you mean "address"?)`},
+		{"unknown key other spelling", y("http:", "  maxBodyBytes: 10"), `vigil.yaml:2: http: unknown key "maxBodyBytes" (did you mean "max_body_bytes"?)`},
+		{"unknown key no suggestion", y("frobnicate: true"), `vigil.yaml:1: unknown key "frobnicate"`},
+		{"literal api key", y("providers:", "  - name: local", "    api_key: sk-123"),
+			"vigil.yaml:3: providers[0].api_key: secrets are only accepted by reference; use api_key_env or api_key_file"},
+		{"literal password", y("notify:", "  smtp:", "    password: hunter2"),
+			"vigil.yaml:3: notify.smtp.password: secrets are only accepted by reference; use password_env or password_file"},
+		{"literal token", y("auth:", "  webhook_tokens:", "    - name: am", "      token: abc"),
+			"vigil.yaml:4: auth.webhook_tokens[0].token: secrets are only accepted by reference; use token_env or token_file"},
+		{"literal key", y("codec:", "  keys:", "    - id: k1", "      key: AAAA"),
+			"vigil.yaml:4: codec.keys[0].key: secrets are only accepted by reference; use key_env or key_file"},
+		{"literal secret without setting", y("prometheus:", "  password: x"),
+			`vigil.yaml:2: prometheus: unknown key "password" (secrets are only accepted by reference`},
+		{"bad duration", y("http:", "  read_timeout: 30"), `vigil.yaml:2: http.read_timeout: invalid duration "30"`},
+		{"bad duration in list", y("change_tracking:", "  checkpoints:", "    - 1h", "    - soon"), `vigil.yaml:4: change_tracking.checkpoints[1]: invalid duration "soon"`},
+		{"bad integer", y("http:", "  max_body_bytes: ten"), `vigil.yaml:2: http.max_body_bytes: invalid integer "ten"`},
+		{"quoted integer", y("http:", `  max_body_bytes: "10"`), `vigil.yaml:2: http.max_body_bytes: invalid integer "10"`},
+		{"integer overflow", y("providers:", "  - name: p", "    type: builtin", "    models:", "      - name: m", "        rpm: 99999999999999999999"),
+			`vigil.yaml:6: providers[0].models[0].rpm: invalid integer`},
+		{"bad bool", y("temporal:", "  tls:", "    enabled: maybe"), `vigil.yaml:3: temporal.tls.enabled: invalid boolean "maybe"`},
+		{"bad float", y("providers:", "  - name: p", "    type: builtin", "    models:", "      - name: m", "        price: {input_per_mtok: cheap}"),
+			`vigil.yaml:6: providers[0].models[0].price.input_per_mtok: invalid number "cheap"`},
+		{"scalar for mapping", y("http: 8080"), `vigil.yaml:1: http: expected a mapping, got "8080"`},
+		{"mapping for scalar", y("log:", "  level:", "    name: info"), "vigil.yaml:3: log.level: expected a string, got a mapping"},
+		{"scalar for list", y("elasticsearch:", "  urls: http://a:9200"), `vigil.yaml:2: elasticsearch.urls: expected a list, got "http://a:9200"`},
+		{"duplicate key", y("log:", "  level: info", "  level: debug"), "vigil.yaml:3: log.level: duplicate key (first set on line 2)"},
+		{"top level not a mapping", y("- a", "- b"), "vigil.yaml:1: the top level must be a mapping"},
+		{"two documents", y("log: {level: info}", "---", "log: {level: debug}"), "vigil.yaml:2: only one YAML document is allowed"},
+		{"syntax error", y("log:", "  level: info", " format: json"), "vigil.yaml:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("vigil.yaml", tt.yaml, nil)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestAllErrorsReported(t *testing.T) {
+	_, err := Parse("vigil.yaml", y(
+		"promethus: {}", // 1
+		"http:",         // 2
+		"  max_body_bytes: 0",
+		"  read_timeout: soon", // 4
+		"providers:",
+		"  - name: local",
+		"    api_key: x", // 7
+	), []string{"VIGIL_HTTP_WRITE_TIMEOUT=forever"})
+	require.Error(t, err)
+	msgs := []string{}
+	for _, fe := range Errors(err) {
+		msgs = append(msgs, fe.Error())
+	}
+	require.Equal(t, []string{
+		`vigil.yaml:1: unknown key "promethus" (did you mean "prometheus"?)`,
+		"vigil.yaml:3: http.max_body_bytes: must be > 0",
+		`vigil.yaml:4: http.read_timeout: invalid duration "soon" (use Go syntax such as 90s, 5m or 1h30m)`,
+		"vigil.yaml:6: providers[0].base_url: required for type openai",
+		"vigil.yaml:6: providers[0].models: at least one model is required for type openai",
+		"vigil.yaml:7: providers[0].api_key: secrets are only accepted by reference; use api_key_env or api_key_file",
+		`VIGIL_HTTP_WRITE_TIMEOUT: invalid duration "forever" (use Go syntax such as 90s, 5m or 1h30m)`,
+	}, msgs)
+	var fe *FieldError
+	require.True(t, errors.As(err, &fe))
+}
+
+func TestEnvPrecedence(t *testing.T) {
+	file := y("temporal:", "  address: file:7233", "  namespace: file-ns", "database:", "  url: sqlite:file.db")
+	tests := []struct {
+		name    string
+		env     []string
+		addr    string
+		ns      string
+		db      string
+		addrSrc string
+	}{
+		{"file only", nil, "file:7233", "file-ns", "sqlite:file.db", ""},
+		{"conventional beats file", []string{"TEMPORAL_ADDRESS=conv:7233", "TEMPORAL_NAMESPACE=conv-ns", "DATABASE_URL=postgres://db/conv"},
+			"conv:7233", "conv-ns", "postgres://db/conv", "TEMPORAL_ADDRESS"},
+		{"VIGIL beats conventional", []string{"TEMPORAL_ADDRESS=conv:7233", "VIGIL_TEMPORAL_ADDRESS=vigil:7233",
+			"DATABASE_URL=postgres://db/conv", "VIGIL_DATABASE_URL=postgres://db/vigil", "VIGIL_TEMPORAL_NAMESPACE=vigil-ns", "TEMPORAL_NAMESPACE=conv-ns"},
+			"vigil:7233", "vigil-ns", "postgres://db/vigil", "VIGIL_TEMPORAL_ADDRESS"},
+		{"VIGIL beats file", []string{"VIGIL_TEMPORAL_ADDRESS=vigil:7233"}, "vigil:7233", "file-ns", "sqlite:file.db", "VIGIL_TEMPORAL_ADDRESS"},
+		{"empty conventional ignored", []string{"TEMPORAL_ADDRESS=", "DATABASE_URL="}, "file:7233", "file-ns", "sqlite:file.db", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("vigil.yaml", file, tt.env)
+			require.NoError(t, err)
+			require.Equal(t, tt.addr, c.Temporal.Address)
+			require.Equal(t, tt.ns, c.Temporal.Namespace)
+			require.Equal(t, tt.db, c.Database.URL)
+			require.Equal(t, tt.addrSrc, c.meta.sources["temporal.address"])
+		})
+	}
+}
+
+func TestEnvReplacesOtherFormOfSetting(t *testing.T) {
+	file := y("database:", "  url_env: DB_URL", "providers:", "  - name: p", "    base_url: http://x", "    api_key_file: /k", "    models: [{name: m}]")
+	c, err := Parse("vigil.yaml", file, []string{"DATABASE_URL=postgres://db/x", "VIGIL_PROVIDERS_0_API_KEY_ENV=P_KEY"})
+	require.NoError(t, err)
+	require.Equal(t, Database{URL: "postgres://db/x"}, c.Database)
+	require.Equal(t, "P_KEY", c.Providers[0].APIKeyEnv)
+	require.Empty(t, c.Providers[0].APIKeyFile)
+
+	// Within one source, two forms are still an error.
+	_, err = Parse("", nil, []string{"VIGIL_DATABASE_URL=sqlite:x", "VIGIL_DATABASE_URL_ENV=X"})
+	require.ErrorContains(t, err, "database.url_env: set only one of url, url_env (from VIGIL_DATABASE_URL_ENV)")
+}
+
+func TestEnvOverrides(t *testing.T) {
+	file := with(provider)
+	env := []string{
+		"VIGIL_SERVER=http://elsewhere:8080", // not a key: ignored
+		"VIGIL_CODEC_KEY_K1=c2VjcmV0",        // a secret, not a key: ignored
+		"VIGIL_PROVIDERS_0_MODELS_0=x",       // not a key: ignored
+		"VIGIL_HTTP_ADDRESS=0.0.0.0:9090",
+		"VIGIL_HTTP_MAX_BODY_BYTES=2048",
+		"VIGIL_HTTP_READ_TIMEOUT=90s",
+		"VIGIL_HTTP_PUBLIC_URL=https://vigil.example.com",
+		"VIGIL_LOG_FORMAT=json",
+		"VIGIL_DATA_DIR=/var/lib/vigil",
+		"VIGIL_TEMPORAL_TLS_ENABLED=true",
+		"VIGIL_TEMPORAL_TLS_SERVER_NAME=temporal.example.com",
+		"VIGIL_ELASTICSEARCH_URLS=http://a:9200, http://b:9200,",
+		"VIGIL_CHANGE_TRACKING_CHECKPOINTS=-1h,15m,2h",
+		"VIGIL_PROVIDERS_0_BASE_URL=https://llm.example.com/v1",
+		"VIGIL_PROVIDERS_0_MODELS_0_RPM=42",
+		"VIGIL_PROVIDERS_0_MODELS_0_PRICE_OUTPUT_PER_MTOK=1.25",
+		"VIGIL_PROVIDERS_1_NAME=second", // appends an entry
+		"VIGIL_PROVIDERS_1_TYPE=builtin",
+	}
+	c, err := Parse("vigil.yaml", file, env)
+	require.NoError(t, err)
+	require.Equal(t, "0.0.0.0:9090", c.HTTP.Address)
+	require.Equal(t, int64(2048), c.HTTP.MaxBodyBytes)
+	require.Equal(t, 90*time.Second, c.HTTP.ReadTimeout)
+	require.Equal(t, "https://vigil.example.com", c.HTTP.PublicURL)
+	require.Equal(t, "json", c.Log.Format)
+	require.Equal(t, "/var/lib/vigil", c.DataDir)
+	require.True(t, c.Temporal.TLS.Enabled)
+	require.Equal(t, "temporal.example.com", c.Temporal.TLS.ServerName)
+	require.Equal(t, []string{"http://a:9200", "http://b:9200"}, c.Elasticsearch.URLs)
+	require.Equal(t, []time.Duration{-time.Hour, 15 * time.Minute, 2 * time.Hour}, c.ChangeTracking.Checkpoints)
+	require.Equal(t, "https://llm.example.com/v1", c.Providers[0].BaseURL)
+	require.Equal(t, "model-a", c.Providers[0].Models[0].Name)
+	require.Equal(t, 42, c.Providers[0].Models[0].RPM)
+	require.Equal(t, 1.25, c.Providers[0].Models[0].Price.OutputPerMTok)
+	require.Len(t, c.Providers, 2)
+	require.Equal(t, Provider{Name: "second", Type: "builtin", Timeout: time.Minute}, c.Providers[1])
+}
+
+func TestEnvErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"integer", []string{"VIGIL_HTTP_MAX_BODY_BYTES=ten"}, `VIGIL_HTTP_MAX_BODY_BYTES: invalid integer "ten"`},
+		{"boolean", []string{"VIGIL_TEMPORAL_TLS_ENABLED=sure"}, `VIGIL_TEMPORAL_TLS_ENABLED: invalid boolean "sure"`},
+		{"duration", []string{"VIGIL_HTTP_READ_TIMEOUT=30"}, `VIGIL_HTTP_READ_TIMEOUT: invalid duration "30"`},
+		{"duration list", []string{"VIGIL_CHANGE_TRACKING_CHECKPOINTS=1h,later"}, `VIGIL_CHANGE_TRACKING_CHECKPOINTS: item 2: invalid duration "later"`},
+		{"float", []string{"VIGIL_PROVIDERS_0_MODELS_0_PRICE_INPUT_PER_MTOK=free"}, `VIGIL_PROVIDERS_0_MODELS_0_PRICE_INPUT_PER_MTOK: invalid number "free"`},
+		{"index gap", []string{"VIGIL_PROVIDERS_2_NAME=x"}, "VIGIL_PROVIDERS_2_NAME: providers has no entry 2 (it has 1; new entries must be numbered in order from 1)"},
+		{"valid value, invalid setting", []string{"VIGIL_HTTP_MAX_BODY_BYTES=0"}, "http.max_body_bytes: must be > 0 (from VIGIL_HTTP_MAX_BODY_BYTES)"},
+		{"value from env in list", []string{"VIGIL_PROVIDERS_0_MODELS_0_RPM=-1"}, "providers[0].models[0].rpm: must be >= 0 (0 means unlimited) (from VIGIL_PROVIDERS_0_MODELS_0_RPM)"},
+		{"new entry incomplete", []string{"VIGIL_PROVIDERS_1_BASE_URL=http://x"}, "providers[1].name: required (from VIGIL_PROVIDERS_1_*)"},
+		{"conventional", []string{"TEMPORAL_ADDRESS=nohost"}, "temporal.address: must be host:port, got \"nohost\" (from TEMPORAL_ADDRESS)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("vigil.yaml", with(provider), tt.env)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+// leafPaths lists the key paths of every scalar (or scalar list) of t,
+// with index 0 for lists of mappings.
+func leafPaths(t reflect.Type, prefix string) []string {
+	var out []string
+	for _, f := range yamlFields(t) {
+		p := joinPath(prefix, f.name)
+		switch {
+		case isStructList(f.typ):
+			out = append(out, leafPaths(f.typ.Elem(), indexPath(p, 0))...)
+		case f.typ != durationType && isStruct(f.typ):
+			out = append(out, leafPaths(f.typ, p)...)
+		default:
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func TestEveryKeyHasAnEnvName(t *testing.T) {
+	seen := map[string]string{}
+	for _, p := range leafPaths(reflect.TypeOf(Config{}), "") {
+		name := EnvName(p)
+		prev, dup := seen[name]
+		require.False(t, dup, "%s and %s share %s", prev, p, name)
+		seen[name] = p
+	}
+	require.Equal(t, "VIGIL_HTTP_MAX_BODY_BYTES", EnvName("http.max_body_bytes"))
+	require.Equal(t, "VIGIL_PROVIDERS_0_BASE_URL", EnvName("providers[0].base_url"))
+	require.Equal(t, "VIGIL_TEMPORAL_TLS_ENABLED", EnvName("temporal.tls.enabled"))
+}
+
+func TestProvenanceInMessages(t *testing.T) {
+	c := Default()
+	c.HTTP.MaxBodyBytes = 0
+	require.EqualError(t, c.Validate(), "http.max_body_bytes: must be > 0 (default)")
+}
+
+func TestAnchorsAndMerges(t *testing.T) {
+	c, err := Parse("vigil.yaml", y(
+		"x-model: &m {rpm: 5, price: {input_per_mtok: 1}}",
+	), nil)
+	require.Error(t, err) // x-model is not a key
+	require.Nil(t, c)
+
+	c, err = Parse("vigil.yaml", y(
+		"providers:",
+		"  - name: a",
+		"    base_url: http://a",
+		"    models:",
+		"      - &m {name: m, rpm: 5}",
+		"  - name: b",
+		"    base_url: http://b",
+		"    models:",
+		"      - <<: *m",
+		"        rpm: 7",
+	), nil)
+	require.NoError(t, err)
+	require.Equal(t, Model{Name: "m", RPM: 7}, c.Providers[1].Models[0])
+}
+
+func TestNullKeepsDefault(t *testing.T) {
+	c, err := Parse("vigil.yaml", y("log:", "  level:", "http:", "change_tracking:", "  checkpoints:"), nil)
+	require.NoError(t, err)
+	require.Equal(t, *Default(), stripped(c))
+
+	c, err = Parse("vigil.yaml", y("change_tracking:", "  checkpoints: []"), nil)
+	require.NoError(t, err)
+	require.Empty(t, c.ChangeTracking.Checkpoints)
+}
+
+func TestResolveSecret(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	require.NoError(t, os.WriteFile(good, []byte("  s3cret\n"), 0o600))
+	empty := filepath.Join(dir, "empty")
+	require.NoError(t, os.WriteFile(empty, []byte("\n"), 0o600))
+	t.Setenv("VIGIL_TEST_SECRET", " from-env\n")
+	t.Setenv("VIGIL_TEST_EMPTY", "")
+
+	tests := []struct {
+		name, env, file string
+		want, err       string
+	}{
+		{name: "env", env: "VIGIL_TEST_SECRET", want: "from-env"},
+		{name: "file", file: good, want: "s3cret"},
+		{name: "env unset", env: "VIGIL_TEST_UNSET_XYZ", err: "environment variable VIGIL_TEST_UNSET_XYZ is not set"},
+		{name: "env empty", env: "VIGIL_TEST_EMPTY", err: "environment variable VIGIL_TEST_EMPTY is empty"},
+		{name: "file missing", file: filepath.Join(dir, "nope"), err: "secret file " + filepath.Join(dir, "nope") + " does not exist"},
+		{name: "file empty", file: empty, err: "is empty"},
+		{name: "both", env: "VIGIL_TEST_SECRET", file: good, err: "set only one"},
+		{name: "neither", err: "no secret reference given"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ResolveSecret(tt.env, tt.file)
+			if tt.err != "" {
+				require.ErrorContains(t, err, tt.err)
+				require.Empty(t, got)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestConfigSecretUsesLoadEnviron(t *testing.T) {
+	c, err := Load("", []string{"MY_KEY=abc"})
+	require.NoError(t, err)
+	got, err := c.Secret("MY_KEY", "")
+	require.NoError(t, err)
+	require.Equal(t, "abc", got)
+
+	t.Setenv("VIGIL_TEST_PROCESS_ONLY", "x")
+	_, err = c.Secret("VIGIL_TEST_PROCESS_ONLY", "")
+	require.ErrorContains(t, err, "is not set")
+	got, err = Default().Secret("VIGIL_TEST_PROCESS_ONLY", "")
+	require.NoError(t, err)
+	require.Equal(t, "x", got)
+}
+
+func TestCodecKeysAndCheckSecrets(t *testing.T) {
+	key := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	short := base64.StdEncoding.EncodeToString(make([]byte, 16))
+	file := y(
+		"codec:",
+		"  active_key: k1",
+		"  keys:",
+		"    - {id: k1, key_env: K1}",
+		"    - {id: k2, key_env: K2}",
+		"providers:",
+		"  - name: p",
+		"    base_url: http://x",
+		"    api_key_env: P_KEY",
+		"    models: [{name: m}]",
+	)
+	c, err := Parse("vigil.yaml", file, []string{"K1=" + key, "K2=" + key, "P_KEY=x"})
+	require.NoError(t, err)
+	keys, err := c.CodecKeys()
+	require.NoError(t, err)
+	require.Len(t, keys["k1"], 32)
+	require.NoError(t, c.CheckSecrets())
+
+	c, err = Parse("vigil.yaml", file, []string{"K1=" + short, "K2=%%%"})
+	require.NoError(t, err)
+	_, err = c.CodecKeys()
+	require.ErrorContains(t, err, `vigil.yaml:4: codec.keys[0].key_env: key "k1" must be 32 bytes (AES-256), got 16`)
+	require.ErrorContains(t, err, `vigil.yaml:5: codec.keys[1].key_env: key "k2" is not valid base64`)
+	err = c.CheckSecrets()
+	require.ErrorContains(t, err, "vigil.yaml:9: providers[0].api_key_env: environment variable P_KEY is not set")
+	require.Len(t, Errors(err), 3)
+}
+
+func TestDatabaseURL(t *testing.T) {
+	c := Default()
+	u, err := c.DatabaseURL(true)
+	require.NoError(t, err)
+	require.Equal(t, "sqlite:"+filepath.Join(".vigil", "vigil.db"), u)
+	_, err = c.DatabaseURL(false)
+	require.Error(t, err)
+
+	c, err = Load("", []string{"VIGIL_DATABASE_URL_ENV=PG", "PG=postgres://db/x"})
+	require.NoError(t, err)
+	require.NoError(t, c.ValidateProduction())
+	u, err = c.DatabaseURL(false)
+	require.NoError(t, err)
+	require.Equal(t, "postgres://db/x", u)
+}
+
+func TestAPIKeyHash(t *testing.T) {
+	k := APIKey{Client: "bot", Org: "acme", KeyHash: HashAPIKey("s3cret")}
+	require.Len(t, k.KeyHash, 64)
+	require.True(t, k.Matches("s3cret"))
+	require.False(t, k.Matches("other"))
+	k.KeyHash = strings.ToUpper(k.KeyHash)
+	require.True(t, k.Matches("s3cret"))
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil)
+	require.ErrorIs(t, err, os.ErrNotExist)
+}

@@ -1,0 +1,428 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/mail"
+	"net/url"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+var (
+	envNameRe      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	providerNameRe = regexp.MustCompile(`^[a-z0-9-]+$`)
+	keyIDRe        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	indexPrefixRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+	keyHashRe      = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+)
+
+// Validate checks the configuration and returns every problem found, as an
+// [errors.Join] of [*FieldError]s, or nil. It does not touch the network,
+// the file system or secrets; see [Config.CheckSecrets] and
+// [Config.ValidateProduction].
+func (c *Config) Validate() error {
+	v := &collector{m: c.meta}
+	c.validateRefs(v)
+
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "text", "json")
+	if strings.TrimSpace(c.DataDir) == "" {
+		v.add("data_dir", "must not be empty")
+	}
+
+	v.hostPort("http.address", c.HTTP.Address, true)
+	if c.HTTP.MaxBodyBytes <= 0 {
+		v.add("http.max_body_bytes", "must be > 0")
+	}
+	if c.HTTP.ReadTimeout <= 0 {
+		v.add("http.read_timeout", "must be > 0")
+	}
+	if c.HTTP.WriteTimeout <= 0 {
+		v.add("http.write_timeout", "must be > 0")
+	}
+	v.httpURL("http.public_url", c.HTTP.PublicURL)
+
+	v.hostPort("temporal.address", c.Temporal.Address, false)
+	v.required("temporal.namespace", c.Temporal.Namespace)
+	v.required("temporal.task_queue", c.Temporal.TaskQueue)
+	tls := c.Temporal.TLS
+	if (tls.CertFile == "") != (tls.KeyFile == "") {
+		if tls.CertFile == "" {
+			v.add("temporal.tls.cert_file", "required when temporal.tls.key_file is set")
+		} else {
+			v.add("temporal.tls.key_file", "required when temporal.tls.cert_file is set")
+		}
+	}
+	if !tls.Enabled {
+		for _, f := range []struct{ key, val string }{
+			{"ca_file", tls.CAFile}, {"cert_file", tls.CertFile}, {"key_file", tls.KeyFile}, {"server_name", tls.ServerName},
+		} {
+			if f.val != "" {
+				v.add("temporal.tls."+f.key, "is set but temporal.tls.enabled is false")
+			}
+		}
+	}
+
+	v.hostPort("dev.ui_address", c.Dev.UIAddress, true)
+
+	if u := c.Database.URL; u != "" {
+		if msg := checkDatabaseURL(u); msg != "" {
+			v.add("database.url", "%s", msg)
+		}
+	}
+
+	v.httpURL("prometheus.url", c.Prometheus.URL)
+	v.httpURL("alertmanager.url", c.Alertmanager.URL)
+	for i, u := range c.Elasticsearch.URLs {
+		p := indexPath("elasticsearch.urls", i)
+		if u == "" {
+			v.add(p, "must not be empty")
+			continue
+		}
+		v.httpURL(p, u)
+	}
+	if !indexPrefixRe.MatchString(c.Elasticsearch.IndexPrefix) {
+		v.add("elasticsearch.index_prefix", "must be lowercase letters, digits, '.', '_' or '-' (an Elasticsearch index name), got %q", c.Elasticsearch.IndexPrefix)
+	}
+
+	c.validateCodec(v)
+	c.validateAuth(v)
+	c.validateProviders(v)
+	c.validateCheckpoints(v)
+	c.validateNotify(v)
+
+	return joinSorted(v.errs)
+}
+
+// ValidateProduction reports the requirements of `vigil server` and `vigil
+// worker` beyond [Config.Validate]: a database must be configured. It does
+// not repeat Validate's checks.
+func (c *Config) ValidateProduction() error {
+	v := &collector{m: c.meta}
+	d := c.Database
+	if d.URL == "" && d.URLEnv == "" && d.URLFile == "" {
+		v.add("database.url", "required for vigil server and vigil worker (set database.url, database.url_env or database.url_file, or DATABASE_URL or VIGIL_DATABASE_URL)")
+	}
+	return joinSorted(v.errs)
+}
+
+func joinSorted(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	sortErrors(errs)
+	return errors.Join(errs...)
+}
+
+// validateRefs checks every secret/alternative reference group: *_env
+// values must be variable names (not secrets pasted in) and at most one
+// form of each setting may be given.
+func (c *Config) validateRefs(v *collector) {
+	walkStructs(reflect.ValueOf(c).Elem(), "", func(sv reflect.Value, path string, fields []fieldInfo) {
+		for _, f := range fields {
+			if f.typ.Kind() != reflect.String || !strings.HasSuffix(f.name, "_env") {
+				continue
+			}
+			if s := sv.Field(f.index).String(); s != "" && !envNameRe.MatchString(s) {
+				v.add(joinPath(path, f.name), "%q is not an environment variable name (give the name of the variable holding the secret, not the secret)", redactForMessage(s))
+			}
+		}
+		for _, g := range refGroups(fields) {
+			var set []string
+			for _, f := range g {
+				if sv.Field(f.index).String() != "" {
+					set = append(set, f.name)
+				}
+			}
+			if len(set) > 1 {
+				v.add(joinPath(path, set[len(set)-1]), "set only one of %s", strings.Join(set, ", "))
+			}
+		}
+	})
+}
+
+// redactForMessage shortens a value that may be a secret before quoting it.
+func redactForMessage(s string) string {
+	if len(s) <= 4 {
+		return s
+	}
+	return s[:2] + strings.Repeat("*", 3)
+}
+
+// walkStructs calls fn for every struct value reachable from v (including
+// list entries), with its key path.
+func walkStructs(v reflect.Value, path string, fn func(v reflect.Value, path string, fields []fieldInfo)) {
+	t := v.Type()
+	switch {
+	case t != durationType && isStruct(t):
+		fields := yamlFields(t)
+		fn(v, path, fields)
+		for _, f := range fields {
+			walkStructs(v.Field(f.index), joinPath(path, f.name), fn)
+		}
+	case isStructList(t):
+		for i := 0; i < v.Len(); i++ {
+			walkStructs(v.Index(i), indexPath(path, i), fn)
+		}
+	}
+}
+
+func (c *Config) validateCodec(v *collector) {
+	ids := map[string]int{}
+	for i, k := range c.Codec.Keys {
+		p := indexPath("codec.keys", i)
+		switch {
+		case k.ID == "":
+			v.add(p+".id", "required")
+		case !keyIDRe.MatchString(k.ID):
+			v.add(p+".id", "must be letters, digits, '.', '_' or '-', got %q", k.ID)
+		default:
+			if j, dup := ids[k.ID]; dup {
+				v.add(p+".id", "duplicate key id %q (also codec.keys[%d])", k.ID, j)
+			}
+			ids[k.ID] = i
+		}
+		v.refRequired(p, "key", k.KeyEnv, k.KeyFile)
+	}
+	switch {
+	case len(c.Codec.Keys) == 0 && c.Codec.ActiveKey != "":
+		v.add("codec.active_key", "names key %q but codec.keys is empty", c.Codec.ActiveKey)
+	case len(c.Codec.Keys) > 0 && c.Codec.ActiveKey == "":
+		v.add("codec.active_key", "required when codec.keys is set")
+	case len(c.Codec.Keys) > 0:
+		if _, ok := ids[c.Codec.ActiveKey]; !ok {
+			v.add("codec.active_key", "must name one of codec.keys (%s), got %q", strings.Join(keyIDs(c.Codec.Keys), ", "), c.Codec.ActiveKey)
+		}
+	}
+}
+
+func keyIDs(keys []CodecKey) []string {
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k.ID)
+	}
+	return out
+}
+
+func (c *Config) validateAuth(v *collector) {
+	hashes := map[string]int{}
+	for i, k := range c.Auth.APIKeys {
+		p := indexPath("auth.api_keys", i)
+		v.required(p+".client", k.Client)
+		v.required(p+".org", k.Org)
+		switch {
+		case k.KeyHash == "":
+			v.add(p+".key_hash", "required (the SHA-256 of the key, 64 hex characters)")
+		case !keyHashRe.MatchString(k.KeyHash):
+			v.add(p+".key_hash", "must be the SHA-256 of the key as 64 hex characters")
+		default:
+			h := strings.ToLower(k.KeyHash)
+			if j, dup := hashes[h]; dup {
+				v.add(p+".key_hash", "duplicate key hash (also auth.api_keys[%d])", j)
+			}
+			hashes[h] = i
+		}
+	}
+	names := map[string]int{}
+	for i, t := range c.Auth.WebhookTokens {
+		p := indexPath("auth.webhook_tokens", i)
+		v.uniqueName(p+".name", t.Name, names, "auth.webhook_tokens", i)
+		v.refRequired(p, "token", t.TokenEnv, t.TokenFile)
+	}
+	names = map[string]int{}
+	for i, s := range c.Auth.HMACSecrets {
+		p := indexPath("auth.hmac_secrets", i)
+		v.uniqueName(p+".name", s.Name, names, "auth.hmac_secrets", i)
+		v.refRequired(p, "secret", s.SecretEnv, s.SecretFile)
+	}
+}
+
+func (c *Config) validateProviders(v *collector) {
+	names := map[string]int{}
+	for i, pr := range c.Providers {
+		p := indexPath("providers", i)
+		switch {
+		case pr.Name == "":
+			v.add(p+".name", "required")
+		case pr.Name == BuiltinProviderName:
+			v.add(p+".name", "%q is reserved: the builtin provider always exists and must not be listed", pr.Name)
+		case !providerNameRe.MatchString(pr.Name):
+			v.add(p+".name", "must match [a-z0-9-]+, got %q", pr.Name)
+		default:
+			if j, dup := names[pr.Name]; dup {
+				v.add(p+".name", "duplicate provider name %q (also providers[%d])", pr.Name, j)
+			}
+			names[pr.Name] = i
+		}
+		switch pr.Type {
+		case ProviderOpenAI:
+			if pr.BaseURL == "" {
+				v.add(p+".base_url", "required for type openai")
+			} else {
+				v.httpURL(p+".base_url", pr.BaseURL)
+			}
+			if len(pr.Models) == 0 {
+				v.add(p+".models", "at least one model is required for type openai")
+			}
+		case ProviderBuiltin:
+			v.httpURL(p+".base_url", pr.BaseURL)
+		default:
+			v.add(p+".type", "must be one of openai, builtin; got %q", pr.Type)
+		}
+		if pr.Timeout <= 0 {
+			v.add(p+".timeout", "must be > 0")
+		}
+		models := map[string]int{}
+		for j, m := range pr.Models {
+			mp := indexPath(p+".models", j)
+			if m.Name == "" {
+				v.add(mp+".name", "required")
+			} else {
+				if k, dup := models[m.Name]; dup {
+					v.add(mp+".name", "duplicate model name %q (also %s.models[%d])", m.Name, p, k)
+				}
+				models[m.Name] = j
+			}
+			if m.RPM < 0 {
+				v.add(mp+".rpm", "must be >= 0 (0 means unlimited)")
+			}
+			v.price(mp+".price.input_per_mtok", m.Price.InputPerMTok)
+			v.price(mp+".price.output_per_mtok", m.Price.OutputPerMTok)
+		}
+	}
+}
+
+func (c *Config) validateCheckpoints(v *collector) {
+	cps := c.ChangeTracking.Checkpoints
+	negatives := 0
+	for i, d := range cps {
+		p := indexPath("change_tracking.checkpoints", i)
+		if d < 0 {
+			negatives++
+			if negatives == 2 {
+				v.add(p, "at most one negative checkpoint (a baseline before the change) is allowed")
+			}
+		}
+		if i > 0 && d <= cps[i-1] {
+			v.add(p, "must be greater than the previous checkpoint (%s); checkpoints must be strictly increasing", cps[i-1])
+		}
+	}
+}
+
+func (c *Config) validateNotify(v *collector) {
+	s := c.Notify.SMTP
+	if s.Address == "" {
+		if s.From != "" || s.Username != "" || s.PasswordEnv != "" || s.PasswordFile != "" {
+			v.add("notify.smtp.address", "required when other notify.smtp settings are set")
+		}
+		return
+	}
+	v.hostPort("notify.smtp.address", s.Address, false)
+	if s.From == "" {
+		v.add("notify.smtp.from", "required when notify.smtp.address is set")
+	} else if _, err := mail.ParseAddress(s.From); err != nil {
+		v.add("notify.smtp.from", "invalid e-mail address %q", s.From)
+	}
+	if s.Username == "" && (s.PasswordEnv != "" || s.PasswordFile != "") {
+		v.add("notify.smtp.username", "required when a password is set")
+	}
+}
+
+func (v *collector) required(path, s string) {
+	if strings.TrimSpace(s) == "" {
+		v.add(path, "required")
+	}
+}
+
+func (v *collector) oneOf(path, s string, allowed ...string) {
+	for _, a := range allowed {
+		if s == a {
+			return
+		}
+	}
+	v.add(path, "must be one of %s; got %q", strings.Join(allowed, ", "), s)
+}
+
+func (v *collector) uniqueName(path, name string, seen map[string]int, list string, i int) {
+	if name == "" {
+		v.add(path, "required")
+		return
+	}
+	if j, dup := seen[name]; dup {
+		v.add(path, "duplicate name %q (also %s[%d])", name, list, j)
+	}
+	seen[name] = i
+}
+
+// refRequired checks that a required secret <base> is given as exactly one
+// of <base>_env and <base>_file (both set is reported by validateRefs).
+func (v *collector) refRequired(parent, base, env, file string) {
+	if env == "" && file == "" {
+		v.add(parent+"."+base+"_env", "required: set %s_env or %s_file", base, base)
+	}
+}
+
+func (v *collector) price(path string, f float64) {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+		v.add(path, "must be a finite number >= 0")
+	}
+}
+
+// hostPort checks a host:port address; an empty host is accepted only for
+// listen addresses.
+func (v *collector) hostPort(path, addr string, listen bool) {
+	if addr == "" {
+		v.add(path, "required (host:port)")
+		return
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.add(path, "must be host:port, got %q", addr)
+		return
+	}
+	if host == "" && !listen {
+		v.add(path, "must include a host, got %q", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.add(path, "invalid port %q", port)
+	}
+}
+
+// httpURL checks an optional absolute http(s) URL.
+func (v *collector) httpURL(path, s string) {
+	if s == "" {
+		return
+	}
+	if msg := checkHTTPURL(s); msg != "" {
+		v.add(path, "%s", msg)
+	}
+}
+
+func checkHTTPURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Sprintf("must be an absolute http(s) URL, got %q", redactURL(s))
+	}
+	return ""
+}
+
+func checkDatabaseURL(s string) string {
+	switch {
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		if _, err := url.Parse(s); err != nil {
+			return "invalid postgres URL"
+		}
+		return ""
+	case strings.HasPrefix(s, "sqlite:"):
+		if strings.TrimPrefix(s, "sqlite:") == "" {
+			return "sqlite: URL needs a path (sqlite:PATH)"
+		}
+		return ""
+	}
+	return "must start with postgres://, postgresql:// or sqlite:"
+}
