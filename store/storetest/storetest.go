@@ -1,0 +1,795 @@
+// Package storetest is the contract test suite that every store.Store
+// implementation must pass.
+package storetest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigil-ops/vigil/store"
+)
+
+// Run runs the contract suite against the stores returned by open. Each
+// subtest calls open once and must receive a fresh, empty, migrated store;
+// Run closes it when the subtest ends (open may also register its own
+// cleanup, Close being idempotent).
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	t.Helper()
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"PingAndBackend", testPingAndBackend},
+		{"EmptyStore", testEmptyStore},
+		{"Incident/RoundTrip", testIncidentRoundTrip},
+		{"Incident/UpsertKeepsCreatedAt", testIncidentUpsert},
+		{"Incident/DefaultTimestamps", testIncidentDefaults},
+		{"Incident/Invalid", testIncidentInvalid},
+		{"Incident/ListOrderFiltersLimit", testIncidentList},
+		{"Incident/DefaultLimit", testIncidentDefaultLimit},
+		{"Role/Versioning", testRoleVersioning},
+		{"Role/TombstoneAndRestore", testRoleTombstone},
+		{"Role/ListRoles", testListRoles},
+		{"Role/CreatedAtAndNilSpec", testRoleCreatedAt},
+		{"Role/Invalid", testRoleInvalid},
+		{"Role/ConcurrentPut", testRoleConcurrentPut},
+		{"LLMCall/RoundTrip", testLLMCallRoundTrip},
+		{"LLMCall/Idempotent", testLLMCallIdempotent},
+		{"LLMCall/Defaults", testLLMCallDefaults},
+		{"LLMCall/Invalid", testLLMCallInvalid},
+		{"LLMCall/ListOrderFiltersLimit", testLLMCallList},
+		{"LLMCall/DefaultLimit", testLLMCallDefaultLimit},
+		{"LLMCall/UsageSummary", testUsageSummary},
+		{"APIKey/Hash", testHashAPIKey},
+		{"APIKey/PutLookup", testAPIKey},
+		{"APIKey/Invalid", testAPIKeyInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { _ = s.Close() })
+			tc.fn(t, s)
+		})
+	}
+}
+
+// base is a fixed instant with nanoseconds and a non-UTC zone, to check
+// that stores normalise to UTC microseconds.
+func base() time.Time {
+	return time.Date(2025, 3, 14, 15, 9, 26, 535897932, time.FixedZone("UTC+2", 2*3600))
+}
+
+// norm is the normalisation stores apply to timestamps.
+func norm(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// requireUTC checks that ts is a non-zero UTC time with microsecond precision.
+func requireUTC(t *testing.T, ts time.Time, what string) {
+	t.Helper()
+	require.False(t, ts.IsZero(), "%s is zero", what)
+	require.Equal(t, time.UTC, ts.Location(), "%s location", what)
+	require.Zero(t, ts.Nanosecond()%1000, "%s has sub-microsecond digits", what)
+}
+
+// requireJSON compares JSON documents semantically; an empty want means the
+// stored value was nil and must come back empty (not "null").
+func requireJSON(t *testing.T, want, got json.RawMessage, what string) {
+	t.Helper()
+	if len(want) == 0 {
+		require.Empty(t, got, what)
+		return
+	}
+	require.JSONEq(t, string(want), string(got), what)
+}
+
+// requireIncident compares incidents, JSON fields semantically.
+func requireIncident(t *testing.T, want, got store.Incident) {
+	t.Helper()
+	requireJSON(t, want.Alert, got.Alert, want.WorkflowID+" Alert")
+	requireJSON(t, want.Details, got.Details, want.WorkflowID+" Details")
+	want.Alert, want.Details, got.Alert, got.Details = nil, nil, nil, nil
+	require.Equal(t, want, got)
+}
+
+// requireRole compares role versions, Spec semantically.
+func requireRole(t *testing.T, want, got store.RoleVersion) {
+	t.Helper()
+	requireJSON(t, want.Spec, got.Spec, fmt.Sprintf("%s v%d Spec", want.Code, want.Version))
+	want.Spec, got.Spec = nil, nil
+	require.Equal(t, want, got)
+}
+
+// requireLLMCall compares LLM calls, Request semantically.
+func requireLLMCall(t *testing.T, want, got store.LLMCall) {
+	t.Helper()
+	requireJSON(t, want.Request, got.Request, want.ID+" Request")
+	want.Request, got.Request = nil, nil
+	require.Equal(t, want, got)
+}
+
+// incidentIDs returns the workflow IDs of incidents, in order.
+func incidentIDs(ins []store.Incident) []string {
+	ids := make([]string, len(ins))
+	for i, in := range ins {
+		ids[i] = in.WorkflowID
+	}
+	return ids
+}
+
+// callIDs returns the IDs of calls, in order.
+func callIDs(cs []store.LLMCall) []string {
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// roleKeys returns "code@version" of role versions, in order.
+func roleKeys(rvs []store.RoleVersion) []string {
+	keys := make([]string, len(rvs))
+	for i, rv := range rvs {
+		keys[i] = fmt.Sprintf("%s@%d", rv.Code, rv.Version)
+		if rv.Deleted {
+			keys[i] += "(deleted)"
+		}
+	}
+	return keys
+}
+
+func testPingAndBackend(t *testing.T, s store.Store) {
+	require.NoError(t, s.Ping(t.Context()))
+	require.Contains(t, []string{"sqlite", "postgres"}, s.Backend())
+}
+
+func testEmptyStore(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	_, err := s.GetIncident(ctx, "missing")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.GetRole(ctx, "missing", 0)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.GetRole(ctx, "missing", 1)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.ListRoleVersions(ctx, "missing")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.ErrorIs(t, s.DeleteRole(ctx, "missing", "ann"), store.ErrNotFound)
+	_, err = s.LookupAPIKey(ctx, store.HashAPIKey("missing"))
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	ins, err := s.ListIncidents(ctx, store.IncidentFilter{})
+	require.NoError(t, err)
+	require.NotNil(t, ins)
+	require.Empty(t, ins)
+	roles, err := s.ListRoles(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, roles)
+	require.Empty(t, roles)
+	calls, err := s.ListLLMCalls(ctx, store.LLMCallFilter{})
+	require.NoError(t, err)
+	require.NotNil(t, calls)
+	require.Empty(t, calls)
+	usage, err := s.UsageSummary(ctx, store.LLMCallFilter{})
+	require.NoError(t, err)
+	require.NotNil(t, usage)
+	require.Empty(t, usage)
+}
+
+func testIncidentRoundTrip(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	in := store.Incident{
+		WorkflowID:  "incident-1",
+		RunID:       "run-1",
+		AlertName:   "HighErrorRate",
+		Application: "checkout",
+		Severity:    "critical",
+		Status:      "running",
+		Language:    "en",
+		Report:      "## Report\nLine two — ünïcode.",
+		Alert:       json.RawMessage(`{"labels": {"alertname": "HighErrorRate"}, "value": 0.25}`),
+		Details:     json.RawMessage(`{"facts":["a","b"],"answeredBy":{"role":"triage","version":3}}`),
+		CreatedAt:   base(),
+		UpdatedAt:   base().Add(time.Minute),
+	}
+	require.NoError(t, s.SaveIncident(ctx, in))
+	got, err := s.GetIncident(ctx, "incident-1")
+	require.NoError(t, err)
+	requireUTC(t, got.CreatedAt, "CreatedAt")
+	requireUTC(t, got.UpdatedAt, "UpdatedAt")
+	want := in
+	want.CreatedAt, want.UpdatedAt = norm(in.CreatedAt), norm(in.UpdatedAt)
+	requireIncident(t, want, got)
+	require.True(t, got.CreatedAt.Equal(norm(base())))
+
+	// Nil JSON round-trips as empty, not as the text "null".
+	bare := store.Incident{WorkflowID: "incident-2", Status: "running", CreatedAt: base(), UpdatedAt: base()}
+	require.NoError(t, s.SaveIncident(ctx, bare))
+	got, err = s.GetIncident(ctx, "incident-2")
+	require.NoError(t, err)
+	require.Empty(t, got.Alert)
+	require.Empty(t, got.Details)
+
+	_, err = s.GetIncident(ctx, "incident-3")
+	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func testIncidentUpsert(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	first := store.Incident{
+		WorkflowID: "wf", RunID: "run-1", AlertName: "DiskFull", Application: "db", Severity: "warning",
+		Status: "running", Language: "en", Report: "",
+		Alert:     json.RawMessage(`{"a":1}`),
+		Details:   json.RawMessage(`{"x":[1,2]}`),
+		CreatedAt: base(), UpdatedAt: base(),
+	}
+	require.NoError(t, s.SaveIncident(ctx, first))
+
+	second := store.Incident{
+		WorkflowID: "wf", RunID: "run-2", AlertName: "DiskFull", Application: "db-2", Severity: "critical",
+		Status: "completed", Language: "de", Report: "done",
+		Alert:     nil,
+		Details:   json.RawMessage(`{"y":true}`),
+		CreatedAt: base().Add(24 * time.Hour), // must be ignored
+		UpdatedAt: base().Add(time.Hour),
+	}
+	require.NoError(t, s.SaveIncident(ctx, second))
+	got, err := s.GetIncident(ctx, "wf")
+	require.NoError(t, err)
+	want := second
+	want.CreatedAt, want.UpdatedAt = norm(first.CreatedAt), norm(second.UpdatedAt)
+	requireIncident(t, want, got)
+
+	// Zero timestamps on an update: CreatedAt kept, UpdatedAt set to now.
+	before := time.Now().Add(-time.Second)
+	third := second
+	third.Status, third.CreatedAt, third.UpdatedAt = "resolved", time.Time{}, time.Time{}
+	require.NoError(t, s.SaveIncident(ctx, third))
+	got, err = s.GetIncident(ctx, "wf")
+	require.NoError(t, err)
+	require.Equal(t, "resolved", got.Status)
+	require.True(t, got.CreatedAt.Equal(norm(first.CreatedAt)), "CreatedAt %v", got.CreatedAt)
+	require.True(t, got.UpdatedAt.After(before), "UpdatedAt %v", got.UpdatedAt)
+
+	all, err := s.ListIncidents(ctx, store.IncidentFilter{})
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+}
+
+func testIncidentDefaults(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	before := time.Now().Add(-time.Second)
+	require.NoError(t, s.SaveIncident(ctx, store.Incident{WorkflowID: "wf", Status: "running"}))
+	after := time.Now().Add(time.Second)
+	got, err := s.GetIncident(ctx, "wf")
+	require.NoError(t, err)
+	for what, ts := range map[string]time.Time{"CreatedAt": got.CreatedAt, "UpdatedAt": got.UpdatedAt} {
+		requireUTC(t, ts, what)
+		require.True(t, ts.After(before) && ts.Before(after), "%s = %v", what, ts)
+	}
+}
+
+func testIncidentInvalid(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	require.Error(t, s.SaveIncident(ctx, store.Incident{Status: "running"}), "empty workflow ID")
+	require.Error(t, s.SaveIncident(ctx, store.Incident{WorkflowID: "wf", Alert: json.RawMessage(`{bad`)}))
+	require.Error(t, s.SaveIncident(ctx, store.Incident{WorkflowID: "wf", Details: json.RawMessage(`[1,`)}))
+	_, err := s.GetIncident(ctx, "wf")
+	require.ErrorIs(t, err, store.ErrNotFound, "a rejected incident must not be stored")
+}
+
+func testIncidentList(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	b := base()
+	for _, in := range []store.Incident{
+		{WorkflowID: "inc-a", Status: "running", Application: "shop", CreatedAt: b.Add(1 * time.Hour)},
+		{WorkflowID: "inc-c", Status: "running", Application: "billing", CreatedAt: b.Add(2 * time.Hour)},
+		{WorkflowID: "inc-b", Status: "completed", Application: "shop", CreatedAt: b.Add(2 * time.Hour)},
+		{WorkflowID: "inc-d", Status: "failed", Application: "billing", CreatedAt: b},
+		{WorkflowID: "inc-e", Status: "running", Application: "shop", CreatedAt: b.Add(3 * time.Hour)},
+	} {
+		in.UpdatedAt = b.Add(5 * time.Hour)
+		require.NoError(t, s.SaveIncident(ctx, in))
+	}
+	for _, tc := range []struct {
+		f    store.IncidentFilter
+		want []string
+	}{
+		{store.IncidentFilter{}, []string{"inc-e", "inc-b", "inc-c", "inc-a", "inc-d"}},
+		{store.IncidentFilter{Status: "running"}, []string{"inc-e", "inc-c", "inc-a"}},
+		{store.IncidentFilter{Application: "shop"}, []string{"inc-e", "inc-b", "inc-a"}},
+		{store.IncidentFilter{Status: "running", Application: "shop"}, []string{"inc-e", "inc-a"}},
+		{store.IncidentFilter{Limit: 2}, []string{"inc-e", "inc-b"}},
+		{store.IncidentFilter{Status: "running", Limit: 1}, []string{"inc-e"}},
+		{store.IncidentFilter{Status: "resolved"}, []string{}},
+		{store.IncidentFilter{Application: "nope"}, []string{}},
+	} {
+		got, err := s.ListIncidents(ctx, tc.f)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, incidentIDs(got), "filter %+v", tc.f)
+	}
+	got, err := s.ListIncidents(ctx, store.IncidentFilter{Application: "billing"})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.True(t, got[0].CreatedAt.Equal(norm(b.Add(2*time.Hour))))
+	require.True(t, got[1].UpdatedAt.Equal(norm(b.Add(5*time.Hour))))
+}
+
+func testIncidentDefaultLimit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for i := range 105 {
+		require.NoError(t, s.SaveIncident(ctx, store.Incident{
+			WorkflowID: fmt.Sprintf("wf-%03d", i), Status: "running", CreatedAt: base().Add(time.Duration(i) * time.Second),
+		}))
+	}
+	got, err := s.ListIncidents(ctx, store.IncidentFilter{})
+	require.NoError(t, err)
+	require.Len(t, got, 100)
+	require.Equal(t, "wf-104", got[0].WorkflowID)
+	require.Equal(t, "wf-005", got[99].WorkflowID)
+	got, err = s.ListIncidents(ctx, store.IncidentFilter{Limit: 1000})
+	require.NoError(t, err)
+	require.Len(t, got, 105)
+}
+
+func testRoleVersioning(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	specs := []json.RawMessage{
+		json.RawMessage(`{"prompt": "first", "model": "gpt"}`),
+		json.RawMessage(`{"prompt": "second", "model": "gpt"}`),
+		json.RawMessage(`{"prompt": "third", "links": [1, 2]}`),
+	}
+	var put []store.RoleVersion
+	for i, spec := range specs {
+		before := time.Now().Add(-time.Second)
+		rv, err := s.PutRoleVersion(ctx, store.RoleVersion{
+			Code: "triage", Version: 42, Deleted: true, // both ignored
+			Spec: spec, Author: "ann", Comment: fmt.Sprintf("edit %d", i+1),
+		})
+		require.NoError(t, err)
+		require.Equal(t, i+1, rv.Version)
+		require.False(t, rv.Deleted)
+		require.Equal(t, "triage", rv.Code)
+		require.Equal(t, "ann", rv.Author)
+		require.Equal(t, fmt.Sprintf("edit %d", i+1), rv.Comment)
+		requireUTC(t, rv.CreatedAt, "CreatedAt")
+		require.True(t, rv.CreatedAt.After(before))
+		requireJSON(t, spec, rv.Spec, "returned Spec")
+		put = append(put, rv)
+	}
+	for _, rv := range put {
+		got, err := s.GetRole(ctx, "triage", rv.Version)
+		require.NoError(t, err)
+		requireRole(t, rv, got)
+	}
+	latest, err := s.GetRole(ctx, "triage", 0)
+	require.NoError(t, err)
+	requireRole(t, put[2], latest)
+
+	_, err = s.GetRole(ctx, "triage", 4)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.GetRole(ctx, "other", 0)
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	versions, err := s.ListRoleVersions(ctx, "triage")
+	require.NoError(t, err)
+	require.Len(t, versions, 3)
+	for i := range put {
+		requireRole(t, put[i], versions[i])
+	}
+
+	// Another code starts its own sequence.
+	rv, err := s.PutRoleVersion(ctx, store.RoleVersion{Code: "analyst", Spec: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	require.Equal(t, 1, rv.Version)
+}
+
+func testRoleTombstone(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	v1, err := s.PutRoleVersion(ctx, store.RoleVersion{Code: "triage", Spec: json.RawMessage(`{"v":1}`), Author: "ann"})
+	require.NoError(t, err)
+	_, err = s.PutRoleVersion(ctx, store.RoleVersion{Code: "triage", Spec: json.RawMessage(`{"v":2}`), Author: "ann"})
+	require.NoError(t, err)
+
+	before := time.Now().Add(-time.Second)
+	require.NoError(t, s.DeleteRole(ctx, "triage", "bob"))
+	_, err = s.GetRole(ctx, "triage", 0)
+	require.ErrorIs(t, err, store.ErrNotFound, "latest is a tombstone")
+	old, err := s.GetRole(ctx, "triage", 2)
+	require.NoError(t, err, "history survives deletion")
+	requireJSON(t, json.RawMessage(`{"v":2}`), old.Spec, "v2 Spec")
+	tomb, err := s.GetRole(ctx, "triage", 3)
+	require.NoError(t, err, "the tombstone itself is part of the history")
+	require.True(t, tomb.Deleted)
+	require.Equal(t, "bob", tomb.Author)
+	requireUTC(t, tomb.CreatedAt, "tombstone CreatedAt")
+	require.True(t, tomb.CreatedAt.After(before))
+
+	roles, err := s.ListRoles(ctx)
+	require.NoError(t, err)
+	require.Empty(t, roles)
+	versions, err := s.ListRoleVersions(ctx, "triage")
+	require.NoError(t, err)
+	require.Equal(t, []string{"triage@1", "triage@2", "triage@3(deleted)"}, roleKeys(versions))
+
+	require.ErrorIs(t, s.DeleteRole(ctx, "triage", "bob"), store.ErrNotFound, "already deleted")
+
+	// Restoring = putting an old spec again, as a new version.
+	restored, err := s.PutRoleVersion(ctx, store.RoleVersion{Code: "triage", Spec: v1.Spec, Author: "carol", Comment: "restore v1"})
+	require.NoError(t, err)
+	require.Equal(t, 4, restored.Version)
+	require.False(t, restored.Deleted)
+	latest, err := s.GetRole(ctx, "triage", 0)
+	require.NoError(t, err)
+	requireRole(t, restored, latest)
+	requireJSON(t, v1.Spec, latest.Spec, "restored Spec")
+	roles, err = s.ListRoles(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"triage@4"}, roleKeys(roles))
+	versions, err = s.ListRoleVersions(ctx, "triage")
+	require.NoError(t, err)
+	require.Equal(t, []string{"triage@1", "triage@2", "triage@3(deleted)", "triage@4"}, roleKeys(versions))
+}
+
+func testListRoles(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	put := func(code string) store.RoleVersion {
+		t.Helper()
+		rv, err := s.PutRoleVersion(ctx, store.RoleVersion{Code: code, Spec: json.RawMessage(fmt.Sprintf(`{"code":%q}`, code))})
+		require.NoError(t, err)
+		return rv
+	}
+	put("zeta")
+	put("alpha")
+	put("Mike") // uppercase sorts before lowercase (bytewise)
+	put("zeta")
+	put("alpha")
+	lastAlpha := put("alpha")
+	put("gone")
+	require.NoError(t, s.DeleteRole(ctx, "gone", "ann"))
+	put("beta")
+	require.NoError(t, s.DeleteRole(ctx, "beta", "ann"))
+	put("beta")
+
+	roles, err := s.ListRoles(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"Mike@1", "alpha@3", "beta@3", "zeta@2"}, roleKeys(roles))
+	requireRole(t, lastAlpha, roles[1])
+}
+
+func testRoleCreatedAt(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	rv, err := s.PutRoleVersion(ctx, store.RoleVersion{Code: "imported", CreatedAt: base(), Author: "migration"})
+	require.NoError(t, err)
+	require.True(t, rv.CreatedAt.Equal(norm(base())))
+	require.Empty(t, rv.Spec)
+	got, err := s.GetRole(ctx, "imported", 1)
+	require.NoError(t, err)
+	require.Equal(t, norm(base()), got.CreatedAt)
+	require.Empty(t, got.Spec, "nil Spec round-trips as empty")
+}
+
+func testRoleInvalid(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	_, err := s.PutRoleVersion(ctx, store.RoleVersion{Spec: json.RawMessage(`{}`)})
+	require.Error(t, err, "empty code")
+	_, err = s.PutRoleVersion(ctx, store.RoleVersion{Code: "x", Spec: json.RawMessage(`{nope}`)})
+	require.Error(t, err, "invalid JSON")
+	_, err = s.ListRoleVersions(ctx, "x")
+	require.ErrorIs(t, err, store.ErrNotFound, "a rejected version must not be stored")
+}
+
+func testRoleConcurrentPut(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const n = 8
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		versions []int
+		errs     []error
+	)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			rv, err := s.PutRoleVersion(ctx, store.RoleVersion{
+				Code: "hot", Spec: json.RawMessage(fmt.Sprintf(`{"writer":%d}`, i)), Author: fmt.Sprintf("w%d", i),
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			versions = append(versions, rv.Version)
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+	slices.Sort(versions)
+	require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8}, versions)
+
+	stored, err := s.ListRoleVersions(ctx, "hot")
+	require.NoError(t, err)
+	require.Len(t, stored, n)
+	writers := make(map[string]bool)
+	for i, rv := range stored {
+		require.Equal(t, i+1, rv.Version)
+		writers[rv.Author] = true
+	}
+	require.Len(t, writers, n, "every writer's version is stored once")
+}
+
+// sampleCall returns a fully populated LLM call.
+func sampleCall(id string, at time.Time) store.LLMCall {
+	return store.LLMCall{
+		ID:           id,
+		Time:         at,
+		Client:       "acme",
+		Role:         "triage",
+		RoleVersion:  3,
+		Provider:     "openai",
+		Model:        "gpt-4o",
+		Subject:      "HighErrorRate on checkout",
+		Request:      json.RawMessage(`{"messages": [{"role": "user", "content": "[MASKED]"}], "temperature": 0.2}`),
+		Response:     "The error rate is caused by…",
+		Status:       "ok",
+		Error:        "",
+		LatencyMS:    1234,
+		InputTokens:  1000,
+		OutputTokens: 250,
+		CostUSD:      0.012345,
+		WorkflowID:   "incident-1",
+		Attempt:      2,
+	}
+}
+
+func testLLMCallRoundTrip(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	c := sampleCall("incident-1/7/2", base())
+	require.NoError(t, s.RecordLLMCall(ctx, c))
+	e := sampleCall("incident-1/8/1", base().Add(time.Second))
+	e.Status, e.Error, e.Request, e.Response = "error", "rate limited", nil, ""
+	require.NoError(t, s.RecordLLMCall(ctx, e))
+
+	got, err := s.ListLLMCalls(ctx, store.LLMCallFilter{})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	requireUTC(t, got[0].Time, "Time")
+	e.Time, c.Time = norm(e.Time), norm(c.Time)
+	requireLLMCall(t, e, got[0])
+	requireLLMCall(t, c, got[1])
+	require.Empty(t, got[0].Request, "nil Request round-trips as empty")
+}
+
+func testLLMCallIdempotent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	c := sampleCall("wf/act/1", base())
+	require.NoError(t, s.RecordLLMCall(ctx, c))
+	require.NoError(t, s.RecordLLMCall(ctx, c), "same call again")
+	other := sampleCall("wf/act/1", base().Add(time.Hour))
+	other.Model, other.InputTokens, other.CostUSD = "different", 999999, 99
+	require.NoError(t, s.RecordLLMCall(ctx, other), "same ID, different content")
+
+	got, err := s.ListLLMCalls(ctx, store.LLMCallFilter{})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	c.Time = norm(c.Time)
+	requireLLMCall(t, c, got[0])
+	usage, err := s.UsageSummary(ctx, store.LLMCallFilter{})
+	require.NoError(t, err)
+	require.Len(t, usage, 1)
+	require.Equal(t, int64(1), usage[0].Calls)
+}
+
+func testLLMCallDefaults(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	before := time.Now().Add(-time.Second)
+	require.NoError(t, s.RecordLLMCall(ctx, store.LLMCall{ID: "ok-call", Client: "c"}))
+	require.NoError(t, s.RecordLLMCall(ctx, store.LLMCall{ID: "err-call", Client: "c", Error: "boom", Time: base()}))
+	got, err := s.ListLLMCalls(ctx, store.LLMCallFilter{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"ok-call", "err-call"}, callIDs(got))
+	requireUTC(t, got[0].Time, "defaulted Time")
+	require.True(t, got[0].Time.After(before))
+	require.Equal(t, "ok", got[0].Status)
+	require.Equal(t, "error", got[1].Status)
+	require.Equal(t, "boom", got[1].Error)
+}
+
+func testLLMCallInvalid(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	require.Error(t, s.RecordLLMCall(ctx, store.LLMCall{Client: "c"}), "empty ID")
+	require.Error(t, s.RecordLLMCall(ctx, store.LLMCall{ID: "x", Request: json.RawMessage(`{"a":`)}), "invalid JSON")
+	got, err := s.ListLLMCalls(ctx, store.LLMCallFilter{})
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+func testLLMCallList(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	b := base()
+	mk := func(id string, minute int, client, role, provider, model, wf string) {
+		t.Helper()
+		c := sampleCall(id, b.Add(time.Duration(minute)*time.Minute))
+		c.Client, c.Role, c.Provider, c.Model, c.WorkflowID = client, role, provider, model, wf
+		require.NoError(t, s.RecordLLMCall(ctx, c))
+	}
+	mk("c1", 0, "acme", "triage", "openai", "gpt-4o", "wf-1")
+	mk("c2", 1, "acme", "triage", "openai", "gpt-4o-mini", "wf-1")
+	mk("c3", 2, "acme", "analyst", "anthropic", "claude", "wf-2")
+	mk("c5", 3, "globex", "triage", "openai", "gpt-4o", "wf-3")
+	mk("c4", 3, "globex", "analyst", "openai", "gpt-4o", "wf-3") // same time as c5: ID breaks the tie
+	mk("c6", 4, "acme", "triage", "ollama", "llama3", "wf-4")
+
+	for _, tc := range []struct {
+		f    store.LLMCallFilter
+		want []string
+	}{
+		{store.LLMCallFilter{}, []string{"c6", "c4", "c5", "c3", "c2", "c1"}},
+		{store.LLMCallFilter{Client: "acme"}, []string{"c6", "c3", "c2", "c1"}},
+		{store.LLMCallFilter{Role: "analyst"}, []string{"c4", "c3"}},
+		{store.LLMCallFilter{Provider: "openai"}, []string{"c4", "c5", "c2", "c1"}},
+		{store.LLMCallFilter{Model: "gpt-4o"}, []string{"c4", "c5", "c1"}},
+		{store.LLMCallFilter{WorkflowID: "wf-1"}, []string{"c2", "c1"}},
+		{store.LLMCallFilter{Client: "acme", Role: "triage", Provider: "openai"}, []string{"c2", "c1"}},
+		{store.LLMCallFilter{Since: b.Add(2 * time.Minute)}, []string{"c6", "c4", "c5", "c3"}},
+		{store.LLMCallFilter{Until: b.Add(2 * time.Minute)}, []string{"c2", "c1"}},
+		{store.LLMCallFilter{Since: b.Add(time.Minute), Until: b.Add(3 * time.Minute)}, []string{"c3", "c2"}},
+		{store.LLMCallFilter{Since: b.Add(time.Minute).In(time.UTC), Until: b.Add(3*time.Minute + time.Microsecond)}, []string{"c4", "c5", "c3", "c2"}},
+		{store.LLMCallFilter{Limit: 3}, []string{"c6", "c4", "c5"}},
+		{store.LLMCallFilter{Client: "acme", Limit: 1}, []string{"c6"}},
+		{store.LLMCallFilter{Client: "nobody"}, []string{}},
+	} {
+		got, err := s.ListLLMCalls(ctx, tc.f)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, callIDs(got), "filter %+v", tc.f)
+	}
+}
+
+func testLLMCallDefaultLimit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for i := range 103 {
+		c := sampleCall(fmt.Sprintf("call-%03d", i), base().Add(time.Duration(i)*time.Millisecond))
+		require.NoError(t, s.RecordLLMCall(ctx, c))
+	}
+	got, err := s.ListLLMCalls(ctx, store.LLMCallFilter{})
+	require.NoError(t, err)
+	require.Len(t, got, 100)
+	require.Equal(t, "call-102", got[0].ID)
+	require.Equal(t, "call-003", got[99].ID)
+	got, err = s.ListLLMCalls(ctx, store.LLMCallFilter{Limit: 500})
+	require.NoError(t, err)
+	require.Len(t, got, 103)
+	usage, err := s.UsageSummary(ctx, store.LLMCallFilter{Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, usage, 1)
+	require.Equal(t, int64(103), usage[0].Calls, "UsageSummary ignores Limit")
+}
+
+func testUsageSummary(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	b := base()
+	type spec struct {
+		id                      string
+		minute                  int
+		client, role, prov, mdl string
+		status                  string
+		in, out, latency        int64
+		cost                    float64
+	}
+	for _, c := range []spec{
+		{"u1", 0, "a", "triage", "openai", "gpt", "ok", 10, 1, 100, 0.5},
+		{"u2", 1, "a", "triage", "openai", "gpt", "error", 20, 2, 200, 0.25},
+		{"u3", 2, "a", "triage", "openai", "gpt", "ok", 30, 3, 600, 0.125},
+		{"u4", 3, "a", "triage", "openai", "gpt-mini", "ok", 5, 5, 50, 0.0625},
+		{"u5", 4, "a", "analyst", "anthropic", "claude", "error", 0, 0, 1000, 0},
+		{"u6", 5, "b", "triage", "openai", "gpt", "ok", 100, 50, 10, 1.5},
+		{"u7", 6, "b", "triage", "openai", "gpt", "ok", 100, 50, 30, 1.5},
+		{"u1", 9, "z", "z", "z", "z", "ok", 1e6, 1e6, 1e6, 1e6}, // duplicate ID: ignored
+	} {
+		call := store.LLMCall{
+			ID: c.id, Time: b.Add(time.Duration(c.minute) * time.Minute),
+			Client: c.client, Role: c.role, Provider: c.prov, Model: c.mdl, Status: c.status,
+			InputTokens: c.in, OutputTokens: c.out, LatencyMS: c.latency, CostUSD: c.cost,
+		}
+		if c.status == "error" {
+			call.Error = "failed"
+		}
+		require.NoError(t, s.RecordLLMCall(ctx, call))
+	}
+
+	all := []store.UsageRow{
+		{Client: "a", Role: "analyst", Provider: "anthropic", Model: "claude", Calls: 1, Errors: 1, InputTokens: 0, OutputTokens: 0, CostUSD: 0, AvgLatencyMS: 1000},
+		{Client: "a", Role: "triage", Provider: "openai", Model: "gpt", Calls: 3, Errors: 1, InputTokens: 60, OutputTokens: 6, CostUSD: 0.875, AvgLatencyMS: 300},
+		{Client: "a", Role: "triage", Provider: "openai", Model: "gpt-mini", Calls: 1, Errors: 0, InputTokens: 5, OutputTokens: 5, CostUSD: 0.0625, AvgLatencyMS: 50},
+		{Client: "b", Role: "triage", Provider: "openai", Model: "gpt", Calls: 2, Errors: 0, InputTokens: 200, OutputTokens: 100, CostUSD: 3, AvgLatencyMS: 20},
+	}
+	for _, tc := range []struct {
+		f    store.LLMCallFilter
+		want []store.UsageRow
+	}{
+		{store.LLMCallFilter{}, all},
+		{store.LLMCallFilter{Client: "a"}, all[:3]},
+		{store.LLMCallFilter{Provider: "openai", Model: "gpt"}, []store.UsageRow{all[1], all[3]}},
+		{store.LLMCallFilter{Since: b.Add(2 * time.Minute), Until: b.Add(6 * time.Minute)}, []store.UsageRow{
+			all[0],
+			{Client: "a", Role: "triage", Provider: "openai", Model: "gpt", Calls: 1, Errors: 0, InputTokens: 30, OutputTokens: 3, CostUSD: 0.125, AvgLatencyMS: 600},
+			all[2],
+			{Client: "b", Role: "triage", Provider: "openai", Model: "gpt", Calls: 1, Errors: 0, InputTokens: 100, OutputTokens: 50, CostUSD: 1.5, AvgLatencyMS: 10},
+		}},
+		{store.LLMCallFilter{Model: "nope"}, []store.UsageRow{}},
+	} {
+		got, err := s.UsageSummary(ctx, tc.f)
+		require.NoError(t, err)
+		require.Len(t, got, len(tc.want), "filter %+v: %+v", tc.f, got)
+		for i, want := range tc.want {
+			g := got[i]
+			require.InDelta(t, want.CostUSD, g.CostUSD, 1e-9, "row %d cost, filter %+v", i, tc.f)
+			require.InDelta(t, want.AvgLatencyMS, g.AvgLatencyMS, 1e-9, "row %d latency, filter %+v", i, tc.f)
+			want.CostUSD, want.AvgLatencyMS, g.CostUSD, g.AvgLatencyMS = 0, 0, 0, 0
+			require.Equal(t, want, g, "row %d, filter %+v", i, tc.f)
+		}
+	}
+}
+
+func testHashAPIKey(t *testing.T, _ store.Store) {
+	require.Equal(t, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", store.HashAPIKey("abc"))
+	require.Equal(t, store.HashAPIKey("vk_123"), store.HashAPIKey("vk_123"))
+	require.NotEqual(t, store.HashAPIKey("vk_123"), store.HashAPIKey("vk_124"))
+}
+
+func testAPIKey(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	raw := "vk_live_s3cr3t"
+	k := store.APIKey{
+		Hash: store.HashAPIKey(raw), Client: "acme-bot", Org: "acme",
+		Scopes: []string{"incidents:read", "roles:write"}, CreatedAt: base(),
+	}
+	require.NoError(t, s.PutAPIKey(ctx, k))
+	got, err := s.LookupAPIKey(ctx, store.HashAPIKey(raw))
+	require.NoError(t, err)
+	want := k
+	want.CreatedAt = norm(k.CreatedAt)
+	require.Equal(t, want, got)
+
+	_, err = s.LookupAPIKey(ctx, store.HashAPIKey("vk_live_wrong"))
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.LookupAPIKey(ctx, raw)
+	require.ErrorIs(t, err, store.ErrNotFound, "the raw key is not a lookup key")
+
+	// Put again: client, org and scopes replaced, CreatedAt kept.
+	k2 := store.APIKey{Hash: k.Hash, Client: "acme-bot-2", CreatedAt: base().Add(time.Hour)}
+	require.NoError(t, s.PutAPIKey(ctx, k2))
+	got, err = s.LookupAPIKey(ctx, k.Hash)
+	require.NoError(t, err)
+	require.Equal(t, "acme-bot-2", got.Client)
+	require.Empty(t, got.Org)
+	require.Empty(t, got.Scopes)
+	require.Equal(t, norm(base()), got.CreatedAt)
+
+	// Default CreatedAt.
+	before := time.Now().Add(-time.Second)
+	require.NoError(t, s.PutAPIKey(ctx, store.APIKey{Hash: store.HashAPIKey("second"), Client: "c", Scopes: []string{"*"}}))
+	got, err = s.LookupAPIKey(ctx, store.HashAPIKey("second"))
+	require.NoError(t, err)
+	requireUTC(t, got.CreatedAt, "CreatedAt")
+	require.True(t, got.CreatedAt.After(before))
+	require.Equal(t, []string{"*"}, got.Scopes)
+}
+
+func testAPIKeyInvalid(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	require.Error(t, s.PutAPIKey(ctx, store.APIKey{Hash: "vk_live_raw_key", Client: "c"}), "raw key instead of hash")
+	require.Error(t, s.PutAPIKey(ctx, store.APIKey{Hash: "", Client: "c"}), "empty hash")
+	require.Error(t, s.PutAPIKey(ctx, store.APIKey{Hash: store.HashAPIKey("k"), Client: ""}), "empty client")
+	_, err := s.LookupAPIKey(ctx, store.HashAPIKey("k"))
+	require.ErrorIs(t, err, store.ErrNotFound)
+}
