@@ -1,0 +1,131 @@
+package llm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/roles"
+)
+
+// Message is one chat message.
+type Message struct {
+	Role    string `json:"role"` // system | user | assistant
+	Content string `json:"content"`
+}
+
+// Task carries the structured context of a call, which the built-in analyst reads instead of
+// the free-text messages an LLM reads.
+type Task struct {
+	Kind     string        `json:"kind"` // TaskIncidentReport, ...
+	Incident *IncidentTask `json:"incident,omitempty"`
+}
+
+// TaskIncidentReport asks for the four-section incident report.
+const TaskIncidentReport = "incident-report"
+
+// IncidentTask is the structured input of an incident report.
+type IncidentTask struct {
+	Alert    *profile.Alert `json:"alert"`
+	Facts    []analyst.Fact `json:"facts"`
+	Language string         `json:"language"`
+}
+
+// Request is one completion request to one provider/model.
+type Request struct {
+	Model          string               `json:"model"`
+	System         string               `json:"system"`
+	Messages       []Message            `json:"messages"`
+	Parameters     roles.Parameters     `json:"parameters"`
+	ResponseFormat roles.ResponseFormat `json:"response_format"`
+	Task           *Task                `json:"task,omitempty"`
+}
+
+// Response is a provider's answer.
+type Response struct {
+	Text         string `json:"text"`
+	Model        string `json:"model"`
+	InputTokens  int64  `json:"input_tokens"`
+	OutputTokens int64  `json:"output_tokens"`
+}
+
+// Provider answers completion requests.
+type Provider interface {
+	Complete(ctx context.Context, req Request) (Response, error)
+}
+
+// Price is a model's price in USD per million tokens.
+type Price struct {
+	InputPerMTok  float64
+	OutputPerMTok float64
+}
+
+// Cost returns the estimated charge of a response.
+func (p Price) Cost(r Response) float64 {
+	return (float64(r.InputTokens)*p.InputPerMTok + float64(r.OutputTokens)*p.OutputPerMTok) / 1e6
+}
+
+// Registry maps provider names to providers and model prices.
+type Registry struct {
+	providers map[string]Provider
+	prices    map[string]Price // provider + "/" + model
+}
+
+// NewRegistry returns a registry holding the built-in analyst as provider "builtin".
+func NewRegistry() *Registry {
+	r := &Registry{providers: map[string]Provider{}, prices: map[string]Price{}}
+	r.Register(BuiltinName, Builtin{})
+	return r
+}
+
+// Register adds or replaces a provider.
+func (r *Registry) Register(name string, p Provider) { r.providers[name] = p }
+
+// SetPrice records a model's price.
+func (r *Registry) SetPrice(provider, model string, p Price) { r.prices[provider+"/"+model] = p }
+
+// Price returns a model's price (zero when unknown).
+func (r *Registry) Price(provider, model string) Price { return r.prices[provider+"/"+model] }
+
+// ErrUnknownProvider is returned by Get for a name that is not registered.
+var ErrUnknownProvider = errors.New("unknown provider")
+
+// Get returns the named provider.
+func (r *Registry) Get(name string) (Provider, error) {
+	p, ok := r.providers[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknownProvider, name, r.Names())
+	}
+	return p, nil
+}
+
+// Names lists the registered providers, sorted.
+func (r *Registry) Names() []string {
+	out := make([]string, 0, len(r.providers))
+	for n := range r.providers {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ProviderError is a classified provider failure: Retryable for 429/5xx/timeouts (with the
+// server's Retry-After when given), not retryable for other 4xx and refusals.
+type ProviderError struct {
+	Provider   string
+	StatusCode int
+	Retryable  bool
+	RetryAfter time.Duration
+	Message    string
+}
+
+func (e *ProviderError) Error() string {
+	if e.StatusCode != 0 {
+		return fmt.Sprintf("%s: HTTP %d: %s", e.Provider, e.StatusCode, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", e.Provider, e.Message)
+}
