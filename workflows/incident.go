@@ -1,0 +1,171 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/roles"
+)
+
+// IncidentRole is the role that writes incident reports.
+const IncidentRole = "alert-analyst"
+
+// QueryIncidentState is the query that returns an IncidentWorkflow's IncidentState.
+const QueryIncidentState = "state"
+
+// Incident statuses.
+const (
+	IncidentRunning   = "running"
+	IncidentCompleted = "completed"
+	IncidentFailed    = "failed"
+)
+
+// IncidentInput starts an IncidentWorkflow.
+type IncidentInput struct {
+	Alert  profile.Alert `json:"alert"`
+	Client string        `json:"client"`
+}
+
+// IncidentState is what the workflow exposes through QueryIncidentState.
+type IncidentState struct {
+	Status   string `json:"status"`
+	Step     string `json:"step"`
+	Report   string `json:"report,omitempty"`
+	Language string `json:"language,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// IncidentResult is the workflow's result.
+type IncidentResult struct {
+	Status   string         `json:"status"`
+	Report   string         `json:"report"`
+	Language string         `json:"language"`
+	Answer   RoleCallResult `json:"answer"`
+}
+
+// IncidentWorkflow writes the incident report for one alert:
+//  1. records the incident as running (visible at GET /v1/incidents/{id} at once);
+//  2. runs the deterministic profile detectors (facts with numbers);
+//  3. asks the role alert-analyst, as a child RoleCallWorkflow, for the four-section report
+//     (the chain ends with the built-in analyst, so a report is written when no LLM answers);
+//  4. stores the report and marks the incident completed.
+//
+// The workflow ID comes from the alert's identity (IncidentWorkflowID), so a resent alert
+// joins this run instead of producing a second report.
+func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (IncidentResult, error) {
+	w := &incidentWorkflow{in: in, state: IncidentState{Status: IncidentRunning, Step: "starting"}}
+	if err := w.setup(ctx); err != nil {
+		return IncidentResult{}, err
+	}
+	return w.run(ctx)
+}
+
+type incidentWorkflow struct {
+	in    IncidentInput
+	state IncidentState
+	id    string
+}
+
+func (w *incidentWorkflow) setup(ctx workflow.Context) error {
+	w.id = workflow.GetInfo(ctx).WorkflowExecution.ID
+	if err := workflow.SetQueryHandler(ctx, QueryIncidentState, func() (IncidentState, error) {
+		return w.state, nil
+	}); err != nil {
+		return err
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx,
+		SearchAttrKind.ValueSet("incident"),
+		SearchAttrApplication.ValueSet(w.in.Alert.Application),
+		SearchAttrRule.ValueSet(w.in.Alert.Rule),
+		SearchAttrState.ValueSet(IncidentRunning),
+	)
+}
+
+func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
+	var a *activities.Activities
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeRoleNotFound},
+		},
+	})
+	record := activities.IncidentRecord{
+		WorkflowID: w.id,
+		RunID:      workflow.GetInfo(ctx).WorkflowExecution.RunID,
+		Alert:      w.in.Alert,
+		Status:     IncidentRunning,
+	}
+	w.state.Step = "recording"
+	if err := workflow.ExecuteActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+		return IncidentResult{}, err
+	}
+
+	w.state.Step = "analyzing"
+	var analysis activities.Analysis
+	if err := workflow.ExecuteActivity(actx, a.AnalyzeAlert, w.in.Alert).Get(ctx, &analysis); err != nil {
+		return w.fail(ctx, actx, record, err)
+	}
+
+	w.state.Step = "resolving role"
+	var role roles.Role
+	if err := workflow.ExecuteActivity(actx, a.ResolveRole, IncidentRole).Get(ctx, &role); err != nil {
+		return w.fail(ctx, actx, record, err)
+	}
+	lang := role.Language
+	if lang == "" {
+		lang = "en"
+	}
+
+	w.state.Step = "writing report"
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: RoleCallWorkflowID(w.id, IncidentRole, "report"),
+	})
+	var answer RoleCallResult
+	err := workflow.ExecuteChildWorkflow(cctx, RoleCallWorkflow, RoleCallInput{
+		Role:    role,
+		Client:  w.in.Client,
+		Subject: w.in.Alert.Rule + "/" + w.in.Alert.Application,
+		Messages: []llm.Message{{Role: "user", Content: fmt.Sprintf(
+			"Write the incident report in language %q.\n\n%s", lang, analysis.Prompt)}},
+		Task: &llm.Task{Kind: llm.TaskIncidentReport, Incident: &llm.IncidentTask{
+			Alert: &w.in.Alert, Facts: analysis.Facts, Language: lang,
+		}},
+		Expect: llm.TaskIncidentReport,
+	}).Get(ctx, &answer)
+	if err != nil {
+		return w.fail(ctx, actx, record, err)
+	}
+
+	w.state.Step = "storing report"
+	record.Status, record.Report, record.Language = IncidentCompleted, answer.Text, lang
+	record.Details = &activities.IncidentDetails{
+		Facts: analysis.Facts, Provider: answer.Provider, Model: answer.Model, LinkIndex: answer.LinkIndex,
+		Attempts: answer.Attempts, RoleVersion: answer.RoleVersion, Failures: answer.Failures,
+	}
+	if err := workflow.ExecuteActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+		return IncidentResult{}, err
+	}
+	w.state = IncidentState{Status: IncidentCompleted, Step: "done", Report: answer.Text, Language: lang}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(IncidentCompleted))
+	return IncidentResult{Status: IncidentCompleted, Report: answer.Text, Language: lang, Answer: answer}, nil
+}
+
+// fail records the failure so the API shows it, then returns the original error.
+func (w *incidentWorkflow) fail(ctx, actx workflow.Context, record activities.IncidentRecord, cause error) (IncidentResult, error) {
+	var a *activities.Activities
+	w.state.Status, w.state.Error = IncidentFailed, cause.Error()
+	record.Status = IncidentFailed
+	record.Details = &activities.IncidentDetails{Error: cause.Error(), Step: w.state.Step}
+	if err := workflow.ExecuteActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("record incident failure", "error", err)
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(IncidentFailed))
+	return IncidentResult{Status: IncidentFailed}, cause
+}

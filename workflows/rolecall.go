@@ -1,0 +1,140 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/roles"
+)
+
+// RoleCallInput asks a role to answer.
+type RoleCallInput struct {
+	Role     roles.Role    `json:"role"`
+	Client   string        `json:"client"`
+	Subject  string        `json:"subject"`
+	Messages []llm.Message `json:"messages"`
+	Task     *llm.Task     `json:"task,omitempty"`
+	// Expect names the answer check the link activity applies ("" = none, llm.TaskIncidentReport
+	// = the four-section report format).
+	Expect string `json:"expect,omitempty"`
+}
+
+// RoleCallResult is the role's answer and how it was obtained.
+type RoleCallResult struct {
+	activities.LinkResult
+	RoleVersion int           `json:"role_version"`
+	LinkIndex   int           `json:"link_index"`
+	Attempts    int           `json:"attempts"`
+	Failures    []activities.LinkFailure `json:"failures,omitempty"`
+}
+
+// ErrTypeChainExhausted is the type of the error returned when every link failed.
+const ErrTypeChainExhausted = "ChainExhausted"
+
+// RoleCallWorkflow answers with a role: it walks the role's LLM chain in order, calling each link
+// as one activity with the link's own retry policy. A link that keeps failing (outage, 429 past
+// its attempts, refusal, a malformed answer) hands over to the next link, so a model that is down
+// or retired does not stop the service. Every attempt is visible in the workflow history.
+func RoleCallWorkflow(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
+	if len(in.Role.Chain) == 0 {
+		return RoleCallResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("role %q has an empty chain", in.Role.Code), "InvalidRole", nil)
+	}
+	var a *activities.Activities
+	var failures []activities.LinkFailure
+	attempts := 0
+	for i, link := range in.Role.Chain {
+		params := in.Role.Parameters
+		if link.Parameters != nil {
+			params = mergeParams(params, *link.Parameters)
+		}
+		call := activities.LinkCall{
+			Role: in.Role.Code, RoleVersion: in.Role.Version, LinkIndex: i, Provider: link.Provider,
+			Client: in.Client, Subject: in.Subject, Expect: in.Expect,
+			Request: llm.Request{
+				Model: link.Model, System: in.Role.SystemMessage, Messages: in.Messages,
+				Parameters: params, ResponseFormat: in.Role.ResponseFormat, Task: in.Task,
+			},
+		}
+		lctx := workflow.WithActivityOptions(ctx, linkActivityOptions(link))
+		var res activities.LinkResult
+		err := workflow.ExecuteActivity(lctx, a.CallLink, call).Get(ctx, &res)
+		if err == nil {
+			attempts += res.Attempt
+			return RoleCallResult{LinkResult: res, RoleVersion: in.Role.Version, LinkIndex: i, Attempts: attempts, Failures: failures}, nil
+		}
+		attempts += maxAttempts(link)
+		failures = append(failures, activities.LinkFailure{LinkIndex: i, Provider: link.Provider, Model: link.Model, Error: errMessage(err)})
+		workflow.GetLogger(ctx).Warn("role link failed, trying the next", "role", in.Role.Code, "link", i, "provider", link.Provider, "model", link.Model, "error", err)
+	}
+	return RoleCallResult{Failures: failures, Attempts: attempts}, temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("role %q: all %d links failed", in.Role.Code, len(in.Role.Chain)), ErrTypeChainExhausted, nil, failures)
+}
+
+func linkActivityOptions(l roles.Link) workflow.ActivityOptions {
+	timeout := l.Timeout.D()
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: timeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			MaximumAttempts:        int32(maxAttempts(l)),
+			NonRetryableErrorTypes: []string{activities.ErrTypeRejected},
+		},
+	}
+}
+
+func maxAttempts(l roles.Link) int {
+	if l.Attempts <= 0 {
+		return 3
+	}
+	return l.Attempts
+}
+
+func mergeParams(base, over roles.Parameters) roles.Parameters {
+	out := base
+	if over.Temperature != nil {
+		out.Temperature = over.Temperature
+	}
+	if over.TopP != nil {
+		out.TopP = over.TopP
+	}
+	if over.MaxTokens != 0 {
+		out.MaxTokens = over.MaxTokens
+	}
+	if over.PresencePenalty != nil {
+		out.PresencePenalty = over.PresencePenalty
+	}
+	if over.FrequencyPenalty != nil {
+		out.FrequencyPenalty = over.FrequencyPenalty
+	}
+	if over.Seed != nil {
+		out.Seed = over.Seed
+	}
+	if len(over.Stop) > 0 {
+		out.Stop = over.Stop
+	}
+	return out
+}
+
+func errMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Type() + ": " + appErr.Message()
+	}
+	var toErr *temporal.TimeoutError
+	if errors.As(err, &toErr) {
+		return "timeout: " + toErr.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,175 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/roles"
+)
+
+func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Activities) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	acts := activities.New(nil, llm.NewRegistry(), nil)
+	env.RegisterWorkflowWithOptions(IncidentWorkflow, workflow.RegisterOptions{Name: "IncidentWorkflow"})
+	env.RegisterWorkflowWithOptions(RoleCallWorkflow, workflow.RegisterOptions{Name: "RoleCallWorkflow"})
+	env.RegisterWorkflowWithOptions(ProbeWorkflow, workflow.RegisterOptions{Name: "ProbeWorkflow"})
+	env.RegisterActivity(acts)
+	return env, acts
+}
+
+func exampleAlert(t *testing.T, name string) profile.Alert {
+	t.Helper()
+	b, ok := profile.Example(name)
+	require.True(t, ok, name)
+	a, err := profile.ParseAlert(b)
+	require.NoError(t, err)
+	return *a
+}
+
+func TestIncidentWorkflowWritesFourSectionReport(t *testing.T) {
+	env, acts := newEnv(t)
+	var saved []activities.IncidentRecord
+	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IncidentRecord) error {
+		saved = append(saved, in)
+		return nil
+	})
+	// AnalyzeAlert, ResolveRole and CallLink run for real: they are pure (no store needed here).
+	env.OnActivity(acts.ResolveRole, mock.Anything, IncidentRole).Return(func(_ context.Context, code string) (roles.Role, error) {
+		r, _ := roles.Default(code)
+		return r, nil
+	})
+	alert := exampleAlert(t, "slow-sql")
+	env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Alert: alert, Client: "test"})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res IncidentResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, IncidentCompleted, res.Status)
+	rep, err := analyst.ParseReport(res.Report)
+	require.NoError(t, err, res.Report)
+	require.NotEmpty(t, rep.Analysis)
+	require.Contains(t, res.Report, "orders")
+	require.Len(t, saved, 2)
+	require.Equal(t, IncidentRunning, saved[0].Status)
+	require.Equal(t, IncidentCompleted, saved[1].Status)
+	require.Equal(t, res.Report, saved[1].Report)
+	require.Equal(t, "builtin", res.Answer.Provider)
+}
+
+func TestRoleCallFallsBackToNextLink(t *testing.T) {
+	env, acts := newEnv(t)
+	calls := map[int]int{}
+	env.OnActivity(acts.CallLink, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.LinkCall) (activities.LinkResult, error) {
+		calls[in.LinkIndex]++
+		switch in.LinkIndex {
+		case 0: // outage: retried up to the link's attempts, then the chain moves on
+			return activities.LinkResult{}, temporal.NewApplicationError("HTTP 503", activities.ErrTypeUnavailable)
+		case 1: // model removed: not retried
+			return activities.LinkResult{}, temporal.NewNonRetryableApplicationError("HTTP 404 model not found", activities.ErrTypeRejected, nil)
+		default:
+			return activities.LinkResult{Text: "ok", Provider: in.Provider, Model: in.Request.Model, Attempt: 1}, nil
+		}
+	})
+	role := roles.Role{Code: "r1", SystemMessage: "s", Chain: []roles.Link{
+		{Provider: "a", Model: "m1", Attempts: 2},
+		{Provider: "b", Model: "m2", Attempts: 5},
+		{Provider: "builtin", Model: "analyst"},
+	}}
+	env.ExecuteWorkflow(RoleCallWorkflow, RoleCallInput{Role: role, Client: "t"})
+	require.NoError(t, env.GetWorkflowError())
+	var res RoleCallResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, 2, res.LinkIndex)
+	require.Equal(t, "builtin", res.Provider)
+	require.Len(t, res.Failures, 2)
+	require.Equal(t, 2, calls[0], "a retryable failure is retried up to the link's attempts")
+	require.Equal(t, 1, calls[1], "a non-retryable failure is not retried")
+	require.Equal(t, 1, calls[2])
+}
+
+func TestRoleCallChainExhausted(t *testing.T) {
+	env, acts := newEnv(t)
+	env.OnActivity(acts.CallLink, mock.Anything, mock.Anything).Return(activities.LinkResult{},
+		temporal.NewNonRetryableApplicationError("refused", activities.ErrTypeRejected, nil))
+	role := roles.Role{Code: "r1", SystemMessage: "s", Chain: []roles.Link{{Provider: "a", Model: "m"}, {Provider: "b", Model: "m"}}}
+	env.ExecuteWorkflow(RoleCallWorkflow, RoleCallInput{Role: role})
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr))
+	require.Equal(t, ErrTypeChainExhausted, appErr.Type())
+}
+
+func TestIncidentWorkflowFallsBackWhenLLMAnswerBreaksFormat(t *testing.T) {
+	env, acts := newEnv(t)
+	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(nil)
+	role, _ := roles.Default(IncidentRole)
+	role.Chain = append([]roles.Link{{Provider: "flaky", Model: "m", Attempts: 2}}, role.Chain...)
+	env.OnActivity(acts.ResolveRole, mock.Anything, IncidentRole).Return(role, nil)
+	bad := 0
+	env.OnActivity(acts.CallLink, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.LinkCall) (activities.LinkResult, error) {
+		if in.Provider == "flaky" {
+			bad++
+			return activities.LinkResult{}, temporal.NewApplicationError("answer rejected: missing section [Action plan]", activities.ErrTypeBadAnswer)
+		}
+		return acts.CallLink(ctx, in)
+	})
+	env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Alert: exampleAlert(t, "n-plus-one")})
+	require.NoError(t, env.GetWorkflowError())
+	var res IncidentResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, 2, bad, "a malformed answer is retried, then the chain falls back")
+	require.Equal(t, 1, res.Answer.LinkIndex)
+	_, err := analyst.ParseReport(res.Report)
+	require.NoError(t, err)
+}
+
+func TestIncidentWorkflowRecordsFailure(t *testing.T) {
+	env, acts := newEnv(t)
+	var last activities.IncidentRecord
+	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IncidentRecord) error {
+		last = in
+		return nil
+	})
+	env.OnActivity(acts.ResolveRole, mock.Anything, IncidentRole).Return(roles.Role{},
+		temporal.NewNonRetryableApplicationError("role \"alert-analyst\" not found", activities.ErrTypeRoleNotFound, nil))
+	env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Alert: exampleAlert(t, "slow-sql")})
+	require.Error(t, env.GetWorkflowError())
+	require.Equal(t, IncidentFailed, last.Status)
+	require.NotNil(t, last.Details)
+	require.True(t, strings.Contains(last.Details.Error, "not found"))
+}
+
+func TestProbeWorkflowTimerIsSkipped(t *testing.T) {
+	env, _ := newEnv(t)
+	start := env.Now()
+	env.ExecuteWorkflow(ProbeWorkflow, ProbeInput{Sleep: 24 * time.Hour, Message: "hi"})
+	require.NoError(t, env.GetWorkflowError())
+	var res ProbeResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.True(t, strings.HasSuffix(res.Echo, ": hi"))
+	require.GreaterOrEqual(t, env.Now().Sub(start), 24*time.Hour, "the 24 h timer ran in skipped time")
+}
+
+func TestIncidentWorkflowIDIsStable(t *testing.T) {
+	a := exampleAlert(t, "slow-sql")
+	b := exampleAlert(t, "slow-sql")
+	require.Equal(t, IncidentWorkflowID(&a), IncidentWorkflowID(&b))
+	b.StartsAt = b.StartsAt.Add(time.Minute)
+	require.NotEqual(t, IncidentWorkflowID(&a), IncidentWorkflowID(&b))
+}
