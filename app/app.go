@@ -1,0 +1,240 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/config"
+	"github.com/vigil-ops/vigil/devserver"
+	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/obs"
+	"github.com/vigil-ops/vigil/starter"
+	"github.com/vigil-ops/vigil/store"
+	"github.com/vigil-ops/vigil/worker"
+	"github.com/vigil-ops/vigil/workflows"
+)
+
+// Mode selects which parts a process runs.
+type Mode int
+
+// The process modes.
+const (
+	ModeDev    Mode = iota // embedded Temporal + UI, worker, HTTP API
+	ModeServer             // HTTP API against an external Temporal
+	ModeWorker             // worker against an external Temporal
+)
+
+// App is a running Vigil process.
+type App struct {
+	Config   *config.Config
+	Logger   *slog.Logger
+	Temporal *devserver.Server // nil unless ModeDev
+	Client   client.Client
+	Store    store.Store
+	Worker   sdkworker.Worker // nil in ModeServer
+	Metrics  *obs.Metrics
+
+	httpServer *http.Server
+	httpLn     net.Listener
+	httpDone   chan error
+}
+
+// HTTPAddr is the address the HTTP API listens on ("" when it does not run).
+func (a *App) HTTPAddr() string {
+	if a.httpLn == nil {
+		return ""
+	}
+	return a.httpLn.Addr().String()
+}
+
+// Start brings up the parts of mode. On error, whatever was started is stopped again.
+func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logger) (_ *App, err error) {
+	a := &App{Config: cfg, Logger: logger}
+	defer func() {
+		if err != nil {
+			a.Close(context.Background())
+		}
+	}()
+	if a.Metrics, err = obs.NewMetrics(); err != nil {
+		return nil, err
+	}
+
+	if mode == ModeDev {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+		}
+		start := time.Now()
+		a.Temporal, err = devserver.Start(ctx, devserver.Options{
+			DatabaseFile:     cfg.DevTemporalDB(),
+			Address:          cfg.Temporal.Address,
+			UIAddress:        cfg.Dev.UIAddress,
+			Namespace:        cfg.Temporal.Namespace,
+			SearchAttributes: workflows.SearchAttributes(),
+			Logger:           logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("embedded temporal server started", "address", a.Temporal.FrontendHostPort(),
+			"ui", uiURL(a.Temporal.UIAddress()), "db", cfg.DevTemporalDB(), "took", time.Since(start).Round(time.Millisecond))
+	}
+
+	dsn, err := cfg.DatabaseURL(mode == ModeDev)
+	if err != nil {
+		return nil, err
+	}
+	if a.Store, err = store.Open(ctx, dsn); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+
+	copts := client.Options{
+		HostPort:       cfg.Temporal.Address,
+		Namespace:      cfg.Temporal.Namespace,
+		Logger:         sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
+		MetricsHandler: a.Metrics.SDK,
+	}
+	if a.Temporal != nil {
+		copts.HostPort = a.Temporal.FrontendHostPort()
+	} else if err := connectionOptions(cfg, &copts); err != nil {
+		return nil, err
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if a.Client, err = client.DialContext(dialCtx, copts); err != nil {
+		return nil, fmt.Errorf("connect to temporal at %s (namespace %s): %w", copts.HostPort, copts.Namespace, err)
+	}
+
+	if mode != ModeServer {
+		acts := activities.New(a.Store, llm.NewRegistry(), logger)
+		a.Worker = worker.New(a.Client, acts, worker.Options{TaskQueue: cfg.Temporal.TaskQueue})
+		if err := a.Worker.Start(); err != nil {
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+		logger.Info("worker started", "task_queue", cfg.Temporal.TaskQueue)
+	}
+
+	if mode != ModeWorker {
+		api := &starter.API{
+			Temporal: a.Client, Store: a.Store, Logger: logger, Registry: a.Metrics.Registry,
+			TaskQueue: cfg.Temporal.TaskQueue, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+			EagerStart: mode == ModeDev,
+		}
+		a.httpServer = &http.Server{
+			Handler:           api.Handler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       cfg.HTTP.ReadTimeout,
+			WriteTimeout:      cfg.HTTP.WriteTimeout,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Address); err != nil {
+			return nil, fmt.Errorf("http.address %s: %w", cfg.HTTP.Address, err)
+		}
+		a.httpDone = make(chan error, 1)
+		go func() { a.httpDone <- a.httpServer.Serve(a.httpLn) }()
+		logger.Info("http api listening", "address", "http://"+a.HTTPAddr())
+	}
+	return a, nil
+}
+
+// Close stops everything in reverse order of start; it waits for in-flight HTTP requests and
+// activities up to ctx's deadline.
+func (a *App) Close(ctx context.Context) {
+	if a.httpServer != nil {
+		if err := a.httpServer.Shutdown(ctx); err != nil {
+			a.Logger.Warn("http shutdown", "error", err)
+		}
+		if err := <-a.httpDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Logger.Warn("http server", "error", err)
+		}
+	}
+	if a.Worker != nil {
+		a.Worker.Stop()
+	}
+	if a.Client != nil {
+		a.Client.Close()
+	}
+	if a.Temporal != nil {
+		if err := a.Temporal.Stop(); err != nil {
+			a.Logger.Warn("temporal server stop", "error", err)
+		}
+	}
+	if a.Store != nil {
+		_ = a.Store.Close()
+	}
+	if a.Metrics != nil {
+		_ = a.Metrics.Close()
+	}
+}
+
+// Wait blocks until ctx is done or the HTTP server fails.
+func (a *App) Wait(ctx context.Context) error {
+	if a.httpDone == nil {
+		<-ctx.Done()
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-a.httpDone:
+		a.httpDone <- err // let Close see it too
+		return fmt.Errorf("http server stopped: %w", err)
+	}
+}
+
+func connectionOptions(cfg *config.Config, o *client.Options) error {
+	t := cfg.Temporal
+	if t.TLS.Enabled {
+		tc := &tls.Config{ServerName: t.TLS.ServerName, MinVersion: tls.VersionTLS12}
+		if t.TLS.CAFile != "" {
+			pem, err := os.ReadFile(t.TLS.CAFile)
+			if err != nil {
+				return fmt.Errorf("temporal.tls.ca_file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("temporal.tls.ca_file: %s holds no PEM certificate", t.TLS.CAFile)
+			}
+			tc.RootCAs = pool
+		}
+		if t.TLS.CertFile != "" || t.TLS.KeyFile != "" {
+			cert, err := tls.LoadX509KeyPair(t.TLS.CertFile, t.TLS.KeyFile)
+			if err != nil {
+				return fmt.Errorf("temporal.tls.cert_file/key_file: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		o.ConnectionOptions.TLS = tc
+	}
+	if t.APIKeyEnv != "" || t.APIKeyFile != "" {
+		key, err := cfg.Secret(t.APIKeyEnv, t.APIKeyFile)
+		if err != nil {
+			return fmt.Errorf("temporal api key: %w", err)
+		}
+		o.Credentials = client.NewAPIKeyStaticCredentials(key)
+		if o.ConnectionOptions.TLS == nil {
+			o.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+	}
+	return nil
+}
+
+func uiURL(addr string) string {
+	if addr == "" {
+		return "disabled"
+	}
+	return "http://" + strings.Replace(addr, "0.0.0.0", "127.0.0.1", 1)
+}

@@ -1,0 +1,160 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
+
+	"github.com/vigil-ops/vigil/store"
+	"github.com/vigil-ops/vigil/workflows"
+)
+
+// DefaultMaxBodyBytes is the request body limit when none is configured (1 MiB).
+const DefaultMaxBodyBytes = 1 << 20
+
+// API serves Vigil's HTTP endpoints.
+type API struct {
+	Temporal     client.Client
+	Store        store.Store
+	Logger       *slog.Logger
+	Registry     *prometheus.Registry
+	TaskQueue    string
+	MaxBodyBytes int64
+	// EagerStart asks the server to hand the first workflow task straight back to this
+	// process's worker (only useful when a worker runs in the same process).
+	EagerStart bool
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// Handler returns the routed handler with logging, metrics and panic recovery.
+func (a *API) Handler() http.Handler {
+	if a.TaskQueue == "" {
+		a.TaskQueue = workflows.TaskQueue
+	}
+	if a.MaxBodyBytes <= 0 {
+		a.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if a.Logger == nil {
+		a.Logger = slog.Default()
+	}
+	if a.Registry == nil {
+		a.Registry = prometheus.NewRegistry()
+	}
+	a.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigil_http_requests_total", Help: "HTTP requests by route and status code.",
+	}, []string{"route", "code"})
+	a.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "vigil_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"route"})
+	_ = a.Registry.Register(a.requests)
+	_ = a.Registry.Register(a.latency)
+
+	mux := http.NewServeMux()
+	route := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.instrument(pattern, h)) }
+	route("GET /healthz", a.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{Registry: a.Registry}))
+	route("POST /v1/alerts/apm", a.postAPMAlert)
+	route("GET /v1/incidents", a.listIncidents)
+	route("GET /v1/incidents/{workflowId}", a.getIncident)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: "no route for " + r.Method + " " + r.URL.Path})
+	})
+	return a.recoverer(mux)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (a *API) instrument(route string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h(rec, r)
+		d := time.Since(start)
+		a.requests.WithLabelValues(route, http.StatusText(rec.status)).Inc()
+		a.latency.WithLabelValues(route).Observe(d.Seconds())
+		a.Logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Duration("duration", d))
+	})
+}
+
+func (a *API) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.Logger.Error("panic in handler", "path", r.URL.Path, "panic", v)
+				writeProblem(w, Problem{Status: http.StatusInternalServerError, Detail: "internal error"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readBody reads a request body under the size limit, answering 413 beyond it.
+func (a *API) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeProblem(w, Problem{Status: http.StatusRequestEntityTooLarge,
+				Detail: "request body exceeds the limit of " + itoa(mbe.Limit) + " bytes (http.max_body_bytes)"})
+			return nil, false
+		}
+		writeProblem(w, Problem{Status: http.StatusBadRequest, Detail: "read body: " + err.Error()})
+		return nil, false
+	}
+	return body, true
+}
+
+type check struct {
+	OK        bool   `json:"ok"`
+	LatencyMS int64  `json:"latencyMs"`
+	Error     string `json:"error,omitempty"`
+	Backend   string `json:"backend,omitempty"`
+}
+
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	run := func(f func(context.Context) error) check {
+		start := time.Now()
+		err := f(ctx)
+		c := check{OK: err == nil, LatencyMS: time.Since(start).Milliseconds()}
+		if err != nil {
+			c.Error = err.Error()
+		}
+		return c
+	}
+	temporalCheck := run(func(ctx context.Context) error {
+		_, err := a.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	})
+	storeCheck := run(a.Store.Ping)
+	storeCheck.Backend = a.Store.Backend()
+	status, code := "ok", http.StatusOK
+	if !temporalCheck.OK || !storeCheck.OK {
+		status, code = "unavailable", http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, map[string]any{"status": status, "temporal": temporalCheck, "store": storeCheck})
+}
