@@ -281,7 +281,7 @@ func serverConfig(host string, port int, sqlConf *config.SQL) (*config.Config, e
 				InitialFailoverVersion: 1,
 				RPCAddress:             net.JoinHostPort(host, strconv.Itoa(port)),
 				HTTPAddress:            net.JoinHostPort(host, strconv.Itoa(httpPort)),
-				ClusterID:              "vigil-dev",
+				ClusterID:              devClusterID,
 			},
 		},
 	}
@@ -324,3 +324,7 @@ func splitHostPort(addr string) (string, int, error) {
 	}
 	return host, port, nil
 }
+
+// devClusterID is the fixed cluster ID of every embedded server (the server wants a UUID and
+// regenerates one at each start otherwise).
+const devClusterID = "6f1d2a8e-0b7c-4e59-9a3d-5c2f7e8b1a40"

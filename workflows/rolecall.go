@@ -28,9 +28,9 @@ type RoleCallInput struct {
 // RoleCallResult is the role's answer and how it was obtained.
 type RoleCallResult struct {
 	activities.LinkResult
-	RoleVersion int           `json:"role_version"`
-	LinkIndex   int           `json:"link_index"`
-	Attempts    int           `json:"attempts"`
+	RoleVersion int                      `json:"role_version"`
+	LinkIndex   int                      `json:"link_index"`
+	Attempts    int                      `json:"attempts"`
 	Failures    []activities.LinkFailure `json:"failures,omitempty"`
 }
 
