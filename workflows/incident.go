@@ -52,8 +52,8 @@ type IncidentResult struct {
 // IncidentWorkflow writes the incident report for one alert:
 //  1. records the incident as running (visible at GET /v1/incidents/{id} at once);
 //  2. runs the deterministic profile detectors (facts with numbers);
-//  3. asks the role alert-analyst, as a child RoleCallWorkflow, for the four-section report
-//     (the chain ends with the built-in analyst, so a report is written when no LLM answers);
+//  3. asks the role alert-analyst for the four-section report (CallRole, inline; the chain ends
+//     with the built-in analyst, so a report is written when no LLM answers);
 //  4. stores the report and marks the incident completed.
 //
 // The workflow ID comes from the alert's identity (IncidentWorkflowID), so a resent alert
@@ -89,7 +89,10 @@ func (w *incidentWorkflow) setup(ctx workflow.Context) error {
 
 func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 	var a *activities.Activities
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	// The store writes, the analysis and the role lookup are cheap and local to the worker: they
+	// run as local activities, inside the workflow task, instead of costing a round trip through
+	// the server each (see the latency figures in docs/benchmarks.md).
+	actx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
@@ -102,20 +105,20 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 		Alert:      w.in.Alert,
 		Status:     IncidentRunning,
 	}
-	w.state.Step = "recording"
-	if err := workflow.ExecuteActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+	// Record, analyse and resolve the role at once: none depends on another.
+	w.state.Step = "analyzing"
+	saved := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record)
+	analyzed := workflow.ExecuteLocalActivity(actx, a.AnalyzeAlert, w.in.Alert)
+	resolved := workflow.ExecuteLocalActivity(actx, a.ResolveRole, IncidentRole)
+	if err := saved.Get(ctx, nil); err != nil {
 		return IncidentResult{}, err
 	}
-
-	w.state.Step = "analyzing"
 	var analysis activities.Analysis
-	if err := workflow.ExecuteActivity(actx, a.AnalyzeAlert, w.in.Alert).Get(ctx, &analysis); err != nil {
+	if err := analyzed.Get(ctx, &analysis); err != nil {
 		return w.fail(ctx, actx, record, err)
 	}
-
-	w.state.Step = "resolving role"
 	var role roles.Role
-	if err := workflow.ExecuteActivity(actx, a.ResolveRole, IncidentRole).Get(ctx, &role); err != nil {
+	if err := resolved.Get(ctx, &role); err != nil {
 		return w.fail(ctx, actx, record, err)
 	}
 	lang := role.Language
@@ -124,11 +127,10 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 	}
 
 	w.state.Step = "writing report"
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID: RoleCallWorkflowID(w.id, IncidentRole, "report"),
-	})
-	var answer RoleCallResult
-	err := workflow.ExecuteChildWorkflow(cctx, RoleCallWorkflow, RoleCallInput{
+	// The role call runs inline: its link activities and their retries appear in this
+	// workflow's history. A child RoleCallWorkflow would cost ~200 ms more per report on the
+	// embedded server (docs/benchmarks.md) and buys nothing here.
+	answer, err := CallRole(ctx, RoleCallInput{
 		Role:    role,
 		Client:  w.in.Client,
 		Subject: w.in.Alert.Rule + "/" + w.in.Alert.Application,
@@ -138,7 +140,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 			Alert: &w.in.Alert, Facts: analysis.Facts, Language: lang,
 		}},
 		Expect: llm.TaskIncidentReport,
-	}).Get(ctx, &answer)
+	})
 	if err != nil {
 		return w.fail(ctx, actx, record, err)
 	}
@@ -149,7 +151,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 		Facts: analysis.Facts, Provider: answer.Provider, Model: answer.Model, LinkIndex: answer.LinkIndex,
 		Attempts: answer.Attempts, RoleVersion: answer.RoleVersion, Failures: answer.Failures,
 	}
-	if err := workflow.ExecuteActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
 		return IncidentResult{}, err
 	}
 	w.state = IncidentState{Status: IncidentCompleted, Step: "done", Report: answer.Text, Language: lang}
@@ -163,7 +165,7 @@ func (w *incidentWorkflow) fail(ctx, actx workflow.Context, record activities.In
 	w.state.Status, w.state.Error = IncidentFailed, cause.Error()
 	record.Status = IncidentFailed
 	record.Details = &activities.IncidentDetails{Error: cause.Error(), Step: w.state.Step}
-	if err := workflow.ExecuteActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("record incident failure", "error", err)
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(IncidentFailed))

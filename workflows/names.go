@@ -43,11 +43,6 @@ func IncidentWorkflowID(a *profile.Alert) string {
 	return "incident-" + sanitizeID(fp) + "-" + strconv.FormatInt(a.StartsAt.UTC().Unix(), 10)
 }
 
-// RoleCallWorkflowID names the child workflow of a role call made by parent for step.
-func RoleCallWorkflowID(parent, roleCode, step string) string {
-	return parent + "/role/" + roleCode + "/" + step
-}
-
 func sanitizeID(s string) string {
 	ok := true
 	for _, r := range s {

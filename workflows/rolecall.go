@@ -37,11 +37,17 @@ type RoleCallResult struct {
 // ErrTypeChainExhausted is the type of the error returned when every link failed.
 const ErrTypeChainExhausted = "ChainExhausted"
 
-// RoleCallWorkflow answers with a role: it walks the role's LLM chain in order, calling each link
+// RoleCallWorkflow answers with a role as a workflow of its own, for the invoke API and for
+// callers that want the call as a child workflow. See CallRole.
+func RoleCallWorkflow(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
+	return CallRole(ctx, in)
+}
+
+// CallRole answers with a role from inside any workflow: it walks the role's LLM chain in order, calling each link
 // as one activity with the link's own retry policy. A link that keeps failing (outage, 429 past
 // its attempts, refusal, a malformed answer) hands over to the next link, so a model that is down
 // or retired does not stop the service. Every attempt is visible in the workflow history.
-func RoleCallWorkflow(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
+func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 	if len(in.Role.Chain) == 0 {
 		return RoleCallResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("role %q has an empty chain", in.Role.Code), "InvalidRole", nil)
