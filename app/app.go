@@ -69,6 +69,9 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			a.Close(context.Background())
 		}
 	}()
+	if unused := notYetUsed(cfg); len(unused) > 0 {
+		logger.Warn("configuration sections are validated but not used by this version", "sections", unused)
+	}
 	if a.Metrics, err = obs.NewMetrics(); err != nil {
 		return nil, err
 	}
@@ -237,4 +240,24 @@ func uiURL(addr string) string {
 		return "disabled"
 	}
 	return "http://" + strings.Replace(addr, "0.0.0.0", "127.0.0.1", 1)
+}
+
+// notYetUsed lists the configured sections this version validates but does not act on yet, so
+// an operator is not left believing they took effect.
+func notYetUsed(cfg *config.Config) []string {
+	var out []string
+	add := func(set bool, name string) {
+		if set {
+			out = append(out, name)
+		}
+	}
+	add(len(cfg.Providers) > 0, "providers")
+	add(cfg.Codec.ActiveKey != "" || len(cfg.Codec.Keys) > 0, "codec")
+	add(len(cfg.Auth.APIKeys)+len(cfg.Auth.WebhookTokens)+len(cfg.Auth.HMACSecrets) > 0, "auth")
+	add(len(cfg.Elasticsearch.URLs) > 0, "elasticsearch")
+	add(cfg.Prometheus.URL != "", "prometheus")
+	add(cfg.Alertmanager.URL != "", "alertmanager")
+	add(cfg.Notify.SlackWebhookURLEnv != "" || cfg.Notify.SMTP.Address != "", "notify")
+	add(cfg.RolesDir != "", "roles_dir")
+	return out
 }

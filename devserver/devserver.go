@@ -44,6 +44,11 @@ type Options struct {
 	Namespace string
 	// SearchAttributes are registered on the namespace when it is created.
 	SearchAttributes map[string]enumspb.IndexedValueType
+	// SQLitePragmas override the file database's pragmas. The default is journal_mode=wal with
+	// synchronous=1 (NORMAL): a committed transaction survives a crash or kill of the process
+	// (the restart test proves it) but the last ones may be lost on power loss; set "2" (FULL)
+	// to trade ~40% of concurrent throughput for that (docs/benchmarks.md).
+	SQLitePragmas map[string]string
 	// DynamicConfig overrides server dynamic-config values by key.
 	DynamicConfig map[string]any
 	// Logger receives the server's logs; LogLevel filters them (default warn: the server is chatty).
@@ -114,6 +119,10 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		// Eager workflow start lets a starter that is also a worker run the first task without
 		// a round trip through matching.
 		dynamicconfig.EnableEagerWorkflowStart.Key(): true,
+		// One partition per task queue: with one worker process, more partitions only make
+		// polls miss tasks that wait in another partition (p95 latency, docs/benchmarks.md).
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
 	}
 	for k, v := range o.DynamicConfig {
 		dyn[dynamicconfig.MakeKey(k)] = v
@@ -236,7 +245,10 @@ func sqlConfig(o Options) (*config.SQL, error) {
 		conf.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
 		conf.DatabaseName = "vigil-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	} else {
-		conf.ConnectAttributes = map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "2"}
+		conf.ConnectAttributes = map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "1"}
+		for k, v := range o.SQLitePragmas {
+			conf.ConnectAttributes[k] = v
+		}
 		conf.DatabaseName = o.DatabaseFile
 		if err := os.MkdirAll(filepath.Dir(o.DatabaseFile), 0o750); err != nil {
 			return nil, fmt.Errorf("temporal data dir: %w", err)

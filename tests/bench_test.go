@@ -28,20 +28,21 @@ type benchVariant struct {
 	eagerStart bool           // client.StartWorkflowOptions.EnableEagerStart
 	eagerActs  bool           // worker eager activity dispatch
 	dynamic    map[string]any // server dynamic config
+	pragmas    map[string]string
 }
+
+// serverStock undoes devserver's tuning: the server's own defaults (4 task-queue partitions)
+// and SQLite synchronous=FULL.
+var (
+	stockDynamic = map[string]any{"matching.numTaskqueueReadPartitions": 4, "matching.numTaskqueueWritePartitions": 4}
+	stockPragmas = map[string]string{"synchronous": "2"}
+)
 
 var benchVariants = []benchVariant{
-	{name: "file/plain", fileDB: true},
-	{name: "file/eager", fileDB: true, eagerStart: true, eagerActs: true},
-	{name: "file/eager+1partition", fileDB: true, eagerStart: true, eagerActs: true, dynamic: onePartition},
-	{name: "memory/eager+1partition", eagerStart: true, eagerActs: true, dynamic: onePartition},
-}
-
-// onePartition gives every task queue a single partition, so a poll never misses a task that
-// sits in another partition (the server's default is 4).
-var onePartition = map[string]any{
-	"matching.numTaskqueueReadPartitions":  1,
-	"matching.numTaskqueueWritePartitions": 1,
+	{name: "file/stock/no-eager", fileDB: true, dynamic: stockDynamic, pragmas: stockPragmas},
+	{name: "file/stock/eager", fileDB: true, eagerStart: true, eagerActs: true, dynamic: stockDynamic, pragmas: stockPragmas},
+	{name: "file/tuned/eager", fileDB: true, eagerStart: true, eagerActs: true}, // what vigil dev runs
+	{name: "memory/tuned/eager", eagerStart: true, eagerActs: true},
 }
 
 // BenchmarkIncidentVsProbe runs the skeleton's IncidentWorkflow (record, analyse, resolve role,
@@ -64,7 +65,7 @@ func benchSetup(b *testing.B, v benchVariant) (client.Client, bool) {
 	ctx := context.Background()
 	dir := b.TempDir()
 	o := devserver.Options{Address: "127.0.0.1:0", SearchAttributes: workflows.SearchAttributes(),
-		Logger: testenv.Logger(b), DynamicConfig: v.dynamic}
+		Logger: testenv.Logger(b), DynamicConfig: v.dynamic, SQLitePragmas: v.pragmas}
 	if v.fileDB {
 		o.DatabaseFile = filepath.Join(dir, "temporal.db")
 	}

@@ -1,0 +1,101 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/app"
+	"github.com/vigil-ops/vigil/config"
+	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/tests/testenv"
+)
+
+// TestServerAndWorkerOnPostgres runs the production shape: `vigil server` and `vigil worker` as
+// separate processes' worth of wiring against an external Temporal server and PostgreSQL, joined
+// only by Temporal and the database.
+func TestServerAndWorkerOnPostgres(t *testing.T) {
+	pgURL := testenv.PostgresURL(t)
+	ctx := context.Background()
+	schema := fmt.Sprintf("vigil_prod_test_%d", time.Now().UnixNano())
+	conn, err := pgx.Connect(ctx, pgURL)
+	require.NoError(t, err, "connect to PostgreSQL at %s", pgURL)
+	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		_ = conn.Close(context.Background())
+	})
+	sep := "?"
+	if strings.Contains(pgURL, "?") {
+		sep = "&"
+	}
+	dbURL := pgURL + sep + "search_path=" + schema
+
+	temporal := testenv.StartTemporal(t, "")
+	environ := []string{
+		"TEMPORAL_ADDRESS=" + temporal.FrontendHostPort(),
+		"DATABASE_URL=" + dbURL,
+		"VIGIL_HTTP_ADDRESS=127.0.0.1:0",
+	}
+	cfg, err := config.Load("", environ)
+	require.NoError(t, err)
+	require.NoError(t, cfg.ValidateProduction())
+
+	start := func(mode app.Mode) *app.App {
+		a, err := app.Start(ctx, mode, cfg, testenv.Logger(t))
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			a.Close(c)
+		})
+		return a
+	}
+	w := start(app.ModeWorker)
+	require.Empty(t, w.HTTPAddr(), "a worker serves no HTTP API")
+	s := start(app.ModeServer)
+	require.Nil(t, s.Worker, "a server runs no worker")
+	base := "http://" + s.HTTPAddr()
+
+	var health struct {
+		Status string `json:"status"`
+		Store  struct {
+			Backend string `json:"backend"`
+		} `json:"store"`
+	}
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/healthz", &health))
+	require.Equal(t, "postgres", health.Store.Backend)
+
+	body, _ := profile.Example("network-delay")
+	code, out, _ := post(t, base+"/v1/alerts/apm", body)
+	require.Equal(t, http.StatusAccepted, code, string(out))
+	var acc accepted
+	require.NoError(t, json.Unmarshal(out, &acc))
+	v := waitIncident(t, base, acc.WorkflowID)
+	require.Equal(t, "completed", v.Status)
+	_, err = analyst.ParseReport(v.Report)
+	require.NoError(t, err)
+	require.Contains(t, v.Report, "pay.partner.example.com")
+
+	// The report is in PostgreSQL, where the worker wrote it.
+	var n int
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM "+schema+".incidents WHERE workflow_id = $1 AND status = 'completed'", acc.WorkflowID).Scan(&n))
+	require.Equal(t, 1, n)
+}
+
+func TestServerRefusesToStartWithoutDatabase(t *testing.T) {
+	cfg, err := config.Load("", []string{"TEMPORAL_ADDRESS=127.0.0.1:1"})
+	require.NoError(t, err)
+	err = cfg.ValidateProduction()
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "database")
+}
