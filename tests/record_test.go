@@ -1,0 +1,68 @@
+package tests
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/store"
+	"github.com/vigil-ops/vigil/tests/testenv"
+	"github.com/vigil-ops/vigil/worker"
+	"github.com/vigil-ops/vigil/workflows"
+)
+
+// TestRecordHistories runs each workflow on a real server and writes its history to
+// workflows/testdata/histories, where workflows' replay test checks that today's code still
+// replays it. It runs only with VIGIL_RECORD_HISTORIES=1: record a new history when a workflow
+// changes on purpose (with a version marker), never to make a failing replay pass.
+func TestRecordHistories(t *testing.T) {
+	if os.Getenv("VIGIL_RECORD_HISTORIES") != "1" {
+		t.Skip("set VIGIL_RECORD_HISTORIES=1 to record workflow histories for the replay tests")
+	}
+	srv := testenv.StartTemporal(t, "")
+	c := testenv.Client(t, srv)
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "vigil.db"))
+	require.NoError(t, err)
+	defer st.Close()
+	w := worker.New(c, activities.New(st, llm.NewRegistry(), testenv.Logger(t)), worker.Options{})
+	require.NoError(t, w.Start())
+	defer w.Stop()
+
+	record := func(name, id string, wf any, arg any) {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue}, wf, arg)
+		require.NoError(t, err)
+		require.NoError(t, run.Get(ctx, nil))
+		hist := &historypb.History{}
+		it := c.GetWorkflowHistory(ctx, id, run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			require.NoError(t, err)
+			hist.Events = append(hist.Events, ev)
+		}
+		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
+		require.NoError(t, err)
+		out := filepath.Join("..", "workflows", "testdata", "histories", name+".json")
+		require.NoError(t, os.MkdirAll(filepath.Dir(out), 0o755))
+		require.NoError(t, os.WriteFile(out, b, 0o644))
+		t.Logf("recorded %s (%d events)", out, len(hist.Events))
+	}
+	for _, ex := range []string{"slow-sql", "normal"} {
+		raw, _ := profile.Example(ex)
+		alert, err := profile.ParseAlert(raw)
+		require.NoError(t, err)
+		record("incident-"+ex, workflows.IncidentWorkflowID(alert), workflows.IncidentWorkflow, workflows.IncidentInput{Alert: *alert, Client: "recorder"})
+	}
+	record("probe-sleep", "probe-record", workflows.ProbeWorkflow, workflows.ProbeInput{Sleep: time.Second, Message: "recorded"})
+}
