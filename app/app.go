@@ -149,6 +149,8 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		a.httpDone = make(chan error, 1)
 		go func() { a.httpDone <- a.httpServer.Serve(a.httpLn) }()
 		logger.Info("http api listening", "address", "http://"+a.HTTPAddr())
+		// Authentication of the API and webhooks (API keys, bearer tokens, HMAC) is not built yet.
+		logger.Warn("the HTTP API and webhooks accept unauthenticated requests in this version; keep http.address on a loopback or private address")
 	}
 	return a, nil
 }
