@@ -118,10 +118,26 @@ func (r *Registry) Names() []string {
 type ProviderError struct {
 	Provider   string
 	StatusCode int
+	// Class names the failure for logs and the usage log: one of the Class* constants.
+	Class      string
 	Retryable  bool
 	RetryAfter time.Duration
 	Message    string
 }
+
+// Failure classes of a ProviderError.
+const (
+	ClassRateLimited   = "rate_limited"   // 429; retryable, honours Retry-After
+	ClassServerError   = "server_error"   // 5xx; retryable
+	ClassTimeout       = "timeout"        // no answer in time; retryable
+	ClassNetwork       = "network"        // connection refused/reset; retryable
+	ClassMalformed     = "malformed"      // unparsable response body; retryable
+	ClassBadRequest    = "bad_request"    // 400; not retryable
+	ClassAuth          = "auth"           // 401/403; not retryable
+	ClassNotFound      = "not_found"      // 404, e.g. a retired model; not retryable
+	ClassContextLength = "context_length" // prompt too long for the model; not retryable
+	ClassRefusal       = "refusal"        // content refusal or content filter; not retryable
+)
 
 func (e *ProviderError) Error() string {
 	if e.StatusCode != 0 {
