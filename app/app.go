@@ -130,9 +130,11 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		logger.Info("worker started", "task_queue", cfg.Temporal.TaskQueue)
 	}
 
-	if mode != ModeWorker {
+	{
+		// A worker serves /healthz and /metrics only; dev and server serve the whole API.
 		api := &starter.API{
-			Temporal: a.Client, Store: a.Store, Logger: logger, Registry: a.Metrics.Registry,
+			HealthOnly: mode == ModeWorker,
+			Temporal:   a.Client, Store: a.Store, Logger: logger, Registry: a.Metrics.Registry,
 			TaskQueue: cfg.Temporal.TaskQueue, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 			EagerStart: mode == ModeDev,
 		}
@@ -148,9 +150,11 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		}
 		a.httpDone = make(chan error, 1)
 		go func() { a.httpDone <- a.httpServer.Serve(a.httpLn) }()
-		logger.Info("http api listening", "address", "http://"+a.HTTPAddr())
+		logger.Info("http listening", "address", "http://"+a.HTTPAddr(), "health_and_metrics_only", mode == ModeWorker)
 		// Authentication of the API and webhooks (API keys, bearer tokens, HMAC) is not built yet.
-		logger.Warn("the HTTP API and webhooks accept unauthenticated requests in this version; keep http.address on a loopback or private address")
+		if mode != ModeWorker {
+			logger.Warn("the HTTP API and webhooks accept unauthenticated requests in this version; keep http.address on a loopback or private address")
+		}
 	}
 	return a, nil
 }

@@ -49,7 +49,6 @@ func NewMetrics() (*Metrics, error) {
 		CachedReporter:  reporter,
 		Separator:       tallyprom.DefaultSeparator,
 		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
-		Prefix:          "temporal",
 	}, time.Second)
 	return &Metrics{Registry: reg, SDK: sdktally.NewMetricsHandler(scope), closer: closer}, nil
 }

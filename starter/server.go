@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,8 @@ type API struct {
 	Registry     *prometheus.Registry
 	TaskQueue    string
 	MaxBodyBytes int64
+	// HealthOnly serves only /healthz and /metrics (what a `vigil worker` exposes).
+	HealthOnly bool
 	// EagerStart asks the server to hand the first workflow task straight back to this
 	// process's worker (only useful when a worker runs in the same process).
 	EagerStart bool
@@ -63,9 +66,11 @@ func (a *API) Handler() http.Handler {
 	route := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.instrument(pattern, h)) }
 	route("GET /healthz", a.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{Registry: a.Registry}))
-	route("POST /v1/alerts/apm", a.postAPMAlert)
-	route("GET /v1/incidents", a.listIncidents)
-	route("GET /v1/incidents/{workflowId}", a.getIncident)
+	if !a.HealthOnly {
+		route("POST /v1/alerts/apm", a.postAPMAlert)
+		route("GET /v1/incidents", a.listIncidents)
+		route("GET /v1/incidents/{workflowId}", a.getIncident)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: "no route for " + r.Method + " " + r.URL.Path})
 	})
@@ -88,7 +93,7 @@ func (a *API) instrument(route string, h http.HandlerFunc) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		h(rec, r)
 		d := time.Since(start)
-		a.requests.WithLabelValues(route, http.StatusText(rec.status)).Inc()
+		a.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
 		a.latency.WithLabelValues(route).Observe(d.Seconds())
 		a.Logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),

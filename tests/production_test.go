@@ -61,7 +61,8 @@ func TestServerAndWorkerOnPostgres(t *testing.T) {
 		return a
 	}
 	w := start(app.ModeWorker)
-	require.Empty(t, w.HTTPAddr(), "a worker serves no HTTP API")
+	require.Equal(t, http.StatusOK, getJSON(t, "http://"+w.HTTPAddr()+"/healthz", nil), "a worker serves /healthz")
+	require.Equal(t, http.StatusNotFound, getJSON(t, "http://"+w.HTTPAddr()+"/v1/incidents", nil), "but not the API")
 	s := start(app.ModeServer)
 	require.Nil(t, s.Worker, "a server runs no worker")
 	base := "http://" + s.HTTPAddr()
