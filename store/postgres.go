@@ -310,11 +310,11 @@ func (s *postgresStore) RecordLLMCall(ctx context.Context, c LLMCall) error {
 		return err
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO llm_calls (`+llmCallColumns+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 ON CONFLICT (id) DO NOTHING`,
 		c.ID, c.Time, c.Client, c.Role, c.RoleVersion, c.Provider, c.Model, c.Subject,
 		pgJSON(c.Request), c.Response, c.Status, c.Error, c.LatencyMS, c.InputTokens, c.OutputTokens,
-		c.CostUSD, c.WorkflowID, c.Attempt)
+		c.CostUSD, c.WorkflowID, c.Attempt, c.RunID, c.ErrorClass, c.Reused)
 	if err != nil {
 		return fmt.Errorf("store: record LLM call %q: %w", c.ID, err)
 	}
@@ -439,7 +439,7 @@ func scanPGLLMCall(r pgx.Row) (LLMCall, error) {
 	var request []byte
 	if err := r.Scan(&c.ID, &c.Time, &c.Client, &c.Role, &c.RoleVersion, &c.Provider, &c.Model, &c.Subject,
 		&request, &c.Response, &c.Status, &c.Error, &c.LatencyMS, &c.InputTokens, &c.OutputTokens,
-		&c.CostUSD, &c.WorkflowID, &c.Attempt); err != nil {
+		&c.CostUSD, &c.WorkflowID, &c.Attempt, &c.RunID, &c.ErrorClass, &c.Reused); err != nil {
 		return LLMCall{}, err
 	}
 	c.Request = rawJSON(request)

@@ -385,11 +385,11 @@ func (s *sqliteStore) RecordLLMCall(ctx context.Context, c LLMCall) error {
 		return err
 	}
 	_, err = s.w.ExecContext(ctx, `INSERT INTO llm_calls (`+llmCallColumns+`)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO NOTHING`,
 		c.ID, sqliteTime(c.Time), c.Client, c.Role, c.RoleVersion, c.Provider, c.Model, c.Subject,
 		sqliteJSON(c.Request), c.Response, c.Status, c.Error, c.LatencyMS, c.InputTokens, c.OutputTokens,
-		c.CostUSD, c.WorkflowID, c.Attempt)
+		c.CostUSD, c.WorkflowID, c.Attempt, c.RunID, c.ErrorClass, c.Reused)
 	if err != nil {
 		return fmt.Errorf("store: record LLM call %q: %w", c.ID, err)
 	}
@@ -549,7 +549,7 @@ func scanSQLiteLLMCall(r scanner) (LLMCall, error) {
 	var ts string
 	if err := r.Scan(&c.ID, &ts, &c.Client, &c.Role, &c.RoleVersion, &c.Provider, &c.Model, &c.Subject,
 		&request, &c.Response, &c.Status, &c.Error, &c.LatencyMS, &c.InputTokens, &c.OutputTokens,
-		&c.CostUSD, &c.WorkflowID, &c.Attempt); err != nil {
+		&c.CostUSD, &c.WorkflowID, &c.Attempt, &c.RunID, &c.ErrorClass, &c.Reused); err != nil {
 		return LLMCall{}, err
 	}
 	c.Request = rawJSON(request)

@@ -140,6 +140,9 @@ type LLMCall struct {
 	CostUSD      float64
 	WorkflowID   string
 	Attempt      int
+	RunID        string // the workflow run
+	ErrorClass   string // failure class of an error (rate_limited, server_error, bad_answer, ...)
+	Reused       bool   // the answer of an earlier call was returned (rate-limit interval)
 }
 
 // LLMCallFilter selects LLM calls in ListLLMCalls and UsageSummary. Zero
@@ -412,7 +415,7 @@ func llmCallWhere(d dialect, f LLMCallFilter) *where {
 const (
 	incidentColumns = "workflow_id, run_id, alert_name, application, severity, status, language, report, alert, details, created_at, updated_at"
 	roleColumns     = "code, version, spec, author, comment, deleted, created_at"
-	llmCallColumns  = "id, ts, client, role, role_version, provider, model, subject, request, response, status, error, latency_ms, input_tokens, output_tokens, cost_usd, workflow_id, attempt"
+	llmCallColumns  = "id, ts, client, role, role_version, provider, model, subject, request, response, status, error, latency_ms, input_tokens, output_tokens, cost_usd, workflow_id, attempt, run_id, error_class, reused"
 	apiKeyColumns   = "hash, client, org, scopes, created_at"
 )
 

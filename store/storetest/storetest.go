@@ -548,6 +548,9 @@ func sampleCall(id string, at time.Time) store.LLMCall {
 		CostUSD:      0.012345,
 		WorkflowID:   "incident-1",
 		Attempt:      2,
+		RunID:        "run-1",
+		ErrorClass:   "rate_limited",
+		Reused:       true,
 	}
 }
 
