@@ -40,6 +40,13 @@ type Activities struct {
 	Logger    *slog.Logger
 	// Thresholds tune the deterministic profile detectors.
 	Thresholds analyst.Thresholds
+	// UsageSink, when set, receives every usage-log record too (Elasticsearch).
+	UsageSink UsageSink
+}
+
+// UsageSink receives LLM call records besides the store.
+type UsageSink interface {
+	Record(ctx context.Context, c store.LLMCall) error
 }
 
 // New returns Activities with default thresholds.
@@ -98,11 +105,12 @@ func (a *Activities) CallLink(ctx context.Context, in LinkCall) (LinkResult, err
 		res.Model = resp.Model
 	}
 	if err == nil {
-		err = checkAnswer(in.Expect, resp.Text)
+		err = checkAnswer(in.Expect, in.Request.ResponseFormat, resp.Text)
 	}
-	a.logCall(ctx, in, res, err)
+	appErr := classify(err, int(info.Attempt))
+	a.logCall(ctx, in, res, err, appErr)
 	if err != nil {
-		return LinkResult{}, classify(err)
+		return LinkResult{}, appErr
 	}
 	return res, nil
 }
@@ -113,7 +121,10 @@ type badAnswerError struct{ err error }
 func (e badAnswerError) Error() string { return "answer rejected: " + e.err.Error() }
 func (e badAnswerError) Unwrap() error { return e.err }
 
-func checkAnswer(expect, text string) error {
+func checkAnswer(expect string, format roles.ResponseFormat, text string) error {
+	if err := roles.ValidateAnswer(format, text); err != nil {
+		return badAnswerError{err}
+	}
 	switch expect {
 	case "":
 		return nil
@@ -127,11 +138,18 @@ func checkAnswer(expect, text string) error {
 	}
 }
 
-// classify turns a provider error into a typed application error at the activity boundary.
-func classify(err error) error {
+// classify turns a provider error into a typed application error at the activity boundary. A
+// malformed answer is retried once on the same link (attempt 1 → 2), then the chain moves on.
+func classify(err error, attempt int) error {
+	if err == nil {
+		return nil
+	}
 	var bad badAnswerError
 	switch {
 	case errors.As(err, &bad):
+		if attempt >= 2 {
+			return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadAnswer, nil)
+		}
 		return temporal.NewApplicationError(err.Error(), ErrTypeBadAnswer)
 	case errors.Is(err, llm.ErrBuiltinUnsupported), errors.Is(err, llm.ErrUnknownProvider):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRejected, nil)
@@ -148,8 +166,30 @@ func classify(err error) error {
 	}
 }
 
-func (a *Activities) logCall(ctx context.Context, in LinkCall, res LinkResult, callErr error) {
-	if a.Store == nil {
+// errorClass names a failure for the usage log.
+func errorClass(err error) string {
+	var pe *llm.ProviderError
+	var bad badAnswerError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &pe):
+		return pe.Class
+	case errors.As(err, &bad):
+		return "bad_answer"
+	case errors.Is(err, llm.ErrUnknownProvider):
+		return "unknown_provider"
+	case errors.Is(err, llm.ErrBuiltinUnsupported):
+		return "unsupported"
+	case errors.Is(err, context.DeadlineExceeded):
+		return llm.ClassTimeout
+	default:
+		return "error"
+	}
+}
+
+func (a *Activities) logCall(ctx context.Context, in LinkCall, res LinkResult, callErr, appErr error) {
+	if a.Store == nil && a.UsageSink == nil {
 		return
 	}
 	info := activity.GetInfo(ctx)
@@ -175,14 +215,22 @@ func (a *Activities) logCall(ctx context.Context, in LinkCall, res LinkResult, c
 		OutputTokens: res.OutputTokens,
 		CostUSD:      res.CostUSD,
 		WorkflowID:   info.WorkflowExecution.ID,
+		RunID:        info.WorkflowExecution.RunID,
 		Attempt:      int(info.Attempt),
 	}
 	if callErr != nil {
-		c.Status, c.Error = "error", callErr.Error()
+		c.Status, c.Error, c.ErrorClass = "error", callErr.Error(), errorClass(callErr)
 	}
-	if err := a.Store.RecordLLMCall(ctx, c); err != nil {
-		// The usage log must not fail the call it describes; the error is visible in the logs.
-		a.Logger.Error("record LLM call", "id", c.ID, "error", err)
+	// The usage log must not fail the call it describes; a failure to log is visible in the logs.
+	if a.Store != nil {
+		if err := a.Store.RecordLLMCall(ctx, c); err != nil {
+			a.Logger.Error("record LLM call", "id", c.ID, "error", err)
+		}
+	}
+	if a.UsageSink != nil {
+		if err := a.UsageSink.Record(ctx, c); err != nil {
+			a.Logger.Error("ship LLM call", "id", c.ID, "error", err)
+		}
 	}
 }
 

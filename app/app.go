@@ -21,7 +21,9 @@ import (
 	"github.com/vigil-ops/vigil/config"
 	"github.com/vigil-ops/vigil/devserver"
 	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/llm/openai"
 	"github.com/vigil-ops/vigil/obs"
+	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/starter"
 	"github.com/vigil-ops/vigil/store"
 	"github.com/vigil-ops/vigil/worker"
@@ -47,6 +49,12 @@ type App struct {
 	Store    store.Store
 	Worker   sdkworker.Worker // nil in ModeServer
 	Metrics  *obs.Metrics
+	// Providers are the configured LLM providers (and the built-in analyst).
+	Providers *llm.Registry
+	// Roles is the role service over the store.
+	Roles *roles.Service
+
+	linkWorkers []sdkworker.Worker
 
 	httpServer *http.Server
 	httpLn     net.Listener
@@ -121,18 +129,36 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		return nil, fmt.Errorf("connect to temporal at %s (namespace %s): %w", copts.HostPort, copts.Namespace, err)
 	}
 
-	if mode != ModeServer {
-		acts := activities.New(a.Store, llm.NewRegistry(), logger)
-		a.Worker = worker.New(a.Client, acts, worker.Options{TaskQueue: cfg.Temporal.TaskQueue})
-		if err := a.Worker.Start(); err != nil {
-			return nil, fmt.Errorf("start worker: %w", err)
+	if a.Providers, err = BuildProviders(cfg); err != nil {
+		return nil, err
+	}
+	a.Roles = &roles.Service{Store: a.Store, Catalog: a.Providers}
+	if mode != ModeWorker {
+		if err := a.loadRoles(ctx); err != nil {
+			return nil, err
 		}
-		logger.Info("worker started", "task_queue", cfg.Temporal.TaskQueue)
+	}
+
+	if mode != ModeServer {
+		acts := activities.New(a.Store, a.Providers, logger)
+		a.Worker = worker.New(a.Client, acts, worker.Options{TaskQueue: cfg.Temporal.TaskQueue})
+		a.linkWorkers = worker.NewLinkWorkers(a.Client, acts, cfg.Temporal.TaskQueue, a.Providers.Models())
+		for _, w := range append([]sdkworker.Worker{a.Worker}, a.linkWorkers...) {
+			if err := w.Start(); err != nil {
+				return nil, fmt.Errorf("start worker: %w", err)
+			}
+		}
+		logger.Info("worker started", "task_queue", cfg.Temporal.TaskQueue, "model_queues", len(a.linkWorkers))
 	}
 
 	{
 		// A worker serves /healthz and /metrics only; dev and server serve the whole API.
+		auth, err := a.buildAuth(mode)
+		if err != nil {
+			return nil, err
+		}
 		api := &starter.API{
+			Auth:       auth,
 			HealthOnly: mode == ModeWorker,
 			Temporal:   a.Client, Store: a.Store, Logger: logger, Registry: a.Metrics.Registry,
 			TaskQueue: cfg.Temporal.TaskQueue, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
@@ -151,9 +177,8 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		a.httpDone = make(chan error, 1)
 		go func() { a.httpDone <- a.httpServer.Serve(a.httpLn) }()
 		logger.Info("http listening", "address", "http://"+a.HTTPAddr(), "health_and_metrics_only", mode == ModeWorker)
-		// Authentication of the API and webhooks (API keys, bearer tokens, HMAC) is not built yet.
-		if mode != ModeWorker {
-			logger.Warn("the HTTP API and webhooks accept unauthenticated requests in this version; keep http.address on a loopback or private address")
+		if mode != ModeWorker && auth.Anonymous {
+			logger.Warn("no API keys configured and listening on loopback: the API accepts requests without a key (as client \"dev\"); configure auth.api_keys to require keys")
 		}
 	}
 	return a, nil
@@ -169,6 +194,9 @@ func (a *App) Close(ctx context.Context) {
 		if err := <-a.httpDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.Logger.Warn("http server", "error", err)
 		}
+	}
+	for _, w := range a.linkWorkers {
+		w.Stop()
 	}
 	if a.Worker != nil {
 		a.Worker.Stop()
@@ -257,13 +285,99 @@ func notYetUsed(cfg *config.Config) []string {
 			out = append(out, name)
 		}
 	}
-	add(len(cfg.Providers) > 0, "providers")
 	add(cfg.Codec.ActiveKey != "" || len(cfg.Codec.Keys) > 0, "codec")
 	add(len(cfg.Auth.APIKeys)+len(cfg.Auth.WebhookTokens)+len(cfg.Auth.HMACSecrets) > 0, "auth")
 	add(len(cfg.Elasticsearch.URLs) > 0, "elasticsearch")
 	add(cfg.Prometheus.URL != "", "prometheus")
 	add(cfg.Alertmanager.URL != "", "alertmanager")
 	add(cfg.Notify.SlackWebhookURLEnv != "" || cfg.Notify.SMTP.Address != "", "notify")
-	add(cfg.RolesDir != "", "roles_dir")
 	return out
+}
+
+// BuildProviders registers the configured LLM providers and their models next to the built-in
+// analyst.
+func BuildProviders(cfg *config.Config) (*llm.Registry, error) {
+	reg := llm.NewRegistry()
+	for i, p := range cfg.Providers {
+		switch p.Type {
+		case "", config.ProviderOpenAI:
+			var key string
+			if p.APIKeyEnv != "" || p.APIKeyFile != "" {
+				k, err := cfg.Secret(p.APIKeyEnv, p.APIKeyFile)
+				if err != nil {
+					return nil, fmt.Errorf("providers[%d] (%s) api key: %w", i, p.Name, err)
+				}
+				key = k
+			}
+			prov, err := openai.New(openai.Config{Name: p.Name, BaseURL: p.BaseURL, APIKey: key, Timeout: p.Timeout})
+			if err != nil {
+				return nil, fmt.Errorf("providers[%d] (%s): %w", i, p.Name, err)
+			}
+			reg.Register(p.Name, prov)
+		case config.ProviderBuiltin:
+			reg.Register(p.Name, llm.Builtin{})
+		default:
+			return nil, fmt.Errorf("providers[%d].type: unknown provider type %q", i, p.Type)
+		}
+		for _, m := range p.Models {
+			reg.AddModel(llm.ModelInfo{Provider: p.Name, Model: m.Name, RPM: m.RPM,
+				Price: llm.Price{InputPerMTok: m.Price.InputPerMTok, OutputPerMTok: m.Price.OutputPerMTok}})
+		}
+	}
+	return reg, nil
+}
+
+// loadRoles stores the default role pack (codes that never existed) and the roles of
+// roles_dir (a new version only where the file differs from the latest version).
+func (a *App) loadRoles(ctx context.Context) error {
+	added, err := a.Roles.SeedDefaults(ctx)
+	if err != nil {
+		return fmt.Errorf("load the default roles: %w", err)
+	}
+	if len(added) > 0 {
+		a.Logger.Info("default roles loaded", "roles", added)
+	}
+	if a.Config.RolesDir == "" {
+		return nil
+	}
+	rs, err := roles.ReadFiles(a.Config.RolesDir)
+	if err != nil {
+		return fmt.Errorf("roles_dir: %w", err)
+	}
+	for _, r := range rs {
+		v, changed, err := a.Roles.Put(ctx, r, "roles_dir", "loaded from "+a.Config.RolesDir)
+		if err != nil {
+			return fmt.Errorf("roles_dir: %w", err)
+		}
+		if changed {
+			a.Logger.Info("role updated from roles_dir", "role", r.Code, "version", v.Meta.Version)
+		}
+	}
+	return nil
+}
+
+// buildAuth returns the API's authentication: the configured API keys, the keys in the store,
+// and — only for `vigil dev` on a loopback address with no keys configured — anonymous access.
+// `vigil server` never accepts anonymous requests.
+func (a *App) buildAuth(mode Mode) (*starter.Auth, error) {
+	au := &starter.Auth{Keys: map[string]starter.Principal{}, Store: a.Store}
+	for _, k := range a.Config.Auth.APIKeys {
+		au.Keys[strings.ToLower(k.KeyHash)] = starter.Principal{Client: k.Client, Org: k.Org}
+	}
+	if mode == ModeDev && len(au.Keys) == 0 && isLoopback(a.Config.HTTP.Address) {
+		au.Anonymous = true
+	}
+	return au, nil
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

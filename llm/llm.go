@@ -69,21 +69,73 @@ func (p Price) Cost(r Response) float64 {
 	return (float64(r.InputTokens)*p.InputPerMTok + float64(r.OutputTokens)*p.OutputPerMTok) / 1e6
 }
 
-// Registry maps provider names to providers and model prices.
+// ModelInfo is one configured model of a provider: its budget and price.
+type ModelInfo struct {
+	Provider string
+	Model    string
+	// RPM is the requests-per-minute budget (0 = unlimited).
+	RPM   int
+	Price Price
+}
+
+// Registry maps provider names to providers and their configured models.
 type Registry struct {
 	providers map[string]Provider
 	prices    map[string]Price // provider + "/" + model
+	models    map[string]ModelInfo
 }
 
 // NewRegistry returns a registry holding the built-in analyst as provider "builtin".
 func NewRegistry() *Registry {
-	r := &Registry{providers: map[string]Provider{}, prices: map[string]Price{}}
+	r := &Registry{providers: map[string]Provider{}, prices: map[string]Price{}, models: map[string]ModelInfo{}}
 	r.Register(BuiltinName, Builtin{})
 	return r
 }
 
 // Register adds or replaces a provider.
 func (r *Registry) Register(name string, p Provider) { r.providers[name] = p }
+
+// AddModel declares a model of a registered provider with its budget and price.
+func (r *Registry) AddModel(m ModelInfo) {
+	r.models[m.Provider+"/"+m.Model] = m
+	r.prices[m.Provider+"/"+m.Model] = m.Price
+}
+
+// Models lists the declared models, sorted by provider then model.
+func (r *Registry) Models() []ModelInfo {
+	out := make([]ModelInfo, 0, len(r.models))
+	for _, m := range r.models {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Provider != out[j].Provider {
+			return out[i].Provider < out[j].Provider
+		}
+		return out[i].Model < out[j].Model
+	})
+	return out
+}
+
+// CheckModel says whether a chain link can name provider/model: the provider must be
+// registered and, except for the built-in analyst, the model declared in the configuration.
+func (r *Registry) CheckModel(provider, model string) error {
+	if _, err := r.Get(provider); err != nil {
+		return err
+	}
+	if provider == BuiltinName {
+		return nil
+	}
+	if _, ok := r.models[provider+"/"+model]; !ok {
+		var known []string
+		for _, m := range r.Models() {
+			if m.Provider == provider {
+				known = append(known, m.Model)
+			}
+		}
+		return fmt.Errorf("model %q is not configured for provider %q (configured: %v)", model, provider, known)
+	}
+	return nil
+}
 
 // SetPrice records a model's price.
 func (r *Registry) SetPrice(provider, model string, p Price) { r.prices[provider+"/"+model] = p }

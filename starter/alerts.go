@@ -75,7 +75,7 @@ func (a *API) startIncident(r *http.Request, alert *profile.Alert) (AlertAccepte
 }
 
 func clientName(r *http.Request) string {
-	if c := r.Header.Get("X-Vigil-Client"); c != "" {
+	if c := PrincipalFrom(r.Context()).Client; c != "" {
 		return c
 	}
 	return "webhook"

@@ -66,7 +66,7 @@ func TestAlertWebhookStartsOrJoins(t *testing.T) {
 		Return(run, nil).Once()
 	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
 		Return(nil, serviceerror.NewWorkflowExecutionAlreadyStarted("already", "", "run-1")).Once()
-	h := (&API{Temporal: c, Store: fakeStore{}}).Handler()
+	h := (&API{Temporal: c, Store: fakeStore{}, Auth: &Auth{Anonymous: true}}).Handler()
 
 	rec := do(h, http.MethodPost, "/v1/alerts/apm", string(raw))
 	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
@@ -85,7 +85,7 @@ func TestAlertWebhookStartsOrJoins(t *testing.T) {
 }
 
 func TestAlertWebhookRejectsBadBodies(t *testing.T) {
-	h := (&API{Temporal: &mocks.Client{}, Store: fakeStore{}, MaxBodyBytes: 100}).Handler()
+	h := (&API{Temporal: &mocks.Client{}, Store: fakeStore{}, MaxBodyBytes: 100, Auth: &Auth{Anonymous: true}}).Handler()
 	cases := []struct {
 		name, body string
 		code       int
@@ -104,7 +104,7 @@ func TestAlertWebhookRejectsBadBodies(t *testing.T) {
 }
 
 func TestUnknownRouteAndBadQuery(t *testing.T) {
-	h := (&API{Temporal: &mocks.Client{}, Store: fakeStore{}}).Handler()
+	h := (&API{Temporal: &mocks.Client{}, Store: fakeStore{}, Auth: &Auth{Anonymous: true}}).Handler()
 	rec := do(h, http.MethodGet, "/v1/nope", "")
 	require.Equal(t, http.StatusNotFound, rec.Code)
 	require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
+	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/store"
 	"github.com/vigil-ops/vigil/workflows"
 )
@@ -28,6 +29,10 @@ type API struct {
 	Registry     *prometheus.Registry
 	TaskQueue    string
 	MaxBodyBytes int64
+	// Roles is the role service behind /v1/roles.
+	Roles *roles.Service
+	// Auth authenticates /v1 requests; nil lets nobody in.
+	Auth *Auth
 	// HealthOnly serves only /healthz and /metrics (what a `vigil worker` exposes).
 	HealthOnly bool
 	// EagerStart asks the server to hand the first workflow task straight back to this
@@ -67,9 +72,21 @@ func (a *API) Handler() http.Handler {
 	route("GET /healthz", a.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{Registry: a.Registry}))
 	if !a.HealthOnly {
-		route("POST /v1/alerts/apm", a.postAPMAlert)
-		route("GET /v1/incidents", a.listIncidents)
-		route("GET /v1/incidents/{workflowId}", a.getIncident)
+		auth := a.requireAuth
+		route("POST /v1/alerts/apm", auth(a.postAPMAlert))
+		route("GET /v1/incidents", auth(a.listIncidents))
+		route("GET /v1/incidents/{workflowId}", auth(a.getIncident))
+		if a.Roles != nil {
+			route("GET /v1/roles", auth(a.listRoles))
+			route("POST /v1/roles", auth(a.putRole))
+			route("GET /v1/roles/{code}", auth(a.getRole))
+			route("PUT /v1/roles/{code}", auth(a.putRole))
+			route("DELETE /v1/roles/{code}", auth(a.deleteRole))
+			route("GET /v1/roles/{code}/versions", auth(a.roleVersions))
+			route("POST /v1/roles/{code}/restore", auth(a.restoreRole))
+			route("POST /v1/roles/{code}/invoke", auth(a.invokeRole))
+		}
+		route("GET /v1/usage", auth(a.usage))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: "no route for " + r.Method + " " + r.URL.Path})

@@ -23,9 +23,20 @@ type accepted struct {
 	Status     string `json:"status"`
 }
 
-func post(t *testing.T, url string, body []byte) (int, []byte, http.Header) {
+// apiKey, when set, is sent as a bearer token by post and getJSON.
+var apiKey string
+
+func request(t *testing.T, method, url string, body []byte) (int, []byte, http.Header) {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	require.NoError(t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -33,17 +44,18 @@ func post(t *testing.T, url string, body []byte) (int, []byte, http.Header) {
 	return resp.StatusCode, b, resp.Header
 }
 
+func post(t *testing.T, url string, body []byte) (int, []byte, http.Header) {
+	t.Helper()
+	return request(t, http.MethodPost, url, body)
+}
+
 func getJSON(t *testing.T, url string, v any) int {
 	t.Helper()
-	resp, err := http.Get(url)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	code, b, _ := request(t, http.MethodGet, url, nil)
 	if v != nil {
 		require.NoError(t, json.Unmarshal(b, v), string(b))
 	}
-	return resp.StatusCode
+	return code
 }
 
 type incidentView struct {

@@ -45,6 +45,9 @@ func TestServerAndWorkerOnPostgres(t *testing.T) {
 		"TEMPORAL_ADDRESS=" + temporal.FrontendHostPort(),
 		"DATABASE_URL=" + dbURL,
 		"VIGIL_HTTP_ADDRESS=127.0.0.1:0",
+		"VIGIL_AUTH_API_KEYS_0_CLIENT=ops-bot",
+		"VIGIL_AUTH_API_KEYS_0_ORG=acme",
+		"VIGIL_AUTH_API_KEYS_0_KEY_HASH=" + config.HashAPIKey("prod-test-key"),
 	}
 	cfg, err := config.Load("", environ)
 	require.NoError(t, err)
@@ -77,7 +80,15 @@ func TestServerAndWorkerOnPostgres(t *testing.T) {
 	require.Equal(t, "postgres", health.Store.Backend)
 
 	body, _ := profile.Example("network-delay")
+	// vigil server never accepts a request without a valid key.
 	code, out, _ := post(t, base+"/v1/alerts/apm", body)
+	require.Equal(t, http.StatusUnauthorized, code, string(out))
+	apiKey = "wrong-key"
+	code, _, _ = post(t, base+"/v1/alerts/apm", body)
+	require.Equal(t, http.StatusUnauthorized, code)
+	apiKey = "prod-test-key"
+	t.Cleanup(func() { apiKey = "" })
+	code, out, _ = post(t, base+"/v1/alerts/apm", body)
 	require.Equal(t, http.StatusAccepted, code, string(out))
 	var acc accepted
 	require.NoError(t, json.Unmarshal(out, &acc))

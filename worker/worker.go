@@ -1,11 +1,13 @@
 package worker
 
 import (
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/workflows"
 )
 
@@ -44,5 +46,27 @@ func Register(r interface {
 	r.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: "IncidentWorkflow"})
 	r.RegisterWorkflowWithOptions(workflows.RoleCallWorkflow, workflow.RegisterOptions{Name: "RoleCallWorkflow"})
 	r.RegisterWorkflowWithOptions(workflows.ProbeWorkflow, workflow.RegisterOptions{Name: "ProbeWorkflow"})
+	r.RegisterWorkflowWithOptions(workflows.RoleInvokeWorkflow, workflow.RegisterOptions{Name: "RoleInvokeWorkflow"})
 	r.RegisterActivity(acts)
+}
+
+// NewLinkWorkers builds one worker per declared provider model, polling the model's own task
+// queue (workflows.LinkTaskQueue) with the model's requests-per-minute budget as the queue's
+// activity rate limit. The server enforces that limit across every worker of the queue, so the
+// budget holds however many replicas run, and excess calls wait in the queue instead of failing.
+func NewLinkWorkers(c client.Client, acts *activities.Activities, base string, models []llm.ModelInfo) []sdkworker.Worker {
+	if base == "" {
+		base = workflows.TaskQueue
+	}
+	var out []sdkworker.Worker
+	for _, m := range models {
+		o := sdkworker.Options{MaxConcurrentActivityExecutionSize: 64}
+		if m.RPM > 0 {
+			o.TaskQueueActivitiesPerSecond = float64(m.RPM) / 60
+		}
+		w := sdkworker.New(c, workflows.LinkTaskQueue(base, m.Provider, m.Model), o)
+		w.RegisterActivityWithOptions(acts.CallLink, activity.RegisterOptions{Name: "CallLink"})
+		out = append(out, w)
+	}
+	return out
 }

@@ -58,7 +58,7 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 	for i, link := range in.Role.Chain {
 		params := in.Role.Parameters
 		if link.Parameters != nil {
-			params = mergeParams(params, *link.Parameters)
+			params = MergeParameters(params, *link.Parameters)
 		}
 		call := activities.LinkCall{
 			Role: in.Role.Code, RoleVersion: in.Role.Version, LinkIndex: i, Provider: link.Provider,
@@ -68,7 +68,7 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 				Parameters: params, ResponseFormat: in.Role.ResponseFormat, Task: in.Task,
 			},
 		}
-		lctx := workflow.WithActivityOptions(ctx, linkActivityOptions(link))
+		lctx := workflow.WithActivityOptions(ctx, linkActivityOptions(workflow.GetInfo(ctx).TaskQueueName, link))
 		var res activities.LinkResult
 		err := workflow.ExecuteActivity(lctx, a.CallLink, call).Get(ctx, &res)
 		if err == nil {
@@ -83,13 +83,29 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 		fmt.Sprintf("role %q: all %d links failed", in.Role.Code, len(in.Role.Chain)), ErrTypeChainExhausted, nil, failures)
 }
 
-func linkActivityOptions(l roles.Link) workflow.ActivityOptions {
+// LinkQueueWait bounds how long a call may wait for its model's rate-limited task queue before
+// the chain moves on to the next link.
+const LinkQueueWait = 10 * time.Minute
+
+// LinkTaskQueue is the task queue of a provider model's calls: each model has its own, with the
+// model's requests-per-minute budget as the queue's activity rate limit, so the budget holds
+// across every worker replica. The built-in analyst runs on the base queue.
+func LinkTaskQueue(base, provider, model string) string {
+	if provider == llm.BuiltinName {
+		return base
+	}
+	return base + "/llm/" + provider + "/" + model
+}
+
+func linkActivityOptions(base string, l roles.Link) workflow.ActivityOptions {
 	timeout := l.Timeout.D()
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
 	return workflow.ActivityOptions{
-		StartToCloseTimeout: timeout,
+		TaskQueue:              LinkTaskQueue(base, l.Provider, l.Model),
+		ScheduleToStartTimeout: LinkQueueWait,
+		StartToCloseTimeout:    timeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
@@ -107,7 +123,8 @@ func maxAttempts(l roles.Link) int {
 	return l.Attempts
 }
 
-func mergeParams(base, over roles.Parameters) roles.Parameters {
+// MergeParameters returns base with every parameter that over sets replaced.
+func MergeParameters(base, over roles.Parameters) roles.Parameters {
 	out := base
 	if over.Temperature != nil {
 		out.Temperature = over.Temperature

@@ -1,0 +1,82 @@
+package workflows
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// UpdateAnswer is the update through which callers of a RoleInvokeWorkflow receive its answer.
+const UpdateAnswer = "answer"
+
+// InvokeInput starts a RoleInvokeWorkflow.
+type InvokeInput struct {
+	Call RoleCallInput `json:"call"`
+	// ReuseFor is the role's rate-limit interval: for that long after the call started, further
+	// invokes for the same role and subject receive this answer instead of calling again.
+	ReuseFor time.Duration `json:"reuse_for"`
+}
+
+// InvokeAnswer is what each caller receives.
+type InvokeAnswer struct {
+	Result RoleCallResult `json:"result"`
+	// Reused is true for every caller but the first: the answer was not produced for it.
+	Reused bool `json:"reused"`
+	// StartedAt is when the answered call started.
+	StartedAt time.Time `json:"started_at"`
+}
+
+// RoleInvokeWorkflowID names the invoke workflow of a role and subject: every invoke inside the
+// role's rate-limit interval lands on the same workflow. Without a subject there is no reuse and
+// the caller supplies a unique suffix.
+func RoleInvokeWorkflowID(role, subject, unique string) string {
+	if subject == "" {
+		return "invoke-" + role + "-" + unique
+	}
+	sum := sha256.Sum256([]byte(subject))
+	return "invoke-" + role + "-" + hex.EncodeToString(sum[:8])
+}
+
+// RoleInvokeWorkflow serves POST /v1/roles/{code}/invoke. Callers arrive through the UpdateAnswer
+// update (update-with-start): the first starts the role call, the others — inside the role's
+// rate-limit interval, for the same subject — wait for the same answer and get it marked reused.
+// After a successful call the workflow stays open for the rest of the interval to serve them; a
+// failed call ends it at once, so the next invoke tries again.
+func RoleInvokeWorkflow(ctx workflow.Context, in InvokeInput) (RoleCallResult, error) {
+	started := workflow.Now(ctx)
+	var (
+		result  RoleCallResult
+		callErr error
+		done    bool
+		served  int
+	)
+	if err := workflow.SetUpdateHandler(ctx, UpdateAnswer, func(ctx workflow.Context) (InvokeAnswer, error) {
+		served++
+		reused := served > 1
+		if err := workflow.Await(ctx, func() bool { return done }); err != nil {
+			return InvokeAnswer{}, err
+		}
+		if callErr != nil {
+			return InvokeAnswer{}, callErr
+		}
+		return InvokeAnswer{Result: result, Reused: reused, StartedAt: started}, nil
+	}); err != nil {
+		return RoleCallResult{}, err
+	}
+
+	result, callErr = CallRole(ctx, in.Call)
+	done = true
+	if callErr == nil && in.ReuseFor > 0 {
+		if rest := in.ReuseFor - workflow.Now(ctx).Sub(started); rest > 0 {
+			if err := workflow.Sleep(ctx, rest); err != nil {
+				return result, err
+			}
+		}
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return result, err
+	}
+	return result, callErr
+}
