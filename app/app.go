@@ -158,11 +158,16 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			return nil, err
 		}
 		api := &starter.API{
-			Auth:       auth,
-			HealthOnly: mode == ModeWorker,
-			Temporal:   a.Client, Store: a.Store, Logger: logger, Registry: a.Metrics.Registry,
-			TaskQueue: cfg.Temporal.TaskQueue, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
-			EagerStart: mode == ModeDev,
+			Temporal:     a.Client,
+			Store:        a.Store,
+			Roles:        a.Roles,
+			Auth:         auth,
+			Logger:       logger,
+			Registry:     a.Metrics.Registry,
+			TaskQueue:    cfg.Temporal.TaskQueue,
+			MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+			HealthOnly:   mode == ModeWorker,
+			EagerStart:   mode == ModeDev,
 		}
 		a.httpServer = &http.Server{
 			Handler:           api.Handler(),
