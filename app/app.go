@@ -2,22 +2,28 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/codec"
 	"github.com/vigil-ops/vigil/config"
 	"github.com/vigil-ops/vigil/devserver"
 	"github.com/vigil-ops/vigil/llm"
@@ -26,6 +32,7 @@ import (
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/starter"
 	"github.com/vigil-ops/vigil/store"
+	"github.com/vigil-ops/vigil/usagelog"
 	"github.com/vigil-ops/vigil/worker"
 	"github.com/vigil-ops/vigil/workflows"
 )
@@ -55,6 +62,7 @@ type App struct {
 	Roles *roles.Service
 
 	linkWorkers []sdkworker.Worker
+	usage       *usagelog.Sink
 
 	httpServer *http.Server
 	httpLn     net.Listener
@@ -84,10 +92,21 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		return nil, err
 	}
 
+	// Listen first, so the embedded Web UI can be told the codec endpoint's real address.
+	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Address); err != nil {
+		return nil, fmt.Errorf("http.address %s: %w", cfg.HTTP.Address, err)
+	}
 	if mode == ModeDev {
 		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 		}
+	}
+	payloadCodec, err := buildCodec(cfg, mode, logger)
+	if err != nil {
+		return nil, err
+	}
+
+	if mode == ModeDev {
 		start := time.Now()
 		a.Temporal, err = devserver.Start(ctx, devserver.Options{
 			DatabaseFile:     cfg.DevTemporalDB(),
@@ -95,6 +114,7 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			UIAddress:        cfg.Dev.UIAddress,
 			Namespace:        cfg.Temporal.Namespace,
 			SearchAttributes: workflows.SearchAttributes(),
+			CodecEndpoint:    "http://" + a.HTTPAddr() + "/codec",
 			Logger:           logger,
 		})
 		if err != nil {
@@ -117,6 +137,13 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		Namespace:      cfg.Temporal.Namespace,
 		Logger:         sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
 		MetricsHandler: a.Metrics.SDK,
+	}
+	if payloadCodec != nil {
+		dc := codec.DataConverter(payloadCodec)
+		copts.DataConverter = dc
+		copts.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+			DataConverter: dc, EncodeCommonAttributes: true,
+		})
 	}
 	if a.Temporal != nil {
 		copts.HostPort = a.Temporal.FrontendHostPort()
@@ -141,6 +168,12 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 
 	if mode != ModeServer {
 		acts := activities.New(a.Store, a.Providers, logger)
+		if len(cfg.Elasticsearch.URLs) > 0 {
+			if a.usage, err = newUsageSink(ctx, cfg, logger); err != nil {
+				return nil, err
+			}
+			acts.UsageSink = a.usage
+		}
 		a.Worker = worker.New(a.Client, acts, worker.Options{TaskQueue: cfg.Temporal.TaskQueue})
 		a.linkWorkers = worker.NewLinkWorkers(a.Client, acts, cfg.Temporal.TaskQueue, a.Providers.Models())
 		for _, w := range append([]sdkworker.Worker{a.Worker}, a.linkWorkers...) {
@@ -169,15 +202,23 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			HealthOnly:   mode == ModeWorker,
 			EagerStart:   mode == ModeDev,
 		}
+		handler := api.Handler()
+		if payloadCodec != nil && mode != ModeWorker {
+			// The Web UI decodes payloads through this endpoint, for authenticated operators.
+			mux := http.NewServeMux()
+			mux.Handle("/codec/", codec.Handler(payloadCodec, uiOrigins(cfg, mode), func(r *http.Request) bool {
+				_, err := auth.Authenticate(r)
+				return err == nil
+			}))
+			mux.Handle("/", handler)
+			handler = mux
+		}
 		a.httpServer = &http.Server{
-			Handler:           api.Handler(),
+			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       cfg.HTTP.ReadTimeout,
 			WriteTimeout:      cfg.HTTP.WriteTimeout,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		}
-		if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Address); err != nil {
-			return nil, fmt.Errorf("http.address %s: %w", cfg.HTTP.Address, err)
 		}
 		a.httpDone = make(chan error, 1)
 		go func() { a.httpDone <- a.httpServer.Serve(a.httpLn) }()
@@ -206,6 +247,11 @@ func (a *App) Close(ctx context.Context) {
 	if a.Worker != nil {
 		a.Worker.Stop()
 	}
+	if a.usage != nil {
+		if err := a.usage.Close(ctx); err != nil {
+			a.Logger.Warn("flush the usage log to elasticsearch", "error", err)
+		}
+	}
 	if a.Client != nil {
 		a.Client.Close()
 	}
@@ -216,6 +262,9 @@ func (a *App) Close(ctx context.Context) {
 	}
 	if a.Store != nil {
 		_ = a.Store.Close()
+	}
+	if a.httpLn != nil && a.httpServer == nil {
+		_ = a.httpLn.Close()
 	}
 	if a.Metrics != nil {
 		_ = a.Metrics.Close()
@@ -290,9 +339,7 @@ func notYetUsed(cfg *config.Config) []string {
 			out = append(out, name)
 		}
 	}
-	add(cfg.Codec.ActiveKey != "" || len(cfg.Codec.Keys) > 0, "codec")
 	add(len(cfg.Auth.APIKeys)+len(cfg.Auth.WebhookTokens)+len(cfg.Auth.HMACSecrets) > 0, "auth")
-	add(len(cfg.Elasticsearch.URLs) > 0, "elasticsearch")
 	add(cfg.Prometheus.URL != "", "prometheus")
 	add(cfg.Alertmanager.URL != "", "alertmanager")
 	add(cfg.Notify.SlackWebhookURLEnv != "" || cfg.Notify.SMTP.Address != "", "notify")
@@ -385,4 +432,95 @@ func isLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// buildCodec returns the payload codec that encrypts every payload Vigil hands to Temporal, from
+// codec.keys. `vigil dev` without configured keys uses a key of its own, created on first start in
+// <data_dir>/codec.key (mode 0600). Production without keys runs in the clear, with a warning.
+func buildCodec(cfg *config.Config, mode Mode, logger *slog.Logger) (converter.PayloadCodec, error) {
+	keys, err := cfg.CodecKeys()
+	if err != nil {
+		return nil, err
+	}
+	active := cfg.Codec.ActiveKey
+	if len(keys) == 0 {
+		if mode != ModeDev {
+			logger.Warn("codec.keys is empty: workflow payloads are stored in Temporal in the clear")
+			return nil, nil
+		}
+		key, err := devCodecKey(filepath.Join(cfg.DataDir, "codec.key"))
+		if err != nil {
+			return nil, err
+		}
+		keys, active = map[string][]byte{"dev": key}, "dev"
+	}
+	pc, err := codec.NewPayloadCodec(keys, active)
+	if err != nil {
+		return nil, fmt.Errorf("codec: %w", err)
+	}
+	return pc, nil
+}
+
+func devCodecKey(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) != codec.KeySize {
+			return nil, fmt.Errorf("%s: not a base64 %d-byte key (delete it to make a new one; payloads written with it can then no longer be read)", path, codec.KeySize)
+		}
+		return key, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key := make([]byte, codec.KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write the dev codec key: %w", err)
+	}
+	return key, nil
+}
+
+// uiOrigins are the browser origins allowed to call the codec endpoint: the embedded Web UI's.
+func uiOrigins(cfg *config.Config, mode Mode) []string {
+	if mode != ModeDev || cfg.Dev.UIAddress == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(cfg.Dev.UIAddress)
+	if err != nil {
+		return nil
+	}
+	return []string{"http://127.0.0.1:" + port, "http://localhost:" + port, "http://" + cfg.Dev.UIAddress}
+}
+
+func newUsageSink(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*usagelog.Sink, error) {
+	var key string
+	if cfg.Elasticsearch.APIKeyEnv != "" || cfg.Elasticsearch.APIKeyFile != "" {
+		k, err := cfg.Secret(cfg.Elasticsearch.APIKeyEnv, cfg.Elasticsearch.APIKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("elasticsearch api key: %w", err)
+		}
+		key = k
+	}
+	s, err := usagelog.New(ctx, usagelog.Config{
+		URLs: cfg.Elasticsearch.URLs, APIKey: key, IndexPrefix: cfg.Elasticsearch.IndexPrefix, Logger: logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("elasticsearch (usage log): %w", err)
+	}
+	return s, nil
+}
+
+// DevDataConverter returns the data converter of a `vigil dev` data directory (its codec key),
+// for tools and tests that talk to the embedded server with their own client.
+func DevDataConverter(dataDir string) (converter.DataConverter, error) {
+	key, err := devCodecKey(filepath.Join(dataDir, "codec.key"))
+	if err != nil {
+		return nil, err
+	}
+	pc, err := codec.NewPayloadCodec(map[string][]byte{"dev": key}, "dev")
+	if err != nil {
+		return nil, err
+	}
+	return codec.DataConverter(pc), nil
 }

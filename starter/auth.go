@@ -41,7 +41,8 @@ func PrincipalFrom(ctx context.Context) Principal {
 
 var errNoCredentials = errors.New("missing credentials: send Authorization: Bearer <API key>")
 
-func (au *Auth) authenticate(r *http.Request) (Principal, error) {
+// Authenticate returns the caller of r, or why it is refused.
+func (au *Auth) Authenticate(r *http.Request) (Principal, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		if au.Anonymous {
@@ -79,7 +80,7 @@ func (a *API) requireAuth(h http.HandlerFunc) http.HandlerFunc {
 		if au == nil {
 			au = &Auth{} // no configuration: nobody gets in
 		}
-		p, err := au.authenticate(r)
+		p, err := au.Authenticate(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
 			writeProblem(w, Problem{Status: http.StatusUnauthorized, Detail: err.Error()})

@@ -3,7 +3,9 @@ package tests
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/vigil-ops/vigil/app"
 	"github.com/vigil-ops/vigil/tests/testenv"
 	"github.com/vigil-ops/vigil/workflows"
 )
@@ -57,7 +60,10 @@ func TestDevResumesTimerAfterSIGKILL(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 
 	p1 := startVigilDev(t, bin, dataDir)
-	c1, err := client.Dial(client.Options{HostPort: p1.tmp})
+	// Payloads are encrypted with the data dir's codec key: a client needs it to read them.
+	dc, err := app.DevDataConverter(dataDir)
+	require.NoError(t, err)
+	c1, err := client.Dial(client.Options{HostPort: p1.tmp, DataConverter: dc})
 	require.NoError(t, err)
 	ctx := context.Background()
 	run, err := c1.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "probe-sigkill", TaskQueue: workflows.TaskQueue},
@@ -85,7 +91,7 @@ func TestDevResumesTimerAfterSIGKILL(t *testing.T) {
 	require.True(t, ws.Signaled() && ws.Signal() == syscall.SIGKILL, "the first vigil dev was killed by SIGKILL")
 
 	p2 := startVigilDev(t, bin, dataDir)
-	c2, err := client.Dial(client.Options{HostPort: p2.tmp})
+	c2, err := client.Dial(client.Options{HostPort: p2.tmp, DataConverter: dc})
 	require.NoError(t, err)
 	defer c2.Close()
 	wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
@@ -93,6 +99,16 @@ func TestDevResumesTimerAfterSIGKILL(t *testing.T) {
 	var res workflows.ProbeResult
 	require.NoError(t, c2.GetWorkflow(wctx, run.GetID(), run.GetRunID()).Get(wctx, &res), "output:\n%s", p2.out)
 	require.True(t, strings.HasSuffix(res.Echo, ": survived"), res.Echo)
+
+	// The Temporal database holds the payloads encrypted only.
+	for _, f := range []string{"temporal.db", "temporal.db-wal"} {
+		db, err := os.ReadFile(filepath.Join(dataDir, f))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		require.NoError(t, err)
+		require.NotContains(t, string(db), "survived", "payloads are encrypted at rest (%s)", f)
+	}
 
 	// A clean stop (SIGTERM) exits 0.
 	require.NoError(t, p2.cmd.Process.Signal(syscall.SIGTERM))

@@ -219,7 +219,7 @@ func (s *Sink) Index() string {
 // they are logged and counted in Stats. error_class is left empty: use
 // RecordClass to set it.
 func (s *Sink) Record(ctx context.Context, c store.LLMCall) error {
-	return s.RecordClass(ctx, c, "")
+	return s.RecordClass(ctx, c, c.ErrorClass)
 }
 
 // RecordClass is Record with the document's error_class set, typically
