@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"regexp"
 	"sort"
@@ -216,18 +217,107 @@ func (p Parameters) validate(prefix string) []error {
 	return errs
 }
 
-// Parse decodes one role from YAML (strictly: unknown keys are errors) and validates it.
+// Parse decodes one role from YAML (strictly: unknown keys are errors) and validates it. Errors
+// name the file and the line of the field at fault.
 func Parse(name string, data []byte) (Role, error) {
-	var r Role
+	rs, err := ParseAll(name, data)
+	if err != nil {
+		return Role{}, err
+	}
+	if len(rs) != 1 {
+		return Role{}, fmt.Errorf("%s: want exactly one role, found %d", name, len(rs))
+	}
+	return rs[0], nil
+}
+
+// ParseAll decodes every YAML document of data as a role (the format of `vigil roles export`).
+func ParseAll(name string, data []byte) ([]Role, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out []Role
+	var errs []error
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		var r Role
+		if err := decodeStrict(&doc, &r); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		if err := r.Validate(); err != nil {
+			for _, e := range unwrapAll(err) {
+				field, _, _ := strings.Cut(e.Error(), ": ")
+				if line := lineOf(&doc, field); line > 0 {
+					errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, e))
+				} else {
+					errs = append(errs, fmt.Errorf("%s: %w", name, e))
+				}
+			}
+			continue
+		}
+		out = append(out, r)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no role in the file", name)
+	}
+	return out, nil
+}
+
+// decodeStrict decodes a document node, refusing unknown keys (yaml.v3 only checks them from a
+// Decoder, so the node is re-encoded).
+func decodeStrict(doc *yaml.Node, v any) error {
+	b, err := yaml.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&r); err != nil {
-		return Role{}, fmt.Errorf("%s: %w", name, err)
+	return dec.Decode(v)
+}
+
+// lineOf finds the line of a field path such as "chain[1].model" in a YAML document.
+func lineOf(doc *yaml.Node, path string) int {
+	n := doc
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
 	}
-	if err := r.Validate(); err != nil {
-		return Role{}, fmt.Errorf("%s: %w", name, err)
+	line := n.Line
+	for _, part := range strings.Split(path, ".") {
+		key, idx := part, -1
+		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
+			key = part[:i]
+			fmt.Sscanf(part[i+1:len(part)-1], "%d", &idx)
+		}
+		if n.Kind != yaml.MappingNode {
+			return line
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next, line = n.Content[i+1], n.Content[i].Line
+				break
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return line
+			}
+			n, line = n.Content[idx], n.Content[idx].Line
+		}
 	}
-	return r, nil
+	return line
 }
 
 //go:embed *.yaml

@@ -39,3 +39,17 @@ func TestSchemaRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `{"type":"object","properties":{"state":{"type":"string"}}}`, string(r.ResponseFormat.Schema))
 }
+
+func TestParseNamesLine(t *testing.T) {
+	_, err := Parse("r.yaml", []byte("code: x1\nsystem_message: hi\nchain:\n  - {provider: builtin, model: analyst}\n  - {provider: builtin, model: analyst, attempts: 99}\nparameters: {temperature: 3}\n"))
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "r.yaml:5: chain[1].attempts")
+	require.Contains(t, err.Error(), "r.yaml:6: parameters.temperature")
+}
+
+func TestParseAllMultiDocument(t *testing.T) {
+	rs, err := ParseAll("all.yaml", []byte("code: a1\nsystem_message: x\nchain: [{provider: builtin, model: analyst}]\n---\ncode: b1\nsystem_message: y\nchain: [{provider: builtin, model: analyst}]\n"))
+	require.NoError(t, err)
+	require.Len(t, rs, 2)
+	require.Equal(t, "b1", rs[1].Code)
+}

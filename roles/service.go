@@ -297,12 +297,12 @@ func ReadFiles(path string) ([]Role, error) {
 			errs = append(errs, err)
 			continue
 		}
-		r, err := Parse(f, b)
+		rs, err := ParseAll(f, b)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		out = append(out, r)
+		out = append(out, rs...)
 	}
 	return out, errors.Join(errs...)
 }

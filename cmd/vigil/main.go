@@ -30,6 +30,9 @@ Usage:
                 post an alert to a running Vigil and print its answer
   vigil alert examples            list the built-in example alerts
   vigil incident get WORKFLOW_ID [--server URL] [--wait DURATION]
+  vigil roles apply -f FILE|DIR | list | show CODE [--version N] | versions CODE |
+              restore CODE --version N | export
+  vigil usage [--group-by client|role|model|provider] [--since 24h]
   vigil config check [--config FILE]   validate configuration and print it
   vigil version
 
@@ -63,6 +66,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = incidentCmd(args[1:], stdout)
 	case "config":
 		err = configCmd(args[1:], stdout)
+	case "roles":
+		err = rolesCmd(args[1:], stdout)
+	case "usage":
+		err = usageCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "vigil", version)
 	case "help", "-h", "--help":
