@@ -246,4 +246,3 @@ func usageCmd(args []string, stdout io.Writer) error {
 	}
 	return tw.Flush()
 }
-
