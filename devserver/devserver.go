@@ -123,6 +123,17 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		// polls miss tasks that wait in another partition (p95 latency, docs/benchmarks.md).
 		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
 		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
+		// The history queues poll their shard at most 20 times a second by default: with the
+		// single shard of an embedded server every task after an activity waited up to 50 ms
+		// (40 ms at p50) before being dispatched. 1000 polls a second removes that wait.
+		dynamicconfig.TransferProcessorMaxPollRPS.Key():   1000,
+		dynamicconfig.TimerProcessorMaxPollRPS.Key():      1000,
+		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): 1000,
+		dynamicconfig.OutboundProcessorMaxPollRPS.Key():   1000,
+		// A client waiting for a workflow's result long-polls its history. About one wait in a
+		// few hundred misses the close notification here and sat out the whole 20 s poll before
+		// seeing the result (measured: 1 in 218 sequential probe workflows); 2 s bounds that.
+		dynamicconfig.HistoryLongPollExpirationInterval.Key(): 2 * time.Second,
 	}
 	for k, v := range o.DynamicConfig {
 		dyn[dynamicconfig.MakeKey(k)] = v

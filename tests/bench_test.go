@@ -31,10 +31,16 @@ type benchVariant struct {
 	pragmas    map[string]string
 }
 
-// serverStock undoes devserver's tuning: the server's own defaults (4 task-queue partitions)
-// and SQLite synchronous=FULL.
+// stockDynamic and stockPragmas undo devserver's tuning: the server's own defaults (4 task-queue
+// partitions, history queues polled 20 times a second, 20 s history long polls) and SQLite
+// synchronous=FULL.
 var (
-	stockDynamic = map[string]any{"matching.numTaskqueueReadPartitions": 4, "matching.numTaskqueueWritePartitions": 4}
+	stockDynamic = map[string]any{
+		"matching.numTaskqueueReadPartitions": 4, "matching.numTaskqueueWritePartitions": 4,
+		"history.transferProcessorMaxPollRPS": 20, "history.timerProcessorMaxPollRPS": 20,
+		"history.visibilityProcessorMaxPollRPS": 20, "history.outboundProcessorMaxPollRPS": 20,
+		"history.longPollExpirationInterval": 20 * time.Second,
+	}
 	stockPragmas = map[string]string{"synchronous": "2"}
 )
 
@@ -201,3 +207,5 @@ func (quietSDKLogger) Debug(string, ...any) {}
 func (quietSDKLogger) Info(string, ...any)  {}
 func (quietSDKLogger) Warn(string, ...any)  {}
 func (quietSDKLogger) Error(string, ...any) {}
+
+func sortDurations(s []time.Duration) { sort.Slice(s, func(i, j int) bool { return s[i] < s[j] }) }
