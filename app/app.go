@@ -339,7 +339,8 @@ func notYetUsed(cfg *config.Config) []string {
 			out = append(out, name)
 		}
 	}
-	add(len(cfg.Auth.APIKeys)+len(cfg.Auth.WebhookTokens)+len(cfg.Auth.HMACSecrets) > 0, "auth")
+	add(len(cfg.Auth.WebhookTokens) > 0, "auth.webhook_tokens")
+	add(len(cfg.Auth.HMACSecrets) > 0, "auth.hmac_secrets")
 	add(cfg.Prometheus.URL != "", "prometheus")
 	add(cfg.Alertmanager.URL != "", "alertmanager")
 	add(cfg.Notify.SlackWebhookURLEnv != "" || cfg.Notify.SMTP.Address != "", "notify")
