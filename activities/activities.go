@@ -218,6 +218,11 @@ func (a *Activities) logCall(ctx context.Context, in LinkCall, res LinkResult, c
 		RunID:        info.WorkflowExecution.RunID,
 		Attempt:      int(info.Attempt),
 	}
+	if in.Provider == llm.BuiltinName {
+		// The built-in analyst reads the original data and answers in process; what it wrote
+		// is masked before it goes into the usage log, which never holds originals.
+		c.Response = maskForLog(c.Response)
+	}
 	if callErr != nil {
 		c.Status, c.Error, c.ErrorClass = "error", callErr.Error(), errorClass(callErr)
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-ops/vigil/mask"
 )
 
 // Role is one configured AI function: what the model is told, which models answer in which
@@ -29,9 +31,41 @@ type Role struct {
 	RateLimitInterval Duration       `yaml:"rate_limit_interval,omitempty" json:"rate_limit_interval,omitempty"`
 	Language          string         `yaml:"language,omitempty" json:"language,omitempty"`
 	Owner             string         `yaml:"owner,omitempty" json:"owner,omitempty"`
+	// Masking configures how sensitive values are masked before messages leave for an LLM
+	// (on by default).
+	Masking *Masking `yaml:"masking,omitempty" json:"masking,omitempty"`
 	Enabled           *bool          `yaml:"enabled,omitempty" json:"enabled,omitempty"`
 	// Version is assigned by the store; it is not part of the YAML.
 	Version int `yaml:"-" json:"version,omitempty"`
+}
+
+// Masking tunes the masking of a role's messages.
+type Masking struct {
+	// Disabled sends messages unmasked (only for providers inside the company's boundary).
+	Disabled bool `yaml:"disabled,omitempty" json:"disabled,omitempty"`
+	// InternalSuffixes are extra host-name suffixes to mask, e.g. ".corp.example.com".
+	InternalSuffixes []string `yaml:"internal_suffixes,omitempty" json:"internal_suffixes,omitempty"`
+	// CustomPatterns are extra recognisers: Go regular expressions whose match (or group 1)
+	// is masked.
+	CustomPatterns []CustomPattern `yaml:"custom_patterns,omitempty" json:"custom_patterns,omitempty"`
+}
+
+// CustomPattern is a named extra masking recogniser.
+type CustomPattern struct {
+	Name    string `yaml:"name" json:"name"`
+	Pattern string `yaml:"pattern" json:"pattern"`
+}
+
+// Options returns the masker options of the role (nil Masking = defaults).
+func (m *Masking) Options() mask.Options {
+	if m == nil {
+		return mask.Options{}
+	}
+	o := mask.Options{InternalSuffixes: m.InternalSuffixes}
+	for _, c := range m.CustomPatterns {
+		o.Custom = append(o.Custom, mask.CustomPattern{Name: c.Name, Pattern: c.Pattern})
+	}
+	return o
 }
 
 // Link is one provider/model step of a role's LLM chain.
@@ -185,6 +219,11 @@ func (r Role) Validate() error {
 		}
 	default:
 		add("response_format.type", "must be text, json_object or json_schema, got %q", r.ResponseFormat.Type)
+	}
+	if r.Masking != nil {
+		if _, err := mask.New(r.Masking.Options()); err != nil {
+			add("masking.custom_patterns", "%v", err)
+		}
 	}
 	if r.RateLimitInterval < 0 {
 		add("rate_limit_interval", "must not be negative")

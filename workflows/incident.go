@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/mask"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/roles"
 )
@@ -70,6 +71,8 @@ type incidentWorkflow struct {
 	in    IncidentInput
 	state IncidentState
 	id    string
+	// vault is the incident's masking scope, kept across every LLM step of the incident.
+	vault *mask.Vault
 }
 
 func (w *incidentWorkflow) setup(ctx workflow.Context) error {
@@ -140,7 +143,9 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 			Alert: &w.in.Alert, Facts: analysis.Facts, Language: lang,
 		}},
 		Expect: llm.TaskIncidentReport,
+		Vault:  w.vault,
 	})
+	w.vault = answer.Vault
 	if err != nil {
 		return w.fail(ctx, actx, record, err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/mask"
 	"github.com/vigil-ops/vigil/roles"
 )
 
@@ -23,6 +24,9 @@ type RoleCallInput struct {
 	// Expect names the answer check the link activity applies ("" = none, llm.TaskIncidentReport
 	// = the four-section report format).
 	Expect string `json:"expect,omitempty"`
+	// Vault is the masking scope (incident, deployment, tuning run) the call belongs to; nil
+	// starts a new one. The result carries it, extended, for the caller's next call.
+	Vault *mask.Vault `json:"vault,omitempty"`
 }
 
 // RoleCallResult is the role's answer and how it was obtained.
@@ -32,10 +36,16 @@ type RoleCallResult struct {
 	LinkIndex   int                      `json:"link_index"`
 	Attempts    int                      `json:"attempts"`
 	Failures    []activities.LinkFailure `json:"failures,omitempty"`
+	// Vault is the masking scope after the call.
+	Vault *mask.Vault `json:"vault,omitempty"`
 }
 
 // ErrTypeChainExhausted is the type of the error returned when every link failed.
 const ErrTypeChainExhausted = "ChainExhausted"
+
+// changeMaskMessages marks the version of CallRole that masks messages (histories recorded
+// before it replay without the masking step).
+const changeMaskMessages = "mask-messages"
 
 // RoleCallWorkflow answers with a role as a workflow of its own, for the invoke API and for
 // callers that want the call as a child workflow. See CallRole.
@@ -55,6 +65,29 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 	var a *activities.Activities
 	var failures []activities.LinkFailure
 	attempts := 0
+
+	// Mask the messages once for every link: no sensitive value leaves in the clear, and the
+	// same value gets the same token in every message and every step of the scope.
+	messages, vault := in.Messages, in.Vault
+	masking := workflow.GetVersion(ctx, changeMaskMessages, workflow.DefaultVersion, 1) == 1 &&
+		(in.Role.Masking == nil || !in.Role.Masking.Disabled) && len(in.Messages) > 0
+	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	if masking {
+		req := activities.MaskRequest{Vault: vault, Options: in.Role.Masking.Options()}
+		for _, m := range in.Messages {
+			req.Texts = append(req.Texts, m.Content)
+		}
+		var mr activities.MaskResult
+		if err := workflow.ExecuteLocalActivity(lactx, a.MaskTexts, req).Get(ctx, &mr); err != nil {
+			return RoleCallResult{Vault: vault}, err
+		}
+		vault = mr.Vault
+		messages = make([]llm.Message, len(in.Messages))
+		for i, m := range in.Messages {
+			messages[i] = llm.Message{Role: m.Role, Content: mr.Texts[i]}
+		}
+	}
+
 	for i, link := range in.Role.Chain {
 		params := in.Role.Parameters
 		if link.Parameters != nil {
@@ -64,7 +97,7 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 			Role: in.Role.Code, RoleVersion: in.Role.Version, LinkIndex: i, Provider: link.Provider,
 			Client: in.Client, Subject: in.Subject, Expect: in.Expect,
 			Request: llm.Request{
-				Model: link.Model, System: in.Role.SystemMessage, Messages: in.Messages,
+				Model: link.Model, System: in.Role.SystemMessage, Messages: messages,
 				Parameters: params, ResponseFormat: in.Role.ResponseFormat, Task: in.Task,
 			},
 		}
@@ -73,13 +106,19 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 		err := workflow.ExecuteActivity(lctx, a.CallLink, call).Get(ctx, &res)
 		if err == nil {
 			attempts += res.Attempt
-			return RoleCallResult{LinkResult: res, RoleVersion: in.Role.Version, LinkIndex: i, Attempts: attempts, Failures: failures}, nil
+			if masking && vault.Len() > 0 {
+				// The answer quotes tokens; the reader sees the original values again.
+				if err := workflow.ExecuteLocalActivity(lactx, a.UnmaskText, activities.UnmaskRequest{Vault: vault, Text: res.Text}).Get(ctx, &res.Text); err != nil {
+					return RoleCallResult{Vault: vault}, err
+				}
+			}
+			return RoleCallResult{LinkResult: res, RoleVersion: in.Role.Version, LinkIndex: i, Attempts: attempts, Failures: failures, Vault: vault}, nil
 		}
 		attempts += maxAttempts(link)
 		failures = append(failures, activities.LinkFailure{LinkIndex: i, Provider: link.Provider, Model: link.Model, Error: errMessage(err)})
 		workflow.GetLogger(ctx).Warn("role link failed, trying the next", "role", in.Role.Code, "link", i, "provider", link.Provider, "model", link.Model, "error", err)
 	}
-	return RoleCallResult{Failures: failures, Attempts: attempts}, temporal.NewNonRetryableApplicationError(
+	return RoleCallResult{Failures: failures, Attempts: attempts, Vault: vault}, temporal.NewNonRetryableApplicationError(
 		fmt.Sprintf("role %q: all %d links failed", in.Role.Code, len(in.Role.Chain)), ErrTypeChainExhausted, nil, failures)
 }
 
