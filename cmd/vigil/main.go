@@ -33,6 +33,8 @@ Usage:
   vigil roles apply -f FILE|DIR | list | show CODE [--version N] | versions CODE |
               restore CODE --version N | export
   vigil usage [--group-by client|role|model|provider] [--since 24h]
+  vigil mask [--scope FILE] [--explain]   mask sensitive values of stdin (vault to FILE, 0600)
+  vigil unmask --scope FILE               restore them
   vigil config check [--config FILE]   validate configuration and print it
   vigil version
 
@@ -66,6 +68,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = incidentCmd(args[1:], stdout)
 	case "config":
 		err = configCmd(args[1:], stdout)
+	case "mask":
+		err = maskCmd(args[1:], os.Stdin, stdout)
+	case "unmask":
+		err = unmaskCmd(args[1:], os.Stdin, stdout)
 	case "roles":
 		err = rolesCmd(args[1:], stdout)
 	case "usage":
