@@ -34,7 +34,7 @@ type Role struct {
 	// Masking configures how sensitive values are masked before messages leave for an LLM
 	// (on by default).
 	Masking *Masking `yaml:"masking,omitempty" json:"masking,omitempty"`
-	Enabled           *bool          `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	Enabled *bool    `yaml:"enabled,omitempty" json:"enabled,omitempty"`
 	// Version is assigned by the store; it is not part of the YAML.
 	Version int `yaml:"-" json:"version,omitempty"`
 }
