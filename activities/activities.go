@@ -252,13 +252,13 @@ func (a *Activities) ResolveRole(ctx context.Context, code string) (roles.Role, 
 					fmt.Sprintf("role %q version %d is corrupt: %v", code, rv.Version, err), "RoleCorrupt", err)
 			}
 			r.Version = rv.Version
-			return r, nil
+			return roles.ForCall(r, a.Providers), nil
 		case !errors.Is(err, store.ErrNotFound):
 			return roles.Role{}, fmt.Errorf("load role %q: %w", code, err)
 		}
 	}
 	if r, ok := roles.Default(code); ok {
-		return r, nil
+		return roles.ForCall(r, a.Providers), nil
 	}
 	return roles.Role{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("role %q not found", code), ErrTypeRoleNotFound, nil)
 }

@@ -137,6 +137,12 @@ func (r *Registry) CheckModel(provider, model string) error {
 	return nil
 }
 
+// Unlimited reports whether a declared model has no requests-per-minute budget.
+func (r *Registry) Unlimited(provider, model string) bool {
+	m, ok := r.models[provider+"/"+model]
+	return ok && m.RPM <= 0
+}
+
 // SetPrice records a model's price.
 func (r *Registry) SetPrice(provider, model string, p Price) { r.prices[provider+"/"+model] = p }
 

@@ -75,6 +75,9 @@ type Link struct {
 	Attempts   int         `yaml:"attempts,omitempty" json:"attempts,omitempty"`
 	Timeout    Duration    `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	Parameters *Parameters `yaml:"parameters,omitempty" json:"parameters,omitempty"`
+	// Unlimited is set when a role is resolved for a call, for a model with no requests-per-
+	// minute budget: its calls need no rate-limited queue of their own. Not part of the YAML.
+	Unlimited bool `yaml:"-" json:"unlimited,omitempty"`
 }
 
 // Parameters are the sampling settings sent with a request. Nil pointers mean "provider default".

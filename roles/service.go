@@ -20,6 +20,22 @@ import (
 type Catalog interface {
 	// CheckModel returns nil when provider/model can be called, or an error saying why not.
 	CheckModel(provider, model string) error
+	// Unlimited reports whether the model has no requests-per-minute budget.
+	Unlimited(provider, model string) bool
+}
+
+// ForCall prepares a role for a call: links to models without a budget are marked Unlimited.
+func ForCall(r Role, c Catalog) Role {
+	if c == nil {
+		return r
+	}
+	chain := make([]Link, len(r.Chain))
+	for i, l := range r.Chain {
+		l.Unlimited = c.Unlimited(l.Provider, l.Model)
+		chain[i] = l
+	}
+	r.Chain = chain
+	return r
 }
 
 // Meta is the stored metadata of one role version.

@@ -227,7 +227,7 @@ func (a *API) invokeRole(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, roleProblem(err))
 		return
 	}
-	role := v.Role
+	role := roles.ForCall(v.Role, a.Roles.Catalog)
 	if !role.IsEnabled() {
 		writeProblem(w, Problem{Status: http.StatusConflict, Detail: fmt.Sprintf("role %q is disabled", role.Code)})
 		return

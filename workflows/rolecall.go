@@ -141,8 +141,14 @@ func linkActivityOptions(base string, l roles.Link) workflow.ActivityOptions {
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
+	queue := LinkTaskQueue(base, l.Provider, l.Model)
+	if l.Unlimited {
+		// No budget to enforce: run on the workflow's own queue, where the worker that
+		// schedules the call can take it at once (eager activity dispatch).
+		queue = base
+	}
 	return workflow.ActivityOptions{
-		TaskQueue:              LinkTaskQueue(base, l.Provider, l.Model),
+		TaskQueue:              queue,
 		ScheduleToStartTimeout: LinkQueueWait,
 		StartToCloseTimeout:    timeout,
 		RetryPolicy: &temporal.RetryPolicy{
