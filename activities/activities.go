@@ -70,6 +70,9 @@ type LinkCall struct {
 	Subject     string      `json:"subject"`
 	Expect      string      `json:"expect,omitempty"`
 	Request     llm.Request `json:"request"`
+	// Attempt numbers the attempts of a link called as local activities (the workflow retries
+	// those itself); 0 means the activity's own attempt counter applies.
+	Attempt int `json:"attempt,omitempty"`
 }
 
 // LinkResult is one link's answer.
@@ -88,6 +91,10 @@ type LinkResult struct {
 // expects and logs the call. Errors are classified into the ErrType* application error types.
 func (a *Activities) CallLink(ctx context.Context, in LinkCall) (LinkResult, error) {
 	info := activity.GetInfo(ctx)
+	attempt := int(info.Attempt)
+	if in.Attempt > 0 {
+		attempt = in.Attempt
+	}
 	p, err := a.Providers.Get(in.Provider)
 	if err != nil {
 		return LinkResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRejected, err)
@@ -99,7 +106,7 @@ func (a *Activities) CallLink(ctx context.Context, in LinkCall) (LinkResult, err
 		Text: resp.Text, Provider: in.Provider, Model: in.Request.Model,
 		InputTokens: resp.InputTokens, OutputTokens: resp.OutputTokens,
 		CostUSD:   a.Providers.Price(in.Provider, in.Request.Model).Cost(resp),
-		LatencyMS: latency.Milliseconds(), Attempt: int(info.Attempt),
+		LatencyMS: latency.Milliseconds(), Attempt: attempt,
 	}
 	if resp.Model != "" {
 		res.Model = resp.Model
@@ -107,7 +114,7 @@ func (a *Activities) CallLink(ctx context.Context, in LinkCall) (LinkResult, err
 	if err == nil {
 		err = checkAnswer(in.Expect, in.Request.ResponseFormat, resp.Text)
 	}
-	appErr := classify(err, int(info.Attempt))
+	appErr := classify(err, attempt)
 	a.logCall(ctx, in, res, err, appErr)
 	if err != nil {
 		return LinkResult{}, appErr
@@ -199,7 +206,7 @@ func (a *Activities) logCall(ctx context.Context, in LinkCall, res LinkResult, c
 		Parameters roles.Parameters `json:"parameters"`
 	}{in.Request.Model, in.Request.Messages, in.Request.Parameters})
 	c := store.LLMCall{
-		ID:           fmt.Sprintf("%s/%s/%d", info.WorkflowExecution.ID, info.ActivityID, info.Attempt),
+		ID:           fmt.Sprintf("%s/%s/%d", info.WorkflowExecution.ID, info.ActivityID, res.Attempt),
 		Time:         time.Now().UTC(),
 		Client:       in.Client,
 		Role:         in.Role,
@@ -216,7 +223,7 @@ func (a *Activities) logCall(ctx context.Context, in LinkCall, res LinkResult, c
 		CostUSD:      res.CostUSD,
 		WorkflowID:   info.WorkflowExecution.ID,
 		RunID:        info.WorkflowExecution.RunID,
-		Attempt:      int(info.Attempt),
+		Attempt:      res.Attempt,
 	}
 	if in.Provider == llm.BuiltinName {
 		// The built-in analyst reads the original data and answers in process; what it wrote

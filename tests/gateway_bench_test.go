@@ -24,11 +24,23 @@ import (
 //
 //	go test ./tests -run '^$' -bench InvokeOverhead -benchtime 200x
 func BenchmarkInvokeOverhead(b *testing.B) {
+	// budget-free: the model has no RPM budget, its link runs as local activities in the
+	// workflow task; budgeted: the link is an activity on the model's rate-limited task queue
+	// (a budget far above what the benchmark reaches).
+	for _, v := range []struct {
+		name string
+		rpm  int
+	}{{"budget-free", 0}, {"budgeted", 600000}} {
+		b.Run(v.name, func(b *testing.B) { benchInvoke(b, v.rpm) })
+	}
+}
+
+func benchInvoke(b *testing.B, rpm int) {
 	upstream := llmtest.NewServer(b)
 	upstream.SetDefault(llmtest.Reply{Text: "fine", Delay: 20 * time.Millisecond, PromptTokens: 50, CompletionTokens: 5})
 	_, base := testenv.StartDev(b, testenv.DevConfig(b, func(c *config.Config) {
 		c.Providers = []config.Provider{{Name: "local", Type: "openai", BaseURL: upstream.URL,
-			Models: []config.Model{{Name: "model-a"}}}}
+			Models: []config.Model{{Name: "model-a", RPM: rpm}}}}
 	}))
 	role := `{"code":"bench","name":"Bench","system_message":"Answer.","chain":[{"provider":"local","model":"model-a","attempts":1,"timeout":"10s"}]}`
 	resp, err := http.Post(base+"/v1/roles", "application/json", bytes.NewReader([]byte(role)))

@@ -54,13 +54,17 @@ func (s *script) set(model string, def *llmtest.Reply, replies ...llmtest.Reply)
 	}
 }
 
-func gatewayConfig(srvURL string) func(*config.Config) {
+func gatewayConfig(srvURL string) func(*config.Config) { return gatewayConfigRPM(srvURL, 6000) }
+
+// gatewayConfigRPM declares model-a and model-b with the given budget (0 = none: their links run
+// as local activities instead of on a rate-limited queue).
+func gatewayConfigRPM(srvURL string, rpm int) func(*config.Config) {
 	return func(c *config.Config) {
 		c.Providers = []config.Provider{{
 			Name: "local", Type: "openai", BaseURL: srvURL, Timeout: 5 * time.Second,
 			Models: []config.Model{
-				{Name: "model-a", RPM: 6000, Price: config.Price{InputPerMTok: 0.15, OutputPerMTok: 0.60}},
-				{Name: "model-b", RPM: 6000, Price: config.Price{InputPerMTok: 1, OutputPerMTok: 2}},
+				{Name: "model-a", RPM: rpm, Price: config.Price{InputPerMTok: 0.15, OutputPerMTok: 0.60}},
+				{Name: "model-b", RPM: rpm, Price: config.Price{InputPerMTok: 1, OutputPerMTok: 2}},
 			},
 		}}
 	}
@@ -141,11 +145,17 @@ func classes(calls []store.LLMCall) []string {
 
 // TestGatewayFaultMatrix drives the role gateway on a real Temporal server against a local
 // OpenAI-wire server with injected faults; each case checks which link answered and what the
-// usage log holds.
+// usage log holds. It runs twice: models with a budget (links are activities on the model's
+// rate-limited queue) and without (links are local activities retried by the workflow).
 func TestGatewayFaultMatrix(t *testing.T) {
+	t.Run("rate-limited queues", func(t *testing.T) { faultMatrix(t, 6000) })
+	t.Run("budget-free local activities", func(t *testing.T) { faultMatrix(t, 0) })
+}
+
+func faultMatrix(t *testing.T, rpm int) {
 	llmSrv := llmtest.NewServer(t)
 	sc := newScript(llmSrv)
-	a, base := testenv.StartDev(t, testenv.DevConfig(t, gatewayConfig(llmSrv.URL)))
+	a, base := testenv.StartDev(t, testenv.DevConfig(t, gatewayConfigRPM(llmSrv.URL, rpm)))
 	for _, r := range []string{testRoleYAML, schemaRoleJSON} {
 		code, out, _ := request(t, http.MethodPost, base+"/v1/roles", []byte(r))
 		require.Equal(t, http.StatusCreated, code, string(out))

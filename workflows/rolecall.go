@@ -43,6 +43,59 @@ type RoleCallResult struct {
 // ErrTypeChainExhausted is the type of the error returned when every link failed.
 const ErrTypeChainExhausted = "ChainExhausted"
 
+// changeLocalLinks marks the version of CallRole that calls links of budget-free models as local
+// activities.
+const changeLocalLinks = "local-links"
+
+// localLinks reports whether this run calls budget-free links as local activities.
+func localLinks(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changeLocalLinks, workflow.DefaultVersion, 1) == 1
+}
+
+// callLinkLocally calls a link of a model without a requests-per-minute budget as local
+// activities, inside the workflow task: no task queue to enforce a budget on, and no round trips
+// through the server per call (docs/benchmarks.md). Each attempt is its own local activity, so
+// every attempt — failed ones too — is a marker in the history; the waits between attempts are
+// timers, honouring a provider's Retry-After. Same classification as the activity path:
+// non-retryable errors end the link at once.
+func callLinkLocally(ctx workflow.Context, call activities.LinkCall, link roles.Link) (activities.LinkResult, error) {
+	var a *activities.Activities
+	timeout := link.Timeout.D()
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: timeout,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	backoff := time.Second
+	var lastErr error
+	for attempt := 1; attempt <= maxAttempts(link); attempt++ {
+		call.Attempt = attempt
+		var res activities.LinkResult
+		err := workflow.ExecuteLocalActivity(lctx, a.CallLink, call).Get(ctx, &res)
+		if err == nil {
+			res.Attempt = attempt
+			return res, nil
+		}
+		lastErr = err
+		var appErr *temporal.ApplicationError
+		isApp := errors.As(err, &appErr)
+		if isApp && appErr.NonRetryable() || attempt == maxAttempts(link) {
+			break
+		}
+		delay := backoff
+		if isApp && appErr.NextRetryDelay() > 0 {
+			delay = appErr.NextRetryDelay()
+		}
+		if err := workflow.Sleep(ctx, delay); err != nil {
+			return activities.LinkResult{}, err
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+	return activities.LinkResult{}, lastErr
+}
+
 // changeMaskMessages marks the version of CallRole that masks messages (histories recorded
 // before it replay without the masking step).
 const changeMaskMessages = "mask-messages"
@@ -101,9 +154,14 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 				Parameters: params, ResponseFormat: in.Role.ResponseFormat, Task: in.Task,
 			},
 		}
-		lctx := workflow.WithActivityOptions(ctx, linkActivityOptions(workflow.GetInfo(ctx).TaskQueueName, link))
 		var res activities.LinkResult
-		err := workflow.ExecuteActivity(lctx, a.CallLink, call).Get(ctx, &res)
+		var err error
+		if link.Unlimited && localLinks(ctx) {
+			res, err = callLinkLocally(ctx, call, link)
+		} else {
+			lctx := workflow.WithActivityOptions(ctx, linkActivityOptions(workflow.GetInfo(ctx).TaskQueueName, link))
+			err = workflow.ExecuteActivity(lctx, a.CallLink, call).Get(ctx, &res)
+		}
 		if err == nil {
 			attempts += res.Attempt
 			if masking && vault.Len() > 0 {
