@@ -173,3 +173,57 @@ func TestIncidentWorkflowIDIsStable(t *testing.T) {
 	b.StartsAt = b.StartsAt.Add(time.Minute)
 	require.NotEqual(t, IncidentWorkflowID(&a), IncidentWorkflowID(&b))
 }
+
+func TestBudgetFreeLinkRetriesAsLocalActivities(t *testing.T) {
+	env, acts := newEnv(t)
+	var attempts []int
+	env.OnActivity(acts.MaskTexts, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.MaskRequest) (activities.MaskResult, error) {
+		return activities.MaskResult{Texts: in.Texts, Vault: in.Vault}, nil
+	})
+	env.OnActivity(acts.CallLink, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.LinkCall) (activities.LinkResult, error) {
+		attempts = append(attempts, in.Attempt)
+		switch {
+		case in.LinkIndex == 0 && in.Attempt == 1:
+			return activities.LinkResult{}, temporal.NewApplicationErrorWithOptions("HTTP 429", activities.ErrTypeUnavailable,
+				temporal.ApplicationErrorOptions{NextRetryDelay: 7 * time.Second})
+		case in.LinkIndex == 0:
+			return activities.LinkResult{Text: "after the wait", Provider: in.Provider, Model: in.Request.Model, Attempt: in.Attempt}, nil
+		}
+		return activities.LinkResult{}, errors.New("unexpected link")
+	})
+	role := roles.Role{Code: "r1", SystemMessage: "s", Chain: []roles.Link{{Provider: "local", Model: "m", Attempts: 3, Unlimited: true}}}
+	start := env.Now()
+	env.ExecuteWorkflow(RoleCallWorkflow, RoleCallInput{Role: role, Messages: []llm.Message{{Role: "user", Content: "hi"}}})
+	require.NoError(t, env.GetWorkflowError())
+	var res RoleCallResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, "after the wait", res.Text)
+	require.Equal(t, []int{1, 2}, attempts, "each attempt is its own local activity, numbered by the workflow")
+	require.Equal(t, 2, res.Attempts)
+	require.GreaterOrEqual(t, env.Now().Sub(start), 7*time.Second, "the workflow waited for Retry-After on a timer")
+}
+
+func TestBudgetFreeLinkStopsOnNonRetryable(t *testing.T) {
+	env, acts := newEnv(t)
+	calls := 0
+	env.OnActivity(acts.MaskTexts, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.MaskRequest) (activities.MaskResult, error) {
+		return activities.MaskResult{Texts: in.Texts, Vault: in.Vault}, nil
+	})
+	env.OnActivity(acts.CallLink, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.LinkCall) (activities.LinkResult, error) {
+		calls++
+		if in.LinkIndex == 0 {
+			return activities.LinkResult{}, temporal.NewNonRetryableApplicationError("HTTP 401", activities.ErrTypeRejected, nil)
+		}
+		return activities.LinkResult{Text: "second link", Attempt: 1}, nil
+	})
+	role := roles.Role{Code: "r1", SystemMessage: "s", Chain: []roles.Link{
+		{Provider: "local", Model: "m", Attempts: 5, Unlimited: true},
+		{Provider: "local", Model: "n", Attempts: 5, Unlimited: true},
+	}}
+	env.ExecuteWorkflow(RoleCallWorkflow, RoleCallInput{Role: role, Messages: []llm.Message{{Role: "user", Content: "hi"}}})
+	require.NoError(t, env.GetWorkflowError())
+	var res RoleCallResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, 1, res.LinkIndex)
+	require.Equal(t, 2, calls, "a non-retryable failure is not retried")
+}
