@@ -15,7 +15,10 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/llm/llmtest"
+	"github.com/vigil-ops/vigil/llm/openai"
 	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/store"
 	"github.com/vigil-ops/vigil/tests/testenv"
 	"github.com/vigil-ops/vigil/worker"
@@ -36,7 +39,14 @@ func TestRecordHistories(t *testing.T) {
 	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "vigil.db"))
 	require.NoError(t, err)
 	defer st.Close()
-	w := worker.New(c, activities.New(st, llm.NewRegistry(), testenv.Logger(t)), worker.Options{})
+	upstream := llmtest.NewServer(t)
+	upstream.SetDefault(llmtest.Text("The pool at db-main.corp.example.com is exhausted."))
+	reg := llm.NewRegistry()
+	prov, err := openai.New(openai.Config{Name: "local", BaseURL: upstream.URL})
+	require.NoError(t, err)
+	reg.Register("local", prov)
+	reg.AddModel(llm.ModelInfo{Provider: "local", Model: "m"})
+	w := worker.New(c, activities.New(st, reg, testenv.Logger(t)), worker.Options{})
 	require.NoError(t, w.Start())
 	defer w.Stop()
 
@@ -65,4 +75,11 @@ func TestRecordHistories(t *testing.T) {
 		record("incident-"+ex, workflows.IncidentWorkflowID(alert), workflows.IncidentWorkflow, workflows.IncidentInput{Alert: *alert, Client: "recorder"})
 	}
 	record("probe-sleep", "probe-record", workflows.ProbeWorkflow, workflows.ProbeInput{Sleep: time.Second, Message: "recorded"})
+	// A role call through a budget-free LLM link (local activities) with masking.
+	role := roles.ForCall(roles.Role{Code: "rec", SystemMessage: "Answer.", Chain: []roles.Link{
+		{Provider: "local", Model: "m", Attempts: 2}, {Provider: "builtin", Model: "analyst"}}}, reg)
+	record("rolecall-local-link", "rolecall-record", workflows.RoleCallWorkflow, workflows.RoleCallInput{
+		Role: role, Client: "recorder",
+		Messages: []llm.Message{{Role: "user", Content: "Why is jdbc:mysql://db-main.corp.example.com:3306/shop slow for kim@example.com?"}},
+	})
 }
