@@ -224,7 +224,7 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		go func() { a.httpDone <- a.httpServer.Serve(a.httpLn) }()
 		logger.Info("http listening", "address", "http://"+a.HTTPAddr(), "health_and_metrics_only", mode == ModeWorker)
 		if mode != ModeWorker && auth.Anonymous {
-			logger.Warn("no API keys configured and listening on loopback: the API accepts requests without a key (as client \"dev\"); configure auth.api_keys to require keys")
+			logger.Warn("no credentials configured and listening on loopback: the API and webhooks accept requests without a key (as client \"dev\"); configure auth.api_keys, auth.webhook_tokens or auth.hmac_secrets to require them")
 		}
 	}
 	return a, nil
@@ -339,8 +339,6 @@ func notYetUsed(cfg *config.Config) []string {
 			out = append(out, name)
 		}
 	}
-	add(len(cfg.Auth.WebhookTokens) > 0, "auth.webhook_tokens")
-	add(len(cfg.Auth.HMACSecrets) > 0, "auth.hmac_secrets")
 	add(cfg.Prometheus.URL != "", "prometheus")
 	add(cfg.Alertmanager.URL != "", "alertmanager")
 	add(cfg.Notify.SlackWebhookURLEnv != "" || cfg.Notify.SMTP.Address != "", "notify")
@@ -417,7 +415,22 @@ func (a *App) buildAuth(mode Mode) (*starter.Auth, error) {
 	for _, k := range a.Config.Auth.APIKeys {
 		au.Keys[strings.ToLower(k.KeyHash)] = starter.Principal{Client: k.Client, Org: k.Org}
 	}
-	if mode == ModeDev && len(au.Keys) == 0 && isLoopback(a.Config.HTTP.Address) {
+	for i, t := range a.Config.Auth.WebhookTokens {
+		v, err := a.Config.Secret(t.TokenEnv, t.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("auth.webhook_tokens[%d] (%s): %w", i, t.Name, err)
+		}
+		au.WebhookTokens = append(au.WebhookTokens, starter.WebhookSecret{Name: t.Name, Value: []byte(v)})
+	}
+	for i, h := range a.Config.Auth.HMACSecrets {
+		v, err := a.Config.Secret(h.SecretEnv, h.SecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("auth.hmac_secrets[%d] (%s): %w", i, h.Name, err)
+		}
+		au.HMACSecrets = append(au.HMACSecrets, starter.WebhookSecret{Name: h.Name, Value: []byte(v)})
+	}
+	configured := len(au.Keys) + len(au.WebhookTokens) + len(au.HMACSecrets)
+	if mode == ModeDev && configured == 0 && isLoopback(a.Config.HTTP.Address) {
 		au.Anonymous = true
 	}
 	return au, nil

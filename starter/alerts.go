@@ -26,11 +26,7 @@ type AlertAccepted struct {
 	Incident string `json:"incident"`
 }
 
-func (a *API) postAPMAlert(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.readBody(w, r)
-	if !ok {
-		return
-	}
+func (a *API) postAPMAlert(w http.ResponseWriter, r *http.Request, body []byte) {
 	alert, err := profile.ParseAlert(body)
 	if err != nil {
 		writeProblem(w, alertProblem(err))

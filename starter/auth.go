@@ -18,9 +18,18 @@ type Auth struct {
 	Keys map[string]Principal
 	// Store, when set, holds further API keys (store.PutAPIKey).
 	Store store.Store
-	// Anonymous lets requests without a key through as client "dev" (or the request's own
-	// client field). Only `vigil dev` on a loopback address with no keys configured sets it.
+	// WebhookTokens are bearer tokens accepted on the webhooks (auth.webhook_tokens).
+	WebhookTokens []WebhookSecret
+	// HMACSecrets verify signed webhooks (auth.hmac_secrets).
+	HMACSecrets []WebhookSecret
+	// Anonymous lets requests without credentials through as client "dev" (or the request's
+	// own client field). Only `vigil dev` on a loopback address with no credentials configured
+	// sets it.
 	Anonymous bool
+}
+
+func withPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
 }
 
 // Principal is an authenticated caller.
@@ -86,6 +95,6 @@ func (a *API) requireAuth(h http.HandlerFunc) http.HandlerFunc {
 			writeProblem(w, Problem{Status: http.StatusUnauthorized, Detail: err.Error()})
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		h(w, r.WithContext(withPrincipal(r.Context(), p)))
 	}
 }

@@ -73,7 +73,7 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{Registry: a.Registry}))
 	if !a.HealthOnly {
 		auth := a.requireAuth
-		route("POST /v1/alerts/apm", auth(a.postAPMAlert))
+		route("POST /v1/alerts/apm", a.webhook(a.postAPMAlert))
 		route("GET /v1/incidents", auth(a.listIncidents))
 		route("GET /v1/incidents/{workflowId}", auth(a.getIncident))
 		if a.Roles != nil {

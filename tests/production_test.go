@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/vigil-ops/vigil/app"
 	"github.com/vigil-ops/vigil/config"
 	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/starter"
 	"github.com/vigil-ops/vigil/tests/testenv"
 )
 
@@ -48,6 +50,9 @@ func TestServerAndWorkerOnPostgres(t *testing.T) {
 		"VIGIL_AUTH_API_KEYS_0_CLIENT=ops-bot",
 		"VIGIL_AUTH_API_KEYS_0_ORG=acme",
 		"VIGIL_AUTH_API_KEYS_0_KEY_HASH=" + config.HashAPIKey("prod-test-key"),
+		"VIGIL_AUTH_HMAC_SECRETS_0_NAME=apm",
+		"VIGIL_AUTH_HMAC_SECRETS_0_SECRET_ENV=APM_SIGNING_SECRET",
+		"APM_SIGNING_SECRET=prod-signing-secret",
 	}
 	cfg, err := config.Load("", environ)
 	require.NoError(t, err)
@@ -97,6 +102,25 @@ func TestServerAndWorkerOnPostgres(t *testing.T) {
 	_, err = analyst.ParseReport(v.Report)
 	require.NoError(t, err)
 	require.Contains(t, v.Report, "pay.partner.example.com")
+
+	// An alerting system signs its webhook instead of holding an API key.
+	signed, _ := profile.Example("exception")
+	req, err := http.NewRequest(http.MethodPost, base+"/v1/alerts/apm", bytes.NewReader(signed))
+	require.NoError(t, err)
+	ts, sig := starter.SignWebhook([]byte("prod-signing-secret"), time.Now(), signed)
+	req.Header.Set(starter.HeaderTimestamp, ts)
+	req.Header.Set(starter.HeaderSignature, sig)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	req, _ = http.NewRequest(http.MethodPost, base+"/v1/alerts/apm", bytes.NewReader(append(signed, ' ')))
+	req.Header.Set(starter.HeaderTimestamp, ts)
+	req.Header.Set(starter.HeaderSignature, sig)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "a body changed after signing is refused")
 
 	// The report is in PostgreSQL, where the worker wrote it.
 	var n int

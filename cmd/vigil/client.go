@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/starter"
 )
 
 func serverURL(flagValue string) string {
@@ -40,6 +41,11 @@ func call(method, url string, body []byte, stdout io.Writer) ([]byte, error) {
 	if key := os.Getenv("VIGIL_API_KEY"); key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
+	return do(req, stdout)
+}
+
+func do(req *http.Request, stdout io.Writer) ([]byte, error) {
+	method, url := req.Method, req.URL.String()
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w (is vigil running? start it with: go run ./cmd/vigil dev)", method, url, err)
@@ -117,7 +123,7 @@ func alertCmd(args []string, stdout io.Writer) error {
 	default:
 		return usageError{errors.New("give --example NAME or --file FILE")}
 	}
-	_, err := call(http.MethodPost, serverURL(*server)+"/v1/alerts/apm", body, stdout)
+	_, err := callWebhook(serverURL(*server)+"/v1/alerts/apm", body, stdout)
 	return err
 }
 
@@ -191,4 +197,26 @@ func shiftTimes(m map[string]any, now time.Time) {
 			shift(tx, "startTime")
 		}
 	}
+}
+
+// callWebhook posts to a webhook, signed with $VIGIL_HMAC_SECRET when set, else with the bearer
+// token $VIGIL_WEBHOOK_TOKEN, else with $VIGIL_API_KEY (as call does).
+func callWebhook(url string, body []byte, stdout io.Writer) ([]byte, error) {
+	secret, token := os.Getenv("VIGIL_HMAC_SECRET"), os.Getenv("VIGIL_WEBHOOK_TOKEN")
+	if secret == "" && token == "" {
+		return call(http.MethodPost, url, body, stdout)
+	}
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if secret != "" {
+		ts, sig := starter.SignWebhook([]byte(secret), time.Now(), body)
+		req.Header.Set(starter.HeaderTimestamp, ts)
+		req.Header.Set(starter.HeaderSignature, sig)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return do(req, stdout)
 }
