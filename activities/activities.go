@@ -317,6 +317,19 @@ type IncidentDetails struct {
 	Failures    []LinkFailure  `json:"failures,omitempty"`
 	Step        string         `json:"step,omitempty"`
 	Error       string         `json:"error,omitempty"`
+	// Group lists the alerts of the incident's group, when it has more than one.
+	Group []GroupAlert `json:"group,omitempty"`
+}
+
+// GroupAlert is one alert folded into an incident.
+type GroupAlert struct {
+	Fingerprint string    `json:"fingerprint"`
+	Rule        string    `json:"rule"`
+	Application string    `json:"application,omitempty"`
+	Instance    string    `json:"instance,omitempty"`
+	Severity    string    `json:"severity,omitempty"`
+	StartsAt    time.Time `json:"starts_at"`
+	Status      string    `json:"status"` // firing | resolved
 }
 
 // SaveIncident stores (upserts) the incident record.

@@ -31,7 +31,33 @@ const (
 type IncidentInput struct {
 	Alert  profile.Alert `json:"alert"`
 	Client string        `json:"client"`
+	// GroupKey names the alert group (Alertmanager's groupKey) the incident investigates; empty
+	// for a single alert.
+	GroupKey string `json:"group_key,omitempty"`
+	// Window is how long alerts of the group are collected (SignalAlert) before the
+	// investigation starts; 0 investigates at once.
+	Window time.Duration `json:"window,omitempty"`
+	// Lifetime keeps the incident open after its report, folding resends and later alerts of the
+	// group into it and marking it resolved when every alert is resolved; 0 ends it with the
+	// report.
+	Lifetime time.Duration `json:"lifetime,omitempty"`
 }
+
+// Signals an IncidentWorkflow receives.
+const (
+	// SignalAlert carries a profile.Alert of the incident's group (sent by signal-with-start).
+	SignalAlert = "alert"
+	// SignalResolved carries a ResolvedSignal.
+	SignalResolved = "resolved"
+)
+
+// ResolvedSignal names the alerts (by fingerprint) that are resolved.
+type ResolvedSignal struct {
+	Fingerprints []string `json:"fingerprints"`
+}
+
+// IncidentResolved is the status of an incident whose alerts are all resolved.
+const IncidentResolved = "resolved"
 
 // IncidentState is what the workflow exposes through QueryIncidentState.
 type IncidentState struct {
@@ -59,12 +85,124 @@ type IncidentResult struct {
 //
 // The workflow ID comes from the alert's identity (IncidentWorkflowID), so a resent alert
 // joins this run instead of producing a second report.
+//
+// For an alert group (Alertmanager), the workflow first collects the group's alerts for Window
+// (signal-with-start folds a storm into this one run; resends are recognised by fingerprint and
+// start time), then investigates the first one, and stays open for Lifetime: later alerts of the
+// group are added to the incident without another report, and when every alert is resolved the
+// incident is marked resolved.
 func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (IncidentResult, error) {
-	w := &incidentWorkflow{in: in, state: IncidentState{Status: IncidentRunning, Step: "starting"}}
+	w := &incidentWorkflow{in: in, state: IncidentState{Status: IncidentRunning, Step: "starting"},
+		seen: map[string]int{}}
 	if err := w.setup(ctx); err != nil {
 		return IncidentResult{}, err
 	}
-	return w.run(ctx)
+	w.addAlert(in.Alert)
+	if in.Window > 0 {
+		w.state.Step = "collecting the group's alerts"
+		w.collect(ctx, in.Window)
+	}
+	res, err := w.run(ctx)
+	if err != nil || in.Lifetime <= 0 {
+		return res, err
+	}
+	return w.follow(ctx, res)
+}
+
+// alertKey is an alert's identity: the same alert resent has the same key.
+func alertKey(a profile.Alert) string {
+	fp := a.Fingerprint
+	if fp == "" {
+		fp = a.ComputeFingerprint()
+	}
+	return fp + "@" + a.StartsAt.UTC().Format(time.RFC3339)
+}
+
+// addAlert records an alert of the group once; it reports whether the alert is new.
+func (w *incidentWorkflow) addAlert(a profile.Alert) bool {
+	k := alertKey(a)
+	if _, ok := w.seen[k]; ok {
+		return false
+	}
+	w.seen[k] = len(w.group)
+	w.group = append(w.group, activities.GroupAlert{Fingerprint: a.Fingerprint, Rule: a.Rule, Instance: a.Instance,
+		Application: a.Application, Severity: a.Severity, StartsAt: a.StartsAt, Status: "firing"})
+	return true
+}
+
+// collect folds the alerts that arrive within the window into this incident.
+func (w *incidentWorkflow) collect(ctx workflow.Context, window time.Duration) {
+	alerts := workflow.GetSignalChannel(ctx, SignalAlert)
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := workflow.NewTimer(tctx, window)
+	for done := false; !done; {
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(timer, func(workflow.Future) { done = true })
+		sel.AddReceive(alerts, func(c workflow.ReceiveChannel, _ bool) {
+			var a profile.Alert
+			c.Receive(ctx, &a)
+			w.addAlert(a)
+		})
+		sel.Select(ctx)
+	}
+}
+
+// follow keeps the incident open after its report: later alerts of the group join it, resolved
+// notifications close it.
+func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (IncidentResult, error) {
+	var a *activities.Activities
+	actx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	alerts := workflow.GetSignalChannel(ctx, SignalAlert)
+	resolvedCh := workflow.GetSignalChannel(ctx, SignalResolved)
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	expired := workflow.NewTimer(tctx, w.in.Lifetime)
+	w.state.Step = "following the group's alerts"
+	for {
+		changed, over := false, false
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(expired, func(workflow.Future) { over = true })
+		sel.AddReceive(alerts, func(c workflow.ReceiveChannel, _ bool) {
+			var al profile.Alert
+			c.Receive(ctx, &al)
+			changed = w.addAlert(al)
+		})
+		sel.AddReceive(resolvedCh, func(c workflow.ReceiveChannel, _ bool) {
+			var r ResolvedSignal
+			c.Receive(ctx, &r)
+			for _, fp := range r.Fingerprints {
+				for i := range w.group {
+					if w.group[i].Fingerprint == fp && w.group[i].Status != "resolved" {
+						w.group[i].Status, changed = "resolved", true
+					}
+				}
+			}
+		})
+		sel.Select(ctx)
+		allResolved := len(w.group) > 0
+		for _, g := range w.group {
+			allResolved = allResolved && g.Status == "resolved"
+		}
+		if allResolved {
+			w.record.Status, w.state.Status, res.Status = IncidentResolved, IncidentResolved, IncidentResolved
+		}
+		if changed || allResolved {
+			w.record.Details.Group = append([]activities.GroupAlert(nil), w.group...)
+			if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, w.record).Get(ctx, nil); err != nil {
+				return res, err
+			}
+		}
+		if allResolved {
+			_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(IncidentResolved))
+			w.state.Step = "resolved"
+			return res, nil
+		}
+		if over {
+			w.state.Step = "done"
+			return res, nil
+		}
+	}
 }
 
 type incidentWorkflow struct {
@@ -73,6 +211,11 @@ type incidentWorkflow struct {
 	id    string
 	// vault is the incident's masking scope, kept across every LLM step of the incident.
 	vault *mask.Vault
+	// group holds the group's alerts in arrival order; seen indexes them by alertKey.
+	group []activities.GroupAlert
+	seen  map[string]int
+
+	record activities.IncidentRecord
 }
 
 func (w *incidentWorkflow) setup(ctx workflow.Context) error {
@@ -156,9 +299,13 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 		Facts: analysis.Facts, Provider: answer.Provider, Model: answer.Model, LinkIndex: answer.LinkIndex,
 		Attempts: answer.Attempts, RoleVersion: answer.RoleVersion, Failures: answer.Failures,
 	}
+	if len(w.group) > 1 {
+		record.Details.Group = append([]activities.GroupAlert(nil), w.group...)
+	}
 	if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
 		return IncidentResult{}, err
 	}
+	w.record = record
 	w.state = IncidentState{Status: IncidentCompleted, Step: "done", Report: answer.Text, Language: lang}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(IncidentCompleted))
 	return IncidentResult{Status: IncidentCompleted, Report: answer.Text, Language: lang, Answer: answer}, nil

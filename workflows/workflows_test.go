@@ -227,3 +227,54 @@ func TestBudgetFreeLinkStopsOnNonRetryable(t *testing.T) {
 	require.Equal(t, 1, res.LinkIndex)
 	require.Equal(t, 2, calls, "a non-retryable failure is not retried")
 }
+
+func TestIncidentGroupFoldsAlertsAndResolves(t *testing.T) {
+	env, acts := newEnv(t)
+	var saved []activities.IncidentRecord
+	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IncidentRecord) error {
+		saved = append(saved, in)
+		return nil
+	})
+	env.OnActivity(acts.ResolveRole, mock.Anything, IncidentRole).Return(func(_ context.Context, code string) (roles.Role, error) {
+		r, _ := roles.Default(code)
+		return r, nil
+	})
+	reports := 0
+	env.OnActivity(acts.CallLink, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.LinkCall) (activities.LinkResult, error) {
+		reports++
+		return acts.CallLink(ctx, in)
+	})
+	first := exampleAlert(t, "slow-sql")
+	first.Fingerprint = "fp-1"
+	second := first
+	second.Fingerprint, second.Instance = "fp-2", "prod-test-api-2"
+	late := first
+	late.Fingerprint, late.Instance = "fp-3", "prod-test-api-3"
+
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlert, second) }, 5*time.Second)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlert, first) }, 10*time.Second) // a resend
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlert, late) }, 2*time.Minute)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlert, late) }, 3*time.Minute) // a resend
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalResolved, ResolvedSignal{Fingerprints: []string{"fp-1", "fp-2"}})
+	}, time.Hour)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalResolved, ResolvedSignal{Fingerprints: []string{"fp-3"}})
+	}, 2*time.Hour)
+	start := env.Now()
+	env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Alert: first, GroupKey: "{}:{alertname=\"SlowSQL\"}", Window: 30 * time.Second, Lifetime: 24 * time.Hour})
+	require.NoError(t, env.GetWorkflowError())
+	var res IncidentResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, IncidentResolved, res.Status)
+	require.Equal(t, 1, reports, "one report for the whole group, resends and late alerts included")
+	last := saved[len(saved)-1]
+	require.Equal(t, IncidentResolved, last.Status)
+	require.Len(t, last.Details.Group, 3, "three distinct alerts, resends folded")
+	for _, g := range last.Details.Group {
+		require.Equal(t, "resolved", g.Status)
+	}
+	elapsed := env.Now().Sub(start)
+	require.GreaterOrEqual(t, elapsed, 2*time.Hour, "the incident closed when the last alert resolved")
+	require.Less(t, elapsed, 24*time.Hour)
+}
