@@ -191,16 +191,18 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			return nil, err
 		}
 		api := &starter.API{
-			Temporal:     a.Client,
-			Store:        a.Store,
-			Roles:        a.Roles,
-			Auth:         auth,
-			Logger:       logger,
-			Registry:     a.Metrics.Registry,
-			TaskQueue:    cfg.Temporal.TaskQueue,
-			MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
-			HealthOnly:   mode == ModeWorker,
-			EagerStart:   mode == ModeDev,
+			Temporal:         a.Client,
+			Store:            a.Store,
+			Roles:            a.Roles,
+			Auth:             auth,
+			Logger:           logger,
+			Registry:         a.Metrics.Registry,
+			TaskQueue:        cfg.Temporal.TaskQueue,
+			MaxBodyBytes:     cfg.HTTP.MaxBodyBytes,
+			HealthOnly:       mode == ModeWorker,
+			GroupWindow:      cfg.Alerts.GroupWindow,
+			IncidentLifetime: cfg.Alerts.IncidentLifetime,
+			EagerStart:       mode == ModeDev,
 		}
 		handler := api.Handler()
 		if payloadCodec != nil && mode != ModeWorker {

@@ -47,6 +47,8 @@ type Config struct {
 	Providers []Provider `yaml:"providers"`
 	// RolesDir is an optional directory of role YAML files loaded at start.
 	RolesDir string `yaml:"roles_dir"`
+	// Alerts configures how alert webhooks become incidents.
+	Alerts Alerts `yaml:"alerts"`
 	// ChangeTracking configures the follow-up checkpoints after a change.
 	ChangeTracking ChangeTracking `yaml:"change_tracking"`
 	// Notify configures outgoing notifications.
@@ -260,6 +262,16 @@ type Price struct {
 	OutputPerMTok float64 `yaml:"output_per_mtok"`
 }
 
+// Alerts configures alert-group incidents (Alertmanager, Grafana).
+type Alerts struct {
+	// GroupWindow is how long the alerts of one group are collected before the investigation
+	// starts (> 0).
+	GroupWindow time.Duration `yaml:"group_window"`
+	// IncidentLifetime is how long a group's incident stays open, folding later alerts of the
+	// group and waiting for their resolution (> 0).
+	IncidentLifetime time.Duration `yaml:"incident_lifetime"`
+}
+
 // ChangeTracking configures change follow-up.
 type ChangeTracking struct {
 	// Checkpoints are offsets from a change at which its effect is
@@ -311,6 +323,7 @@ func Default() *Config {
 		},
 		Dev:           Dev{UIAddress: "127.0.0.1:8233"},
 		Elasticsearch: Elasticsearch{IndexPrefix: "vigil"},
+		Alerts:        Alerts{GroupWindow: 10 * time.Second, IncidentLifetime: 24 * time.Hour},
 		ChangeTracking: ChangeTracking{Checkpoints: []time.Duration{
 			-30 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour,
 			4 * time.Hour, 8 * time.Hour, 12 * time.Hour, 24 * time.Hour,

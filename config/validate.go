@@ -95,6 +95,12 @@ func (c *Config) Validate() error {
 	c.validateProviders(v)
 	c.validateCheckpoints(v)
 	c.validateNotify(v)
+	if c.Alerts.GroupWindow <= 0 {
+		v.add("alerts.group_window", "must be > 0, got %s", c.Alerts.GroupWindow)
+	}
+	if c.Alerts.IncidentLifetime <= 0 {
+		v.add("alerts.incident_lifetime", "must be > 0, got %s", c.Alerts.IncidentLifetime)
+	}
 
 	return joinSorted(v.errs)
 }

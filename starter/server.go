@@ -33,6 +33,10 @@ type API struct {
 	Roles *roles.Service
 	// Auth authenticates /v1 requests; nil lets nobody in.
 	Auth *Auth
+	// GroupWindow and IncidentLifetime shape alert-group incidents (defaults
+	// DefaultGroupWindow and DefaultIncidentLifetime).
+	GroupWindow      time.Duration
+	IncidentLifetime time.Duration
 	// HealthOnly serves only /healthz and /metrics (what a `vigil worker` exposes).
 	HealthOnly bool
 	// EagerStart asks the server to hand the first workflow task straight back to this
@@ -47,6 +51,12 @@ type API struct {
 func (a *API) Handler() http.Handler {
 	if a.TaskQueue == "" {
 		a.TaskQueue = workflows.TaskQueue
+	}
+	if a.GroupWindow <= 0 {
+		a.GroupWindow = DefaultGroupWindow
+	}
+	if a.IncidentLifetime <= 0 {
+		a.IncidentLifetime = DefaultIncidentLifetime
 	}
 	if a.MaxBodyBytes <= 0 {
 		a.MaxBodyBytes = DefaultMaxBodyBytes
@@ -74,6 +84,7 @@ func (a *API) Handler() http.Handler {
 	if !a.HealthOnly {
 		auth := a.requireAuth
 		route("POST /v1/alerts/apm", a.webhook(a.postAPMAlert))
+		route("POST /v1/alerts/alertmanager", a.webhook(a.postAlertmanager))
 		route("GET /v1/incidents", auth(a.listIncidents))
 		route("GET /v1/incidents/{workflowId}", auth(a.getIncident))
 		if a.Roles != nil {

@@ -411,3 +411,7 @@ func TestRoleAPIValidatesAndVersions(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, code)
 	require.Contains(t, string(out), `"field":"messages"`)
 }
+
+func storeFilter(workflowID string) store.LLMCallFilter {
+	return store.LLMCallFilter{WorkflowID: workflowID, Limit: 100}
+}

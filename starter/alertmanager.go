@@ -1,0 +1,252 @@
+package starter
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/workflows"
+)
+
+// Defaults of alert-group incidents.
+const (
+	// DefaultGroupWindow is how long the alerts of one group are collected before the
+	// investigation starts. Alertmanager has already waited its group_wait.
+	DefaultGroupWindow = 10 * time.Second
+	// DefaultIncidentLifetime is how long a group's incident stays open for its resolution.
+	DefaultIncidentLifetime = 24 * time.Hour
+)
+
+// AlertmanagerPayload is Alertmanager's webhook body (version 4); Grafana's
+// Alertmanager-compatible webhook sends the same shape.
+type AlertmanagerPayload struct {
+	Version           string              `json:"version"`
+	GroupKey          string              `json:"groupKey"`
+	TruncatedAlerts   int                 `json:"truncatedAlerts"`
+	Status            string              `json:"status"`
+	Receiver          string              `json:"receiver"`
+	GroupLabels       map[string]string   `json:"groupLabels"`
+	CommonLabels      map[string]string   `json:"commonLabels"`
+	CommonAnnotations map[string]string   `json:"commonAnnotations"`
+	ExternalURL       string              `json:"externalURL"`
+	Alerts            []AlertmanagerAlert `json:"alerts"`
+	// Grafana adds these; accepted and ignored.
+	OrgID   int    `json:"orgId,omitempty"`
+	Title   string `json:"title,omitempty"`
+	State   string `json:"state,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// AlertmanagerAlert is one alert of the payload.
+type AlertmanagerAlert struct {
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
+	// Grafana's additions.
+	SilenceURL   string             `json:"silenceURL,omitempty"`
+	DashboardURL string             `json:"dashboardURL,omitempty"`
+	PanelURL     string             `json:"panelURL,omitempty"`
+	Values       map[string]float64 `json:"values,omitempty"`
+	ValueString  string             `json:"valueString,omitempty"`
+}
+
+// AlertmanagerAccepted is the 202 answer of POST /v1/alerts/alertmanager.
+type AlertmanagerAccepted struct {
+	WorkflowID string `json:"workflowId"`
+	Incident   string `json:"incident"`
+	Firing     int    `json:"firing"`
+	Resolved   int    `json:"resolved"`
+	// Status is "signalled" (the group's incident got the alerts, started if needed) or
+	// "no-incident" (only resolved alerts, and no open incident to resolve).
+	Status string `json:"status"`
+}
+
+// GroupIncidentID names the incident of an Alertmanager group: every notification of the group
+// lands on it while it is open.
+func GroupIncidentID(groupKey string) string {
+	sum := sha256.Sum256([]byte(groupKey))
+	return "incident-group-" + hex.EncodeToString(sum[:8])
+}
+
+func first(m map[string]string, keys ...string) string {
+	for _, k := range keys {
+		if v := m[k]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// toAlert turns an Alertmanager alert into Vigil's alert model.
+func toAlert(a AlertmanagerAlert, common map[string]string) (*profile.Alert, error) {
+	labels := map[string]string{}
+	for k, v := range common {
+		labels[k] = v
+	}
+	for k, v := range a.Labels {
+		labels[k] = v
+	}
+	msg := first(a.Annotations, "summary", "description", "message")
+	if msg == "" {
+		msg = labels["alertname"]
+	}
+	sev := strings.ToLower(labels["severity"])
+	switch sev {
+	case "critical", "warning", "info":
+	case "page", "error", "high":
+		sev = "critical"
+	default:
+		sev = "warning"
+	}
+	out := map[string]any{
+		"rule":        labels["alertname"],
+		"message":     msg,
+		"severity":    sev,
+		"application": first(labels, "application", "service", "app", "job"),
+		"instance":    first(labels, "instance", "pod"),
+		"fingerprint": a.Fingerprint,
+		"startsAt":    a.StartsAt,
+		"labels":      labels,
+	}
+	if !a.EndsAt.IsZero() && a.EndsAt.After(a.StartsAt) {
+		out["endsAt"] = a.EndsAt
+	}
+	if t := first(a.Annotations, "trace_id", "traceId"); t != "" {
+		out["traceId"] = t
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	return profile.ParseAlert(b)
+}
+
+func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []byte) {
+	var p AlertmanagerPayload
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&p); err != nil {
+		prob := Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: err.Error()}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			prob.Errors = []ProblemField{{Field: te.Field, Message: fmt.Sprintf("must be %s", te.Type)}}
+		}
+		writeProblem(w, prob)
+		return
+	}
+	var probs []ProblemField
+	if p.Version != "" && p.Version != "4" {
+		probs = append(probs, ProblemField{Field: "version", Message: fmt.Sprintf("version %q is not supported (want 4)", p.Version)})
+	}
+	if p.GroupKey == "" {
+		probs = append(probs, ProblemField{Field: "groupKey", Message: "required"})
+	}
+	if len(p.Alerts) == 0 {
+		probs = append(probs, ProblemField{Field: "alerts", Message: "at least one alert is required"})
+	}
+	var firing []*profile.Alert
+	var resolved []string
+	for i, al := range p.Alerts {
+		field := fmt.Sprintf("alerts[%d]", i)
+		if al.Fingerprint == "" {
+			probs = append(probs, ProblemField{Field: field + ".fingerprint", Message: "required"})
+		}
+		switch al.Status {
+		case "resolved":
+			resolved = append(resolved, al.Fingerprint)
+			continue
+		case "firing":
+		default:
+			probs = append(probs, ProblemField{Field: field + ".status", Message: "must be firing or resolved"})
+			continue
+		}
+		alert, err := toAlert(al, p.CommonLabels)
+		if err != nil {
+			var many profile.FieldErrors
+			var one *profile.FieldError
+			switch {
+			case errors.As(err, &many):
+				for _, fe := range many {
+					probs = append(probs, ProblemField{Field: field + "." + amField(fe.Field), Message: fe.Message})
+				}
+			case errors.As(err, &one):
+				probs = append(probs, ProblemField{Field: field + "." + amField(one.Field), Message: one.Message})
+			default:
+				probs = append(probs, ProblemField{Field: field, Message: err.Error()})
+			}
+			continue
+		}
+		firing = append(firing, alert)
+	}
+	if len(probs) > 0 {
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid Alertmanager payload", Errors: probs})
+		return
+	}
+	// Oldest first, so the first alert of a storm starts the incident.
+	sort.SliceStable(firing, func(i, j int) bool { return firing[i].StartsAt.Before(firing[j].StartsAt) })
+
+	id := GroupIncidentID(p.GroupKey)
+	res := AlertmanagerAccepted{WorkflowID: id, Incident: "/v1/incidents/" + id, Firing: len(firing), Resolved: len(resolved), Status: "signalled"}
+	for _, al := range firing {
+		opts := client.StartWorkflowOptions{
+			ID:                    id,
+			TaskQueue:             a.TaskQueue,
+			WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			TypedSearchAttributes: temporal.NewSearchAttributes(
+				workflows.SearchAttrKind.ValueSet("incident"),
+				workflows.SearchAttrApplication.ValueSet(al.Application),
+				workflows.SearchAttrRule.ValueSet(al.Rule),
+			),
+		}
+		in := workflows.IncidentInput{Alert: *al, Client: clientName(r), GroupKey: p.GroupKey,
+			Window: a.GroupWindow, Lifetime: a.IncidentLifetime}
+		if _, err := a.Temporal.SignalWithStartWorkflow(r.Context(), id, workflows.SignalAlert, *al, opts, workflows.IncidentWorkflow, in); err != nil {
+			a.Logger.Error("signal-with-start incident", "workflow_id", id, "error", err)
+			writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "could not start or signal the incident: " + err.Error()})
+			return
+		}
+	}
+	if len(resolved) > 0 {
+		err := a.Temporal.SignalWorkflow(r.Context(), id, "", workflows.SignalResolved, workflows.ResolvedSignal{Fingerprints: resolved})
+		var nf *serviceerror.NotFound
+		switch {
+		case errors.As(err, &nf):
+			if len(firing) == 0 {
+				res.Status = "no-incident"
+			}
+		case err != nil:
+			writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "could not signal the incident: " + err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusAccepted, res)
+}
+
+// amField maps an alert-model field to the Alertmanager payload's name for it.
+func amField(f string) string {
+	switch f {
+	case "rule":
+		return "labels.alertname"
+	case "application":
+		return "labels.application"
+	case "message":
+		return "annotations.summary"
+	}
+	return f
+}
