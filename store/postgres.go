@@ -454,3 +454,37 @@ func pgJSON(raw json.RawMessage) any {
 	}
 	return []byte(raw)
 }
+
+// RecordDelivery implements Store.
+func (s *postgresStore) RecordDelivery(ctx context.Context, d Delivery) error {
+	if d.IncidentID == "" || d.Channel == "" {
+		return errors.New("store: record delivery: incident ID and channel are required")
+	}
+	if d.At.IsZero() {
+		d.At = time.Now()
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO deliveries (incident_id, channel, status, detail, attempts, at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (incident_id, channel) DO UPDATE SET status = excluded.status, detail = excluded.detail,
+  attempts = excluded.attempts, at = excluded.at`,
+		d.IncidentID, d.Channel, d.Status, d.Detail, d.Attempts, utc(d.At))
+	if err != nil {
+		return fmt.Errorf("store: record delivery %s/%s: %w", d.IncidentID, d.Channel, err)
+	}
+	return nil
+}
+
+// GetDelivery implements Store.
+func (s *postgresStore) GetDelivery(ctx context.Context, incidentID, channel string) (Delivery, error) {
+	d := Delivery{IncidentID: incidentID, Channel: channel}
+	err := s.pool.QueryRow(ctx, `SELECT status, detail, attempts, at FROM deliveries WHERE incident_id = $1 AND channel = $2`,
+		incidentID, channel).Scan(&d.Status, &d.Detail, &d.Attempts, &d.At)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Delivery{}, fmt.Errorf("store: delivery %s/%s: %w", incidentID, channel, ErrNotFound)
+	}
+	if err != nil {
+		return Delivery{}, fmt.Errorf("store: get delivery: %w", err)
+	}
+	d.At = utc(d.At)
+	return d, nil
+}

@@ -597,3 +597,40 @@ func isSQLiteUniqueViolation(err error) bool {
 	}
 	return se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
 }
+
+// RecordDelivery implements Store.
+func (s *sqliteStore) RecordDelivery(ctx context.Context, d Delivery) error {
+	if d.IncidentID == "" || d.Channel == "" {
+		return errors.New("store: record delivery: incident ID and channel are required")
+	}
+	if d.At.IsZero() {
+		d.At = time.Now()
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO deliveries (incident_id, channel, status, detail, attempts, at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (incident_id, channel) DO UPDATE SET status = excluded.status, detail = excluded.detail,
+  attempts = excluded.attempts, at = excluded.at`,
+		d.IncidentID, d.Channel, d.Status, d.Detail, d.Attempts, sqliteTime(d.At))
+	if err != nil {
+		return fmt.Errorf("store: record delivery %s/%s: %w", d.IncidentID, d.Channel, err)
+	}
+	return nil
+}
+
+// GetDelivery implements Store.
+func (s *sqliteStore) GetDelivery(ctx context.Context, incidentID, channel string) (Delivery, error) {
+	d := Delivery{IncidentID: incidentID, Channel: channel}
+	var at string
+	err := s.r.QueryRowContext(ctx, `SELECT status, detail, attempts, at FROM deliveries WHERE incident_id = ? AND channel = ?`,
+		incidentID, channel).Scan(&d.Status, &d.Detail, &d.Attempts, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Delivery{}, fmt.Errorf("store: delivery %s/%s: %w", incidentID, channel, ErrNotFound)
+	}
+	if err != nil {
+		return Delivery{}, fmt.Errorf("store: get delivery: %w", err)
+	}
+	if d.At, err = parseSQLiteTime(at); err != nil {
+		return Delivery{}, fmt.Errorf("store: get delivery: %w", err)
+	}
+	return d, nil
+}

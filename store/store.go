@@ -83,6 +83,12 @@ type Store interface {
 	PutAPIKey(ctx context.Context, k APIKey) error
 	// LookupAPIKey returns the key with the given hash, or ErrNotFound.
 	LookupAPIKey(ctx context.Context, hash string) (APIKey, error)
+
+	// Deliveries: one record per incident and channel, so a retried or replayed delivery
+	// step sends once. RecordDelivery inserts or replaces the record.
+	RecordDelivery(ctx context.Context, d Delivery) error
+	// GetDelivery returns the record of an incident's channel, or ErrNotFound.
+	GetDelivery(ctx context.Context, incidentID, channel string) (Delivery, error)
 }
 
 // Incident is the durable record of one IncidentWorkflow, keyed by workflow ID.
@@ -118,6 +124,16 @@ type RoleVersion struct {
 	Comment   string
 	Deleted   bool
 	CreatedAt time.Time // set by the store if zero
+}
+
+// Delivery is the state of one incident's notification on one channel.
+type Delivery struct {
+	IncidentID string
+	Channel    string
+	Status     string // "sent" or "failed"
+	Detail     string
+	Attempts   int
+	At         time.Time // set by the store if zero
 }
 
 // LLMCall is one entry of the LLM usage log.

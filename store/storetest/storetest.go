@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"PingAndBackend", testPingAndBackend},
+		{"Delivery/RecordAndReplace", testDelivery},
 		{"EmptyStore", testEmptyStore},
 		{"Incident/RoundTrip", testIncidentRoundTrip},
 		{"Incident/UpsertKeepsCreatedAt", testIncidentUpsert},
@@ -795,4 +796,20 @@ func testAPIKeyInvalid(t *testing.T, s store.Store) {
 	require.Error(t, s.PutAPIKey(ctx, store.APIKey{Hash: store.HashAPIKey("k"), Client: ""}), "empty client")
 	_, err := s.LookupAPIKey(ctx, store.HashAPIKey("k"))
 	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func testDelivery(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	_, err := s.GetDelivery(ctx, "incident-1", "email")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.NoError(t, s.RecordDelivery(ctx, store.Delivery{IncidentID: "incident-1", Channel: "email", Status: "failed", Detail: "451", Attempts: 1}))
+	require.NoError(t, s.RecordDelivery(ctx, store.Delivery{IncidentID: "incident-1", Channel: "email", Status: "sent", Attempts: 2}))
+	d, err := s.GetDelivery(ctx, "incident-1", "email")
+	require.NoError(t, err)
+	require.Equal(t, "sent", d.Status)
+	require.Equal(t, 2, d.Attempts)
+	require.False(t, d.At.IsZero())
+	_, err = s.GetDelivery(ctx, "incident-1", "slack")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.Error(t, s.RecordDelivery(ctx, store.Delivery{Channel: "email"}))
 }
