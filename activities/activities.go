@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-ops/vigil/analyst"
 	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/notify"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/store"
@@ -42,6 +43,10 @@ type Activities struct {
 	Thresholds analyst.Thresholds
 	// UsageSink, when set, receives every usage-log record too (Elasticsearch).
 	UsageSink UsageSink
+	// Channels deliver incident reports (e-mail, Slack, webhook).
+	Channels []notify.Channel
+	// PublicURL is Vigil's external base URL, for links in notifications.
+	PublicURL string
 }
 
 // UsageSink receives LLM call records besides the store.
@@ -319,6 +324,15 @@ type IncidentDetails struct {
 	Error       string         `json:"error,omitempty"`
 	// Group lists the alerts of the incident's group, when it has more than one.
 	Group []GroupAlert `json:"group,omitempty"`
+	// Deliveries says, per channel, whether the report was delivered.
+	Deliveries []DeliveryState `json:"deliveries,omitempty"`
+}
+
+// DeliveryState is the outcome of one channel's delivery.
+type DeliveryState struct {
+	Channel string `json:"channel"`
+	Status  string `json:"status"` // sent | already-sent | failed
+	Error   string `json:"error,omitempty"`
 }
 
 // GroupAlert is one alert folded into an incident.

@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-ops/vigil/devserver"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/llm/openai"
+	"github.com/vigil-ops/vigil/notify"
 	"github.com/vigil-ops/vigil/obs"
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/starter"
@@ -168,6 +169,10 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 
 	if mode != ModeServer {
 		acts := activities.New(a.Store, a.Providers, logger)
+		acts.PublicURL = cfg.HTTP.PublicURL
+		if acts.Channels, err = notify.FromConfig(cfg.Notify, cfg.Secret); err != nil {
+			return nil, fmt.Errorf("notify: %w", err)
+		}
 		if len(cfg.Elasticsearch.URLs) > 0 {
 			if a.usage, err = newUsageSink(ctx, cfg, logger); err != nil {
 				return nil, err
@@ -343,7 +348,6 @@ func notYetUsed(cfg *config.Config) []string {
 	}
 	add(cfg.Prometheus.URL != "", "prometheus")
 	add(cfg.Alertmanager.URL != "", "alertmanager")
-	add(cfg.Notify.SlackWebhookURLEnv != "" || cfg.Notify.SMTP.Address != "", "notify")
 	return out
 }
 

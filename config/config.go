@@ -280,30 +280,70 @@ type ChangeTracking struct {
 	Checkpoints []time.Duration `yaml:"checkpoints"`
 }
 
-// Notify configures notifications.
+// Notify configures the delivery of incident reports to people. Each
+// channel is off while its main setting is empty.
 type Notify struct {
-	// SlackWebhookURLEnv names the environment variable holding the Slack
-	// incoming-webhook URL.
-	SlackWebhookURLEnv string `yaml:"slack_webhook_url_env"`
-	// SlackWebhookURLFile is the path of a file holding that URL.
-	SlackWebhookURLFile string `yaml:"slack_webhook_url_file"`
-	// SMTP configures e-mail; unused while Address is empty.
-	SMTP SMTP `yaml:"smtp"`
+	// Email delivers reports over SMTP.
+	Email NotifyEmail `yaml:"email"`
+	// Slack delivers reports to Slack.
+	Slack NotifySlack `yaml:"slack"`
+	// Webhook POSTs reports as JSON to a URL.
+	Webhook NotifyWebhook `yaml:"webhook"`
 }
 
-// SMTP configures an SMTP relay.
-type SMTP struct {
-	// Address is the relay host:port.
-	Address string `yaml:"address"`
-	// From is the sender address.
+// NotifyEmail configures e-mail delivery through an SMTP relay.
+type NotifyEmail struct {
+	// SMTPAddr is the relay host:port; empty disables e-mail.
+	SMTPAddr string `yaml:"smtp_addr"`
+	// From is the sender address; required with SMTPAddr.
 	From string `yaml:"from"`
+	// To are the recipients; at least one with SMTPAddr.
+	To []string `yaml:"to"`
 	// Username is the login, if the relay requires authentication.
 	Username string `yaml:"username"`
 	// PasswordEnv names the environment variable holding the password.
 	PasswordEnv string `yaml:"password_env"`
 	// PasswordFile is the path of a file holding the password.
 	PasswordFile string `yaml:"password_file"`
+	// StartTLS upgrades the connection with STARTTLS before sending
+	// (required by most public relays).
+	StartTLS bool `yaml:"starttls"`
 }
+
+// NotifySlack configures Slack delivery: an incoming webhook (WebhookURL
+// in one of its forms), or chat.postMessage with a bot token into Channel.
+type NotifySlack struct {
+	// WebhookURL is the incoming-webhook URL (absolute https; http only
+	// for 127.0.0.1 or localhost).
+	WebhookURL string `yaml:"webhook_url"`
+	// WebhookURLEnv names the environment variable holding that URL.
+	WebhookURLEnv string `yaml:"webhook_url_env"`
+	// WebhookURLFile is the path of a file holding that URL.
+	WebhookURLFile string `yaml:"webhook_url_file"`
+	// BotTokenEnv names the environment variable holding a bot token.
+	BotTokenEnv string `yaml:"bot_token_env"`
+	// BotTokenFile is the path of a file holding a bot token.
+	BotTokenFile string `yaml:"bot_token_file"`
+	// Channel is the channel chat.postMessage posts into; required with a
+	// bot token.
+	Channel string `yaml:"channel"`
+	// APIURL is the base URL of the Slack Web API.
+	APIURL string `yaml:"api_url"`
+}
+
+// NotifyWebhook configures a generic webhook: a JSON POST per incident.
+type NotifyWebhook struct {
+	// URL receives the POST; empty disables the webhook.
+	URL string `yaml:"url"`
+	// TokenEnv names the environment variable holding an optional bearer
+	// token.
+	TokenEnv string `yaml:"token_env"`
+	// TokenFile is the path of a file holding that token.
+	TokenFile string `yaml:"token_file"`
+}
+
+// SlackAPIURL is the default notify.slack.api_url.
+const SlackAPIURL = "https://slack.com/api"
 
 // Default returns the embedded defaults. They are valid for `vigil dev`.
 func Default() *Config {
@@ -323,6 +363,7 @@ func Default() *Config {
 		},
 		Dev:           Dev{UIAddress: "127.0.0.1:8233"},
 		Elasticsearch: Elasticsearch{IndexPrefix: "vigil"},
+		Notify:        Notify{Slack: NotifySlack{APIURL: SlackAPIURL}},
 		Alerts:        Alerts{GroupWindow: 10 * time.Second, IncidentLifetime: 24 * time.Hour},
 		ChangeTracking: ChangeTracking{Checkpoints: []time.Duration{
 			-30 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour,

@@ -193,12 +193,39 @@ func TestValidationErrors(t *testing.T) {
 			"vigil.yaml:5: change_tracking.checkpoints[2]: must be greater than the previous checkpoint (1h0m0s)"},
 		{"checkpoints negatives", y("change_tracking:", "  checkpoints: [-1h, -30m, 10m]"),
 			"vigil.yaml:2: change_tracking.checkpoints[1]: at most one negative checkpoint"},
-		{"smtp without address", y("notify:", "  smtp:", "    from: vigil@example.com"), "vigil.yaml:2: notify.smtp.address: required when other notify.smtp settings are set"},
-		{"smtp from", y("notify:", "  smtp:", "    address: smtp:25", "    from: not an address"), `vigil.yaml:4: notify.smtp.from: invalid e-mail address "not an address"`},
-		{"smtp from missing", y("notify:", "  smtp:", "    address: smtp:25"), "vigil.yaml:2: notify.smtp.from: required when notify.smtp.address is set"},
-		{"smtp password without user", y("notify:", "  smtp:", "    address: smtp:25", "    from: a@b.c", "    password_env: P"),
-			"vigil.yaml:2: notify.smtp.username: required when a password is set"},
-		{"slack env name", y("notify:", "  slack_webhook_url_env: https://hooks.slack.com/x"), `vigil.yaml:2: notify.slack_webhook_url_env: "ht***" is not an environment variable name`},
+		{"email without smtp_addr", y("notify:", "  email:", "    from: vigil@example.com"), "vigil.yaml:2: notify.email.smtp_addr: required when other notify.email settings are set"},
+		{"email starttls without smtp_addr", y("notify:", "  email:", "    starttls: true"), "vigil.yaml:2: notify.email.smtp_addr: required when other notify.email settings are set"},
+		{"email smtp_addr", y("notify:", "  email:", "    smtp_addr: smtp", "    from: a@b.c", "    to: [x@y.z]"), `vigil.yaml:3: notify.email.smtp_addr: must be host:port, got "smtp"`},
+		{"email from", y("notify:", "  email:", "    smtp_addr: smtp:25", "    from: not an address", "    to: [x@y.z]"), `vigil.yaml:4: notify.email.from: invalid e-mail address "not an address"`},
+		{"email from missing", y("notify:", "  email:", "    smtp_addr: smtp:25", "    to: [x@y.z]"), "vigil.yaml:2: notify.email.from: required when notify.email.smtp_addr is set"},
+		{"email to missing", y("notify:", "  email:", "    smtp_addr: smtp:25", "    from: a@b.c"), "vigil.yaml:2: notify.email.to: at least one recipient is required when notify.email.smtp_addr is set"},
+		{"email to invalid", y("notify:", "  email:", "    smtp_addr: smtp:25", "    from: a@b.c", "    to:", "      - ok@example.com", "      - nope"),
+			`vigil.yaml:7: notify.email.to[1]: invalid e-mail address "nope"`},
+		{"email password without user", y("notify:", "  email:", "    smtp_addr: smtp:25", "    from: a@b.c", "    to: [x@y.z]", "    password_env: P"),
+			"vigil.yaml:2: notify.email.username: required when a password is set"},
+		{"email password env name", y("notify:", "  email:", "    smtp_addr: smtp:25", "    from: a@b.c", "    to: [x@y.z]", "    username: u", "    password_env: hunter2!"),
+			`vigil.yaml:7: notify.email.password_env: "hu***" is not an environment variable name`},
+		{"email password both", y("notify:", "  email:", "    smtp_addr: smtp:25", "    from: a@b.c", "    to: [x@y.z]", "    username: u", "    password_env: P", "    password_file: /p"),
+			"vigil.yaml:8: notify.email.password_file: set only one of password_env, password_file"},
+		{"slack env name", y("notify:", "  slack:", "    webhook_url_env: https://hooks.slack.com/x"), `vigil.yaml:3: notify.slack.webhook_url_env: "ht***" is not an environment variable name`},
+		{"slack webhook two forms", y("notify:", "  slack:", "    webhook_url: https://hooks.slack.com/services/T/B/X", "    webhook_url_env: H"),
+			"vigil.yaml:4: notify.slack.webhook_url_env: set only one of webhook_url, webhook_url_env"},
+		{"slack webhook http", y("notify:", "  slack:", "    webhook_url: http://hooks.example.com/x"),
+			`vigil.yaml:3: notify.slack.webhook_url: must be an https URL (http is accepted only for 127.0.0.1 and localhost), got "http://hooks.example.com/x"`},
+		{"slack webhook relative", y("notify:", "  slack:", "    webhook_url: hooks.slack.com/x"), `vigil.yaml:3: notify.slack.webhook_url: must be an absolute https URL`},
+		{"slack webhook url redacted", y("notify:", "  slack:", "    webhook_url: ftp://hooks.slack.com/services/T0/B0/s3cr3t"),
+			`vigil.yaml:3: notify.slack.webhook_url: must be an absolute https URL, got "ftp://hooks.slack.com/xxxxx"`},
+		{"slack bot without channel", y("notify:", "  slack:", "    bot_token_env: SLACK_BOT_TOKEN"), "vigil.yaml:2: notify.slack.channel: required with a bot token"},
+		{"slack channel without bot", y("notify:", "  slack:", "    channel: '#ops'"), "vigil.yaml:3: notify.slack.channel: is set but no bot token is"},
+		{"slack webhook and bot", y("notify:", "  slack:", "    webhook_url_env: H", "    bot_token_file: /t", "    channel: C1"),
+			"vigil.yaml:4: notify.slack.bot_token_file: set either an incoming webhook"},
+		{"slack bot token both", y("notify:", "  slack:", "    bot_token_env: T", "    bot_token_file: /t", "    channel: C1"),
+			"vigil.yaml:4: notify.slack.bot_token_file: set only one of bot_token_env, bot_token_file"},
+		{"slack api url", y("notify:", "  slack:", "    api_url: http://slack.example.com/api"), "vigil.yaml:3: notify.slack.api_url: must be an https URL"},
+		{"slack api url empty with bot", y("notify:", "  slack:", "    bot_token_env: T", "    channel: C1", `    api_url: ""`), "vigil.yaml:5: notify.slack.api_url: required with a bot token"},
+		{"webhook url", y("notify:", "  webhook:", "    url: example.com/hook"), "vigil.yaml:3: notify.webhook.url: must be an absolute http(s) URL"},
+		{"webhook token without url", y("notify:", "  webhook:", "    token_env: T"), "vigil.yaml:2: notify.webhook.url: required when a token is set"},
+		{"webhook token env name", y("notify:", "  webhook:", "    url: https://x/h", "    token_env: abc-def"), `vigil.yaml:4: notify.webhook.token_env: "ab***" is not an environment variable name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -225,8 +252,13 @@ func TestDecodeErrors(t *testing.T) {
 		{"unknown key no suggestion", y("frobnicate: true"), `vigil.yaml:1: unknown key "frobnicate"`},
 		{"literal api key", y("providers:", "  - name: local", "    api_key: sk-123"),
 			"vigil.yaml:3: providers[0].api_key: secrets are only accepted by reference; use api_key_env or api_key_file"},
-		{"literal password", y("notify:", "  smtp:", "    password: hunter2"),
-			"vigil.yaml:3: notify.smtp.password: secrets are only accepted by reference; use password_env or password_file"},
+		{"literal password", y("notify:", "  email:", "    password: hunter2"),
+			"vigil.yaml:3: notify.email.password: secrets are only accepted by reference; use password_env or password_file"},
+		{"literal bot token", y("notify:", "  slack:", "    bot_token: xoxb-1"),
+			"vigil.yaml:3: notify.slack.bot_token: secrets are only accepted by reference; use bot_token_env or bot_token_file"},
+		{"literal webhook token", y("notify:", "  webhook:", "    token: abc"),
+			"vigil.yaml:3: notify.webhook.token: secrets are only accepted by reference; use token_env or token_file"},
+		{"old smtp section", y("notify:", "  smtp:", "    address: smtp:25"), `vigil.yaml:2: notify: unknown key "smtp"`},
 		{"literal token", y("auth:", "  webhook_tokens:", "    - name: am", "      token: abc"),
 			"vigil.yaml:4: auth.webhook_tokens[0].token: secrets are only accepted by reference; use token_env or token_file"},
 		{"literal key", y("codec:", "  keys:", "    - id: k1", "      key: AAAA"),
@@ -580,4 +612,62 @@ func TestAPIKeyHash(t *testing.T) {
 func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil)
 	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestNotify(t *testing.T) {
+	// Valid combinations.
+	c, err := Parse("vigil.yaml", y(
+		"notify:",
+		"  email:",
+		"    smtp_addr: 127.0.0.1:2525",
+		"    from: Vigil <vigil@example.com>",
+		"    to: [a@example.com, b@example.com]",
+		"  slack:",
+		"    bot_token_file: /run/secrets/slack",
+		"    channel: C123",
+		"    api_url: http://127.0.0.1:9999/api",
+		"  webhook:",
+		"    url: http://hooks.internal/vigil",
+		"    token_env: HOOK_TOKEN",
+	), nil)
+	require.NoError(t, err)
+	require.Equal(t, NotifyEmail{SMTPAddr: "127.0.0.1:2525", From: "Vigil <vigil@example.com>", To: []string{"a@example.com", "b@example.com"}}, c.Notify.Email)
+	require.Equal(t, NotifySlack{BotTokenFile: "/run/secrets/slack", Channel: "C123", APIURL: "http://127.0.0.1:9999/api"}, c.Notify.Slack)
+	require.Equal(t, NotifyWebhook{URL: "http://hooks.internal/vigil", TokenEnv: "HOOK_TOKEN"}, c.Notify.Webhook)
+
+	// Defaults: everything off, the public Slack API.
+	require.Equal(t, Notify{Slack: NotifySlack{APIURL: "https://slack.com/api"}}, Default().Notify)
+
+	// Environment overrides, including a comma-separated list.
+	c, err = Parse("", nil, []string{
+		"VIGIL_NOTIFY_EMAIL_SMTP_ADDR=smtp.example.com:587",
+		"VIGIL_NOTIFY_EMAIL_FROM=vigil@example.com",
+		"VIGIL_NOTIFY_EMAIL_TO=a@example.com, b@example.com,",
+		"VIGIL_NOTIFY_EMAIL_STARTTLS=true",
+		"VIGIL_NOTIFY_SLACK_WEBHOOK_URL_ENV=SLACK_HOOK",
+		"VIGIL_NOTIFY_WEBHOOK_URL=https://x.example.com/h",
+	})
+	require.NoError(t, err)
+	require.Equal(t, NotifyEmail{SMTPAddr: "smtp.example.com:587", From: "vigil@example.com", To: []string{"a@example.com", "b@example.com"}, StartTLS: true}, c.Notify.Email)
+	require.Equal(t, "SLACK_HOOK", c.Notify.Slack.WebhookURLEnv)
+	require.Equal(t, "https://x.example.com/h", c.Notify.Webhook.URL)
+
+	// An environment variable replaces the file's other form of a setting.
+	c, err = Parse("vigil.yaml", y("notify:", "  slack:", "    webhook_url_file: /run/secrets/hook"), []string{"VIGIL_NOTIFY_SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T/B/X"})
+	require.NoError(t, err)
+	require.Equal(t, "https://hooks.slack.com/services/T/B/X", c.Notify.Slack.WebhookURL)
+	require.Empty(t, c.Notify.Slack.WebhookURLFile)
+	require.NotContains(t, c.Redacted(), "services/T/B/X", "a Slack webhook URL is a secret")
+
+	// CheckSecrets resolves the notify references.
+	c, err = Parse("vigil.yaml", y("notify:", "  webhook:", "    url: https://x/h", "    token_env: HOOK_TOKEN"), []string{})
+	require.NoError(t, err)
+	require.ErrorContains(t, c.CheckSecrets(), "vigil.yaml:4: notify.webhook.token_env: environment variable HOOK_TOKEN is not set")
+
+	for _, u := range []string{"https://hooks.slack.com/services/x", "http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]:1/x"} {
+		require.Empty(t, CheckNotifyURL(u), u)
+	}
+	for _, u := range []string{"", "hooks.slack.com/x", "http://10.0.0.1/x", "ftp://localhost/x", "https:///x"} {
+		require.NotEmpty(t, CheckNotifyURL(u), u)
+	}
 }

@@ -97,6 +97,11 @@ func redactURL(s string) string {
 		return s
 	}
 	changed := false
+	if strings.EqualFold(u.Hostname(), "hooks.slack.com") && u.Path != "" && u.Path != "/" {
+		// The path of a Slack incoming webhook is its secret.
+		u.Path, u.RawPath = "/xxxxx", ""
+		changed = true
+	}
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 		changed = true

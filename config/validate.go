@@ -321,21 +321,89 @@ func (c *Config) validateCheckpoints(v *collector) {
 }
 
 func (c *Config) validateNotify(v *collector) {
-	s := c.Notify.SMTP
-	if s.Address == "" {
-		if s.From != "" || s.Username != "" || s.PasswordEnv != "" || s.PasswordFile != "" {
-			v.add("notify.smtp.address", "required when other notify.smtp settings are set")
+	e := c.Notify.Email
+	if e.SMTPAddr == "" {
+		if e.From != "" || len(e.To) > 0 || e.Username != "" || e.PasswordEnv != "" || e.PasswordFile != "" || e.StartTLS {
+			v.add("notify.email.smtp_addr", "required when other notify.email settings are set")
 		}
-		return
+	} else {
+		v.hostPort("notify.email.smtp_addr", e.SMTPAddr, false)
+		if e.From == "" {
+			v.add("notify.email.from", "required when notify.email.smtp_addr is set")
+		} else {
+			v.mailAddress("notify.email.from", e.From)
+		}
+		if len(e.To) == 0 {
+			v.add("notify.email.to", "at least one recipient is required when notify.email.smtp_addr is set")
+		}
+		for i, to := range e.To {
+			v.mailAddress(indexPath("notify.email.to", i), to)
+		}
+		if e.Username == "" && (e.PasswordEnv != "" || e.PasswordFile != "") {
+			v.add("notify.email.username", "required when a password is set")
+		}
 	}
-	v.hostPort("notify.smtp.address", s.Address, false)
-	if s.From == "" {
-		v.add("notify.smtp.from", "required when notify.smtp.address is set")
-	} else if _, err := mail.ParseAddress(s.From); err != nil {
-		v.add("notify.smtp.from", "invalid e-mail address %q", s.From)
+
+	s := c.Notify.Slack
+	hook := s.WebhookURL != "" || s.WebhookURLEnv != "" || s.WebhookURLFile != ""
+	bot := s.BotTokenEnv != "" || s.BotTokenFile != ""
+	if s.WebhookURL != "" {
+		if msg := CheckNotifyURL(s.WebhookURL); msg != "" {
+			v.add("notify.slack.webhook_url", "%s", msg)
+		}
 	}
-	if s.Username == "" && (s.PasswordEnv != "" || s.PasswordFile != "") {
-		v.add("notify.smtp.username", "required when a password is set")
+	switch {
+	case hook && bot:
+		p := "notify.slack.bot_token_env"
+		if s.BotTokenEnv == "" {
+			p = "notify.slack.bot_token_file"
+		}
+		v.add(p, "set either an incoming webhook (webhook_url, webhook_url_env, webhook_url_file) or a bot token, not both")
+	case bot && s.Channel == "":
+		v.add("notify.slack.channel", "required with a bot token")
+	case !bot && s.Channel != "":
+		v.add("notify.slack.channel", "is set but no bot token is (set bot_token_env or bot_token_file; an incoming webhook posts into its own channel)")
+	}
+	if s.APIURL == "" {
+		if bot {
+			v.add("notify.slack.api_url", "required with a bot token")
+		}
+	} else if msg := CheckNotifyURL(s.APIURL); msg != "" {
+		v.add("notify.slack.api_url", "%s", msg)
+	}
+
+	w := c.Notify.Webhook
+	if w.URL == "" {
+		if w.TokenEnv != "" || w.TokenFile != "" {
+			v.add("notify.webhook.url", "required when a token is set")
+		}
+	} else {
+		v.httpURL("notify.webhook.url", w.URL)
+	}
+}
+
+// CheckNotifyURL checks a URL that carries notifications (and so possibly
+// secrets): it must be an absolute https URL; http is accepted only for
+// 127.0.0.1, ::1 and localhost. It returns "" when the URL is acceptable.
+func CheckNotifyURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Sprintf("must be an absolute https URL, got %q", redactURL(s))
+	}
+	if u.Scheme == "http" {
+		switch u.Hostname() {
+		case "127.0.0.1", "::1", "localhost":
+		default:
+			return fmt.Sprintf("must be an https URL (http is accepted only for 127.0.0.1 and localhost), got %q", redactURL(s))
+		}
+	}
+	return ""
+}
+
+func (v *collector) mailAddress(path, s string) {
+	a, err := mail.ParseAddress(s)
+	if err != nil || strings.ContainsAny(a.Address, "\r\n") {
+		v.add(path, "invalid e-mail address %q", s)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/mask"
+	"github.com/vigil-ops/vigil/notify"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/roles"
 )
@@ -305,10 +306,62 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 	if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
 		return IncidentResult{}, err
 	}
+	if workflow.GetVersion(ctx, changeDeliverReport, workflow.DefaultVersion, 1) == 1 {
+		w.state.Step = "delivering"
+		if w.deliver(ctx, actx, &record, answer.Text) {
+			if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+				return IncidentResult{}, err
+			}
+		}
+	}
 	w.record = record
 	w.state = IncidentState{Status: IncidentCompleted, Step: "done", Report: answer.Text, Language: lang}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(IncidentCompleted))
 	return IncidentResult{Status: IncidentCompleted, Report: answer.Text, Language: lang, Answer: answer}, nil
+}
+
+// changeDeliverReport marks the version of IncidentWorkflow that delivers the report.
+const changeDeliverReport = "deliver-report"
+
+// deliver sends the report on every configured channel, in parallel, each delivery once (the
+// activity keeps a record per incident and channel). A channel that fails does not fail the
+// incident: the report is stored and the failure is in the incident's details. It reports
+// whether the record changed.
+func (w *incidentWorkflow) deliver(ctx, lactx workflow.Context, record *activities.IncidentRecord, report string) bool {
+	var a *activities.Activities
+	var channels []string
+	if err := workflow.ExecuteLocalActivity(lactx, a.NotifyChannels).Get(ctx, &channels); err != nil || len(channels) == 0 {
+		return false
+	}
+	al := w.in.Alert
+	msg := notify.Message{
+		IncidentID: w.id, Text: report, Severity: al.Severity, Application: al.Application, Rule: al.Rule,
+		Title:  fmt.Sprintf("[%s] %s on %s", al.Severity, al.Rule, al.Application),
+		Status: IncidentCompleted,
+	}
+	dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
+			MaximumAttempts: 10, NonRetryableErrorTypes: []string{activities.ErrTypeDeliveryRejected},
+		},
+	})
+	futures := make([]workflow.Future, len(channels))
+	for i, ch := range channels {
+		futures[i] = workflow.ExecuteActivity(dctx, a.Deliver, activities.DeliverRequest{Channel: ch, Message: msg})
+	}
+	for i, f := range futures {
+		var res activities.DeliveryResult
+		d := activities.DeliveryState{Channel: channels[i], Status: "sent"}
+		if err := f.Get(ctx, &res); err != nil {
+			d.Status, d.Error = "failed", errMessage(err)
+			workflow.GetLogger(ctx).Warn("report delivery failed", "channel", channels[i], "error", err)
+		} else {
+			d.Status = res.Status
+		}
+		record.Details.Deliveries = append(record.Details.Deliveries, d)
+	}
+	return true
 }
 
 // fail records the failure so the API shows it, then returns the original error.

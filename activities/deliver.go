@@ -1,0 +1,86 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/vigil-ops/vigil/notify"
+	"github.com/vigil-ops/vigil/store"
+)
+
+// ErrTypeDeliveryRejected marks a delivery that will not succeed by retrying (bad address,
+// 4xx, unknown channel).
+const ErrTypeDeliveryRejected = "DeliveryRejected"
+
+// DeliverRequest asks for one incident report to be delivered on one channel.
+type DeliverRequest struct {
+	Channel string         `json:"channel"`
+	Message notify.Message `json:"message"`
+}
+
+// DeliveryResult says what the delivery did.
+type DeliveryResult struct {
+	Channel string `json:"channel"`
+	// Status is "sent", or "already-sent" when an earlier attempt or run delivered it.
+	Status string `json:"status"`
+}
+
+// NotifyChannels names the configured delivery channels, in a stable order.
+func (a *Activities) NotifyChannels(context.Context) ([]string, error) {
+	out := make([]string, 0, len(a.Channels))
+	for _, c := range a.Channels {
+		out = append(out, c.Name())
+	}
+	return out, nil
+}
+
+// Deliver sends the report on one channel, once: the store records each incident's delivery
+// per channel, so a retried activity, a replayed workflow or a second run finds it sent and
+// does not send again.
+func (a *Activities) Deliver(ctx context.Context, in DeliverRequest) (DeliveryResult, error) {
+	id := in.Message.IncidentID
+	if d, err := a.Store.GetDelivery(ctx, id, in.Channel); err == nil && d.Status == "sent" {
+		return DeliveryResult{Channel: in.Channel, Status: "already-sent"}, nil
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return DeliveryResult{}, fmt.Errorf("read delivery state: %w", err)
+	}
+	var ch notify.Channel
+	for _, c := range a.Channels {
+		if c.Name() == in.Channel {
+			ch = c
+		}
+	}
+	if ch == nil {
+		return DeliveryResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("channel %q is not configured on this worker", in.Channel), ErrTypeDeliveryRejected, nil)
+	}
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	if in.Message.URL == "" && a.PublicURL != "" {
+		in.Message.URL = strings.TrimRight(a.PublicURL, "/") + "/v1/incidents/" + id
+	}
+	if err := ch.Send(ctx, in.Message); err != nil {
+		if rerr := a.Store.RecordDelivery(ctx, store.Delivery{IncidentID: id, Channel: in.Channel, Status: "failed",
+			Detail: err.Error(), Attempts: attempt}); rerr != nil {
+			a.Logger.Error("record failed delivery", "incident", id, "channel", in.Channel, "error", rerr)
+		}
+		var de *notify.DeliveryError
+		if errors.As(err, &de) && !de.Retryable {
+			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeDeliveryRejected, nil)
+		}
+		opts := temporal.ApplicationErrorOptions{}
+		if de != nil && de.RetryAfter > 0 {
+			opts.NextRetryDelay = de.RetryAfter
+		}
+		return DeliveryResult{}, temporal.NewApplicationErrorWithOptions(err.Error(), "DeliveryFailed", opts)
+	}
+	if err := a.Store.RecordDelivery(ctx, store.Delivery{IncidentID: id, Channel: in.Channel, Status: "sent", Attempts: attempt}); err != nil {
+		// Sent but not recorded: a retry of this activity would send again, so do not fail it.
+		a.Logger.Error("record delivery", "incident", id, "channel", in.Channel, "error", err)
+	}
+	return DeliveryResult{Channel: in.Channel, Status: "sent"}, nil
+}
