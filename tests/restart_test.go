@@ -30,10 +30,11 @@ type vigilProc struct {
 	tmp  string
 }
 
-func startVigilDev(t *testing.T, bin, dataDir string) *vigilProc {
+func startVigilDev(t *testing.T, bin, dataDir string, extra ...string) *vigilProc {
 	t.Helper()
 	p := &vigilProc{out: &bytes.Buffer{}, http: testenv.FreeAddr(t), tmp: testenv.FreeAddr(t)}
-	p.cmd = exec.Command(bin, "dev", "--data-dir", dataDir, "--http", p.http, "--temporal", p.tmp, "--ui", "off")
+	args := append([]string{"dev", "--data-dir", dataDir, "--http", p.http, "--temporal", p.tmp, "--ui", "off"}, extra...)
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	require.NoError(t, p.cmd.Start())
 	t.Cleanup(func() {
