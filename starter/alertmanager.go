@@ -212,6 +212,7 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 				workflows.SearchAttrKind.ValueSet("incident"),
 				workflows.SearchAttrApplication.ValueSet(al.Application),
 				workflows.SearchAttrRule.ValueSet(al.Rule),
+				workflows.SearchAttrSeverity.ValueSet(al.Severity),
 			),
 		}
 		in := workflows.IncidentInput{Alert: *al, Client: clientName(r), GroupKey: p.GroupKey,

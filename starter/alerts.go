@@ -53,6 +53,7 @@ func (a *API) startIncident(r *http.Request, alert *profile.Alert) (AlertAccepte
 			workflows.SearchAttrKind.ValueSet("incident"),
 			workflows.SearchAttrApplication.ValueSet(alert.Application),
 			workflows.SearchAttrRule.ValueSet(alert.Rule),
+			workflows.SearchAttrSeverity.ValueSet(alert.Severity),
 		),
 	}
 	res := AlertAccepted{WorkflowID: id, Status: "started", Incident: "/v1/incidents/" + id}

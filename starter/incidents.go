@@ -3,6 +3,7 @@ package starter
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -15,23 +16,32 @@ import (
 
 // IncidentView is the API's view of one incident.
 type IncidentView struct {
-	WorkflowID  string          `json:"workflowId"`
-	Status      string          `json:"status"`
-	Step        string          `json:"step,omitempty"`
-	Rule        string          `json:"rule,omitempty"`
-	Application string          `json:"application,omitempty"`
-	Severity    string          `json:"severity,omitempty"`
-	Language    string          `json:"language,omitempty"`
-	Report      string          `json:"report"`
-	Details     json.RawMessage `json:"details,omitempty"`
-	CreatedAt   *time.Time      `json:"createdAt,omitempty"`
-	UpdatedAt   *time.Time      `json:"updatedAt,omitempty"`
+	WorkflowID  string `json:"workflowId"`
+	Status      string `json:"status"`
+	Step        string `json:"step,omitempty"`
+	Rule        string `json:"rule,omitempty"`
+	Application string `json:"application,omitempty"`
+	// Service is the application the alert is about (the same value as application).
+	Service   string          `json:"service,omitempty"`
+	StartsAt  *time.Time      `json:"startsAt,omitempty"`
+	Severity  string          `json:"severity,omitempty"`
+	Language  string          `json:"language,omitempty"`
+	Report    string          `json:"report"`
+	Details   json.RawMessage `json:"details,omitempty"`
+	CreatedAt *time.Time      `json:"createdAt,omitempty"`
+	UpdatedAt *time.Time      `json:"updatedAt,omitempty"`
 }
 
 func viewOf(in store.Incident) IncidentView {
 	v := IncidentView{
 		WorkflowID: in.WorkflowID, Status: in.Status, Rule: in.AlertName, Application: in.Application,
-		Severity: in.Severity, Language: in.Language, Report: in.Report, Details: in.Details,
+		Service: in.Application, Severity: in.Severity, Language: in.Language, Report: in.Report, Details: in.Details,
+	}
+	var alert struct {
+		StartsAt time.Time `json:"startsAt"`
+	}
+	if json.Unmarshal(in.Alert, &alert) == nil && !alert.StartsAt.IsZero() {
+		v.StartsAt = &alert.StartsAt
 	}
 	if !in.CreatedAt.IsZero() {
 		c, u := in.CreatedAt, in.UpdatedAt
@@ -92,6 +102,15 @@ func (a *API) listIncidents(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
+	if o := q.Get("offset"); o != "" {
+		n, err := strconv.Atoi(o)
+		if err != nil || n < 0 {
+			writeProblem(w, Problem{Status: http.StatusBadRequest, Title: "Invalid query",
+				Errors: []ProblemField{{Field: "offset", Message: "must be a non-negative integer"}}})
+			return
+		}
+		f.Offset = n
+	}
 	list, err := a.Store.ListIncidents(r.Context(), f)
 	if err != nil {
 		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "store: " + err.Error()})
@@ -99,7 +118,17 @@ func (a *API) listIncidents(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]IncidentView, 0, len(list))
 	for _, in := range list {
-		out = append(out, viewOf(in))
+		v := viewOf(in)
+		v.Report, v.Details = "", nil // the list is an index; GET /v1/incidents/{id} has the report
+		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incidents": out})
+	limit := f.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	page := map[string]any{"incidents": out, "offset": f.Offset, "limit": limit}
+	if len(out) == limit {
+		page["next"] = fmt.Sprintf("/v1/incidents?offset=%d&limit=%d", f.Offset+limit, limit)
+	}
+	writeJSON(w, http.StatusOK, page)
 }

@@ -176,7 +176,7 @@ func (s *postgresStore) GetIncident(ctx context.Context, workflowID string) (Inc
 func (s *postgresStore) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident, error) {
 	w := incidentWhere(newPostgresDialect(), f)
 	q := `SELECT ` + incidentColumns + ` FROM incidents` + w.sql() +
-		` ORDER BY created_at DESC, workflow_id LIMIT ` + w.next(limitOrDefault(f.Limit))
+		` ORDER BY created_at DESC, workflow_id LIMIT ` + w.next(limitOrDefault(f.Limit)) + ` OFFSET ` + w.next(max(f.Offset, 0))
 	rows, err := s.pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list incidents: %w", err)

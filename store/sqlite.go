@@ -244,7 +244,7 @@ func (s *sqliteStore) GetIncident(ctx context.Context, workflowID string) (Incid
 func (s *sqliteStore) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident, error) {
 	w := incidentWhere(newSQLiteDialect(), f)
 	q := `SELECT ` + incidentColumns + ` FROM incidents` + w.sql() +
-		` ORDER BY created_at DESC, workflow_id LIMIT ` + w.next(limitOrDefault(f.Limit))
+		` ORDER BY created_at DESC, workflow_id LIMIT ` + w.next(limitOrDefault(f.Limit)) + ` OFFSET ` + w.next(max(f.Offset, 0))
 	rows, err := s.r.QueryContext(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list incidents: %w", err)

@@ -113,6 +113,8 @@ type IncidentFilter struct {
 	Status      string
 	Application string
 	Limit       int
+	// Offset skips that many incidents of the ordered list (paging).
+	Offset int
 }
 
 // RoleVersion is one immutable version of a role definition.

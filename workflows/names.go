@@ -21,6 +21,7 @@ var (
 	SearchAttrApplication = temporal.NewSearchAttributeKeyKeyword("VigilApplication")
 	SearchAttrRule        = temporal.NewSearchAttributeKeyKeyword("VigilRule")
 	SearchAttrState       = temporal.NewSearchAttributeKeyKeyword("VigilState")
+	SearchAttrSeverity    = temporal.NewSearchAttributeKeyKeyword("VigilSeverity")
 )
 
 // SearchAttributes lists the custom search attributes to register on the namespace.
@@ -30,6 +31,7 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 		SearchAttrApplication.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		SearchAttrRule.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		SearchAttrState.GetName():       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SearchAttrSeverity.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	}
 }
 

@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"PingAndBackend", testPingAndBackend},
 		{"Delivery/RecordAndReplace", testDelivery},
+		{"Incident/Paging", testIncidentPaging},
 		{"EmptyStore", testEmptyStore},
 		{"Incident/RoundTrip", testIncidentRoundTrip},
 		{"Incident/UpsertKeepsCreatedAt", testIncidentUpsert},
@@ -812,4 +813,26 @@ func testDelivery(t *testing.T, s store.Store) {
 	_, err = s.GetDelivery(ctx, "incident-1", "slack")
 	require.ErrorIs(t, err, store.ErrNotFound)
 	require.Error(t, s.RecordDelivery(ctx, store.Delivery{Channel: "email"}))
+}
+
+func testIncidentPaging(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	for i := 0; i < 5; i++ {
+		require.NoError(t, s.SaveIncident(ctx, store.Incident{WorkflowID: fmt.Sprintf("inc-%d", i), Status: "completed",
+			CreatedAt: t0.Add(time.Duration(i) * time.Minute)}))
+	}
+	page1, err := s.ListIncidents(ctx, store.IncidentFilter{Limit: 2})
+	require.NoError(t, err)
+	page2, err := s.ListIncidents(ctx, store.IncidentFilter{Limit: 2, Offset: 2})
+	require.NoError(t, err)
+	page3, err := s.ListIncidents(ctx, store.IncidentFilter{Limit: 2, Offset: 4})
+	require.NoError(t, err)
+	var ids []string
+	for _, p := range [][]store.Incident{page1, page2, page3} {
+		for _, in := range p {
+			ids = append(ids, in.WorkflowID)
+		}
+	}
+	require.Equal(t, []string{"inc-4", "inc-3", "inc-2", "inc-1", "inc-0"}, ids, "newest first, pages without gaps or repeats")
 }
