@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/store"
+	"github.com/vigil-ops/vigil/tracesource"
 )
 
 // Error types returned by the link activity; the role call decides from them what comes next.
@@ -47,6 +48,8 @@ type Activities struct {
 	Channels []notify.Channel
 	// PublicURL is Vigil's external base URL, for links in notifications.
 	PublicURL string
+	// Traces fetch the profile behind an alert that carries only a trace ID.
+	Traces tracesource.Chain
 }
 
 // UsageSink receives LLM call records besides the store.

@@ -33,6 +33,7 @@ import (
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/starter"
 	"github.com/vigil-ops/vigil/store"
+	"github.com/vigil-ops/vigil/tracesource"
 	"github.com/vigil-ops/vigil/usagelog"
 	"github.com/vigil-ops/vigil/worker"
 	"github.com/vigil-ops/vigil/workflows"
@@ -172,6 +173,9 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		acts.PublicURL = cfg.HTTP.PublicURL
 		if acts.Channels, err = notify.FromConfig(cfg.Notify, cfg.Secret); err != nil {
 			return nil, fmt.Errorf("notify: %w", err)
+		}
+		if acts.Traces, err = tracesource.FromConfig(cfg.Traces, cfg.Secret); err != nil {
+			return nil, fmt.Errorf("traces: %w", err)
 		}
 		if len(cfg.Elasticsearch.URLs) > 0 {
 			if a.usage, err = newUsageSink(ctx, cfg, logger); err != nil {

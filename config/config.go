@@ -53,6 +53,9 @@ type Config struct {
 	ChangeTracking ChangeTracking `yaml:"change_tracking"`
 	// Notify configures outgoing notifications.
 	Notify Notify `yaml:"notify"`
+	// Traces configures where the transaction profile (trace) behind an
+	// alert that carries only a trace ID is fetched from.
+	Traces Traces `yaml:"traces"`
 
 	meta *meta // provenance of values; nil for a Config built in code
 }
@@ -342,6 +345,47 @@ type NotifyWebhook struct {
 	TokenFile string `yaml:"token_file"`
 }
 
+// Traces lists the trace sources, tried in order: the OTLP-JSON trace APIs
+// first, then Elastic APM.
+type Traces struct {
+	// OTLP are OTLP-JSON trace APIs (Grafana Tempo, Jaeger v2).
+	OTLP []OTLPSource `yaml:"otlp"`
+	// ElasticAPM reads Elastic APM documents from Elasticsearch.
+	ElasticAPM ElasticAPMSource `yaml:"elastic_apm"`
+}
+
+// OTLPSource is one OTLP-JSON trace API.
+type OTLPSource struct {
+	// Name is unique among traces.otlp.
+	Name string `yaml:"name"`
+	// URL is an absolute http(s) URL containing {traceId}, which is
+	// replaced by the trace ID, e.g.
+	// http://tempo:3200/api/traces/{traceId} or
+	// http://jaeger:16686/api/v3/traces/{traceId}.
+	URL string `yaml:"url"`
+	// TokenEnv names the environment variable holding an optional bearer
+	// token.
+	TokenEnv string `yaml:"token_env"`
+	// TokenFile is the path of a file holding that token.
+	TokenFile string `yaml:"token_file"`
+}
+
+// ElasticAPMSource locates Elastic APM data in Elasticsearch.
+type ElasticAPMSource struct {
+	// URLs are the Elasticsearch nodes, each an absolute http(s) URL;
+	// empty disables the source.
+	URLs []string `yaml:"urls"`
+	// APIKeyEnv names the environment variable holding the API key.
+	APIKeyEnv string `yaml:"api_key_env"`
+	// APIKeyFile is the path of a file holding the API key.
+	APIKeyFile string `yaml:"api_key_file"`
+	// Index is the index pattern searched (default traces-apm*).
+	Index string `yaml:"index"`
+}
+
+// DefaultAPMIndex is the default traces.elastic_apm.index.
+const DefaultAPMIndex = "traces-apm*"
+
 // SlackAPIURL is the default notify.slack.api_url.
 const SlackAPIURL = "https://slack.com/api"
 
@@ -364,6 +408,7 @@ func Default() *Config {
 		Dev:           Dev{UIAddress: "127.0.0.1:8233"},
 		Elasticsearch: Elasticsearch{IndexPrefix: "vigil"},
 		Notify:        Notify{Slack: NotifySlack{APIURL: SlackAPIURL}},
+		Traces:        Traces{ElasticAPM: ElasticAPMSource{Index: DefaultAPMIndex}},
 		Alerts:        Alerts{GroupWindow: 10 * time.Second, IncidentLifetime: 24 * time.Hour},
 		ChangeTracking: ChangeTracking{Checkpoints: []time.Duration{
 			-30 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour,

@@ -226,6 +226,23 @@ func TestValidationErrors(t *testing.T) {
 		{"webhook url", y("notify:", "  webhook:", "    url: example.com/hook"), "vigil.yaml:3: notify.webhook.url: must be an absolute http(s) URL"},
 		{"webhook token without url", y("notify:", "  webhook:", "    token_env: T"), "vigil.yaml:2: notify.webhook.url: required when a token is set"},
 		{"webhook token env name", y("notify:", "  webhook:", "    url: https://x/h", "    token_env: abc-def"), `vigil.yaml:4: notify.webhook.token_env: "ab***" is not an environment variable name`},
+		{"traces otlp name", y("traces:", "  otlp:", "    - url: http://tempo:3200/api/traces/{traceId}"), "vigil.yaml:3: traces.otlp[0].name: required"},
+		{"traces otlp name dup", y("traces:", "  otlp:", "    - {name: t, url: 'http://a/{traceId}'}", "    - {name: t, url: 'http://b/{traceId}'}"),
+			`vigil.yaml:4: traces.otlp[1].name: duplicate name "t" (also traces.otlp[0])`},
+		{"traces otlp url missing", y("traces:", "  otlp:", "    - name: tempo"), "vigil.yaml:3: traces.otlp[0].url: required (an absolute http(s) URL containing {traceId})"},
+		{"traces otlp url relative", y("traces:", "  otlp:", "    - name: tempo", "      url: tempo:3200/api/traces/{traceId}"),
+			`vigil.yaml:4: traces.otlp[0].url: must be an absolute http(s) URL`},
+		{"traces otlp url placeholder", y("traces:", "  otlp:", "    - name: tempo", "      url: http://tempo:3200/api/traces/"),
+			`vigil.yaml:4: traces.otlp[0].url: must contain {traceId} (replaced by the trace ID), got "http://tempo:3200/api/traces/"`},
+		{"traces otlp token env name", y("traces:", "  otlp:", "    - name: tempo", "      url: http://tempo/{traceId}", "      token_env: glsa-abc123"),
+			`vigil.yaml:5: traces.otlp[0].token_env: "gl***" is not an environment variable name`},
+		{"traces otlp token both", y("traces:", "  otlp:", "    - name: tempo", "      url: http://tempo/{traceId}", "      token_env: T", "      token_file: /t"),
+			"vigil.yaml:6: traces.otlp[0].token_file: set only one of token_env, token_file"},
+		{"traces apm url", y("traces:", "  elastic_apm:", "    urls:", "      - http://es:9200", "      - es:9200"), "vigil.yaml:5: traces.elastic_apm.urls[1]: must be an absolute http(s) URL"},
+		{"traces apm key without urls", y("traces:", "  elastic_apm:", "    api_key_env: ES_KEY"), "vigil.yaml:2: traces.elastic_apm.urls: required when an API key is set"},
+		{"traces apm key env name", y("traces:", "  elastic_apm:", "    urls: [http://es:9200]", "    api_key_env: a b"), `vigil.yaml:4: traces.elastic_apm.api_key_env: "a b" is not an environment variable name`},
+		{"traces apm index", y("traces:", "  elastic_apm:", "    index: Traces APM"), `vigil.yaml:3: traces.elastic_apm.index: must be an Elasticsearch index name or pattern`},
+		{"traces apm index empty", y("traces:", "  elastic_apm:", `    index: ""`), `vigil.yaml:3: traces.elastic_apm.index: must be an Elasticsearch index name or pattern`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -670,4 +687,62 @@ func TestNotify(t *testing.T) {
 	for _, u := range []string{"", "hooks.slack.com/x", "http://10.0.0.1/x", "ftp://localhost/x", "https:///x"} {
 		require.NotEmpty(t, CheckNotifyURL(u), u)
 	}
+}
+
+func TestTraces(t *testing.T) {
+	// Defaults: no OTLP source, Elastic APM off with the default index.
+	require.Equal(t, Traces{ElasticAPM: ElasticAPMSource{Index: "traces-apm*"}}, Default().Traces)
+
+	c, err := Parse("example.yaml", ExampleYAML, nil)
+	require.NoError(t, err)
+	require.Equal(t, []OTLPSource{{Name: "tempo", URL: "http://127.0.0.1:3200/api/traces/{traceId}"}}, c.Traces.OTLP)
+	require.Equal(t, ElasticAPMSource{URLs: []string{}, Index: "traces-apm*"}, normAPM(c.Traces.ElasticAPM))
+
+	c, err = Parse("vigil.yaml", y(
+		"traces:",
+		"  otlp:",
+		"    - name: tempo",
+		"      url: http://tempo:3200/api/traces/{traceId}",
+		"      token_file: /run/secrets/tempo",
+		"    - name: jaeger",
+		"      url: https://jaeger.example.com/api/v3/traces/{traceId}",
+		"  elastic_apm:",
+		"    urls: [http://es1:9200, https://es2:9200]",
+		"    api_key_env: APM_KEY",
+		"    index: traces-apm-default,traces-apm.rum*",
+	), []string{"VIGIL_TRACES_OTLP_1_TOKEN_ENV=JAEGER_TOKEN", "VIGIL_TRACES_ELASTIC_APM_INDEX=traces-apm*"})
+	require.NoError(t, err)
+	require.Equal(t, []OTLPSource{
+		{Name: "tempo", URL: "http://tempo:3200/api/traces/{traceId}", TokenFile: "/run/secrets/tempo"},
+		{Name: "jaeger", URL: "https://jaeger.example.com/api/v3/traces/{traceId}", TokenEnv: "JAEGER_TOKEN"},
+	}, c.Traces.OTLP)
+	require.Equal(t, ElasticAPMSource{URLs: []string{"http://es1:9200", "https://es2:9200"}, APIKeyEnv: "APM_KEY", Index: "traces-apm*"}, c.Traces.ElasticAPM)
+	require.Equal(t, "VIGIL_TRACES_OTLP_0_URL", EnvName("traces.otlp[0].url"))
+	require.Contains(t, c.Redacted(), "url: http://tempo:3200/api/traces/{traceId}")
+
+	// Secrets are checked like every other reference.
+	err = c.CheckSecrets()
+	require.ErrorContains(t, err, "vigil.yaml:5: traces.otlp[0].token_file: secret file /run/secrets/tempo does not exist")
+	require.ErrorContains(t, err, "traces.otlp[1].token_env: environment variable JAEGER_TOKEN is not set")
+	require.ErrorContains(t, err, "vigil.yaml:10: traces.elastic_apm.api_key_env: environment variable APM_KEY is not set")
+
+	// A literal token is refused.
+	_, err = Parse("vigil.yaml", y("traces:", "  otlp:", "    - name: t", "      url: http://t/{traceId}", "      token: abc"), nil)
+	require.ErrorContains(t, err, "vigil.yaml:5: traces.otlp[0].token: secrets are only accepted by reference; use token_env or token_file")
+
+	// New entries can come from the environment alone.
+	c, err = Parse("", nil, []string{"VIGIL_TRACES_OTLP_0_NAME=tempo", "VIGIL_TRACES_OTLP_0_URL=http://tempo:3200/api/traces/{traceId}"})
+	require.NoError(t, err)
+	require.Equal(t, []OTLPSource{{Name: "tempo", URL: "http://tempo:3200/api/traces/{traceId}"}}, c.Traces.OTLP)
+	_, err = Parse("", nil, []string{"VIGIL_TRACES_OTLP_0_URL=http://tempo:3200/api/traces/"})
+	require.ErrorContains(t, err, "traces.otlp[0].url: must contain {traceId}")
+	require.ErrorContains(t, err, "(from VIGIL_TRACES_OTLP_0_URL)")
+}
+
+// normAPM turns a nil URL list into an empty one, for comparisons.
+func normAPM(a ElasticAPMSource) ElasticAPMSource {
+	if a.URLs == nil {
+		a.URLs = []string{}
+	}
+	return a
 }

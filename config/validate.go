@@ -18,6 +18,7 @@ var (
 	providerNameRe = regexp.MustCompile(`^[a-z0-9-]+$`)
 	keyIDRe        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	indexPrefixRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+	indexPatternRe = regexp.MustCompile(`^[a-z0-9*][a-z0-9._*:,+-]*$`)
 	keyHashRe      = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 )
 
@@ -95,6 +96,7 @@ func (c *Config) Validate() error {
 	c.validateProviders(v)
 	c.validateCheckpoints(v)
 	c.validateNotify(v)
+	c.validateTraces(v)
 	if c.Alerts.GroupWindow <= 0 {
 		v.add("alerts.group_window", "must be > 0, got %s", c.Alerts.GroupWindow)
 	}
@@ -379,6 +381,37 @@ func (c *Config) validateNotify(v *collector) {
 		}
 	} else {
 		v.httpURL("notify.webhook.url", w.URL)
+	}
+}
+
+func (c *Config) validateTraces(v *collector) {
+	names := map[string]int{}
+	for i, o := range c.Traces.OTLP {
+		p := indexPath("traces.otlp", i)
+		v.uniqueName(p+".name", o.Name, names, "traces.otlp", i)
+		switch {
+		case o.URL == "":
+			v.add(p+".url", "required (an absolute http(s) URL containing {traceId})")
+		case checkHTTPURL(o.URL) != "":
+			v.add(p+".url", "%s", checkHTTPURL(o.URL))
+		case !strings.Contains(o.URL, "{traceId}"):
+			v.add(p+".url", "must contain {traceId} (replaced by the trace ID), got %q", redactURL(o.URL))
+		}
+	}
+	a := c.Traces.ElasticAPM
+	for i, u := range a.URLs {
+		p := indexPath("traces.elastic_apm.urls", i)
+		if u == "" {
+			v.add(p, "must not be empty")
+			continue
+		}
+		v.httpURL(p, u)
+	}
+	if len(a.URLs) == 0 && (a.APIKeyEnv != "" || a.APIKeyFile != "") {
+		v.add("traces.elastic_apm.urls", "required when an API key is set")
+	}
+	if !indexPatternRe.MatchString(a.Index) {
+		v.add("traces.elastic_apm.index", "must be an Elasticsearch index name or pattern (lowercase letters, digits, '*', '.', '_', '-', ',', ':'), got %q", a.Index)
 	}
 }
 

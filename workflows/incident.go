@@ -252,6 +252,22 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 		Alert:      w.in.Alert,
 		Status:     IncidentRunning,
 	}
+	// An alert that carries only a trace ID: fetch the profile behind it first.
+	if w.in.Alert.Profile == nil && w.in.Alert.TraceID != "" && workflow.GetVersion(ctx, changeFetchTrace, workflow.DefaultVersion, 1) == 1 {
+		w.state.Step = "fetching the trace"
+		fctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Second,
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 5,
+				NonRetryableErrorTypes: []string{activities.ErrTypeTraceNotFound}},
+		})
+		var p *profile.Profile
+		if err := workflow.ExecuteActivity(fctx, a.FetchProfile, w.in.Alert.TraceID).Get(ctx, &p); err != nil {
+			// No profile is not fatal: the report says the cause could not be analysed.
+			workflow.GetLogger(ctx).Warn("trace not available", "trace_id", w.in.Alert.TraceID, "error", err)
+		} else if p != nil {
+			w.in.Alert.Profile, record.Alert.Profile = p, p
+		}
+	}
 	// Record, analyse and resolve the role at once: none depends on another.
 	w.state.Step = "analyzing"
 	saved := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record)
@@ -319,6 +335,9 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(IncidentCompleted))
 	return IncidentResult{Status: IncidentCompleted, Report: answer.Text, Language: lang, Answer: answer}, nil
 }
+
+// changeFetchTrace marks the version of IncidentWorkflow that fetches a missing profile by trace ID.
+const changeFetchTrace = "fetch-trace"
 
 // changeDeliverReport marks the version of IncidentWorkflow that delivers the report.
 const changeDeliverReport = "deliver-report"
