@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-ops/vigil/roles"
+	"github.com/vigil-ops/vigil/starter"
 )
 
 const rolesUsage = `usage:
@@ -97,19 +98,13 @@ func rolesCmd(args []string, stdout io.Writer) error {
 		}
 		return nil
 	case "list":
-		out, err := call(http.MethodGet, base+"/v1/roles", nil, nil)
+		list, err := fetchRoles(base)
 		if err != nil {
-			return err
-		}
-		var res struct {
-			Roles []roles.Versioned `json:"roles"`
-		}
-		if err := json.Unmarshal(out, &res); err != nil {
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "CODE\tVERSION\tCHAIN\tFORMAT\tUPDATED BY\tUPDATED")
-		for _, r := range res.Roles {
+		for _, r := range list {
 			var chain []string
 			for _, l := range r.Chain {
 				chain = append(chain, l.Provider+"/"+l.Model)
@@ -177,17 +172,11 @@ func rolesCmd(args []string, stdout io.Writer) error {
 		_, err = call(http.MethodPost, base+"/v1/roles/"+url.PathEscape(c)+"/restore", []byte(`{"version":`+strconv.Itoa(*version)+`}`), stdout)
 		return err
 	case "export":
-		out, err := call(http.MethodGet, base+"/v1/roles", nil, nil)
+		list, err := fetchRoles(base)
 		if err != nil {
 			return err
 		}
-		var res struct {
-			Roles []roles.Versioned `json:"roles"`
-		}
-		if err := json.Unmarshal(out, &res); err != nil {
-			return err
-		}
-		for i, r := range res.Roles {
+		for i, r := range list {
 			if i > 0 {
 				fmt.Fprintln(stdout, "---")
 			}
@@ -199,6 +188,21 @@ func rolesCmd(args []string, stdout io.Writer) error {
 	default:
 		return usageError{fmt.Errorf("unknown subcommand %q\n%s", args[0], rolesUsage)}
 	}
+}
+
+// fetchRoles returns the latest version of every role from a running Vigil.
+func fetchRoles(base string) ([]roles.Versioned, error) {
+	out, err := call(http.MethodGet, base+"/v1/roles", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Roles []roles.Versioned `json:"roles"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return nil, err
+	}
+	return res.Roles, nil
 }
 
 func writeRoleYAML(w io.Writer, r roles.Role) error {
@@ -226,15 +230,7 @@ func usageCmd(args []string, stdout io.Writer) error {
 		return err
 	}
 	var res struct {
-		Rows []struct {
-			Key          string  `json:"key"`
-			Calls        int64   `json:"calls"`
-			Errors       int64   `json:"errors"`
-			InputTokens  int64   `json:"inputTokens"`
-			OutputTokens int64   `json:"outputTokens"`
-			CostUSD      float64 `json:"costUsd"`
-			AvgLatencyMS float64 `json:"avgLatencyMs"`
-		} `json:"rows"`
+		Rows []starter.UsageGroup `json:"rows"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		return err

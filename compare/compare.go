@@ -1,0 +1,365 @@
+package compare
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Direction says which way of change is bad for a metric.
+type Direction int
+
+const (
+	HigherIsWorse Direction = iota // errors, latency, error logs, alerts
+	LowerIsWorse                   // e.g. success ratio
+	Neutral                        // throughput: a change is reported, never judged bad by itself
+)
+
+// Metric is one metric's per-minute series: the window after the change and
+// its baselines (nil/empty = missing).
+type Metric struct {
+	Name      string // e.g. "latency_p95", "error_ratio", "throughput"
+	Kind      string // TRANSACTION | ALERT | ISSUE  (the verdict schema's metric names)
+	Direction Direction
+	Current   []float64 // per-minute values after the change; NaN entries are missing points
+	Day       []float64 // same window 24 h earlier
+	Week      []float64 // same window 7 days earlier
+}
+
+// Options tunes Compare.
+//
+// A metric is a regression only if it is worse against BOTH baselines that
+// have data (significant and at least MinRelChange); worse against one and
+// fine against the other (e.g. a weekly pattern) is Inconclusive.
+type Options struct {
+	MinPoints    int     // minimum non-NaN points per series for a test (default 10)
+	Alpha        float64 // significance of the rank test (default 0.01)
+	MinRelChange float64 // relative change of the median below which a difference is not a regression (default 0.2 = 20 %)
+}
+
+// DefaultOptions returns MinPoints 10, Alpha 0.01, MinRelChange 0.2.
+func DefaultOptions() Options {
+	return Options{MinPoints: 10, Alpha: 0.01, MinRelChange: 0.2}
+}
+
+// withDefaults replaces zero or invalid fields with the defaults.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.MinPoints <= 0 {
+		o.MinPoints = d.MinPoints
+	}
+	if !(o.Alpha > 0 && o.Alpha < 1) {
+		o.Alpha = d.Alpha
+	}
+	if !(o.MinRelChange > 0) || math.IsInf(o.MinRelChange, 0) {
+		o.MinRelChange = d.MinRelChange
+	}
+	return o
+}
+
+// Verdict is the outcome of one metric's comparison.
+type Verdict string
+
+const (
+	Stable       Verdict = "STABLE"
+	Degraded     Verdict = "DEGRADED"
+	Improved     Verdict = "IMPROVED"
+	Inconclusive Verdict = "INCONCLUSIVE"
+	MissingData  Verdict = "MISSING_DATA"
+)
+
+// Finding is one metric's comparison: the facts handed to the LLM.
+type Finding struct {
+	Metric, Kind  string
+	Verdict       Verdict
+	CurrentMedian float64          // NaN when the current window has no data
+	Baselines     []BaselineResult // "1d", "1w" (only those with enough data)
+	Summary       string           // one English sentence with the numbers
+}
+
+// BaselineResult is the comparison of the current window with one baseline.
+type BaselineResult struct {
+	Name      string  // "1d" or "1w"
+	Median    float64 // baseline median
+	RelChange float64 // (cur-base)/|base|; ±Inf when base median 0 and cur ≠ 0; 0 when both 0
+	U         float64 // Mann-Whitney U of the current window against the baseline
+	P         float64 // two-sided, normal approximation with tie correction
+	Points    int     // non-NaN points in the baseline
+	Worse     bool    // significant and |RelChange| >= MinRelChange in the bad direction (never for Neutral)
+	Better    bool    // same, in the good direction (never for Neutral)
+}
+
+// Compare compares m's current window with its 1d and 1w baselines.
+//
+// Rules: fewer than MinPoints non-NaN current points → MissingData; a baseline
+// with fewer than MinPoints points is left out (and named in Summary); no
+// usable baseline → MissingData. Otherwise Degraded if worse against every
+// usable baseline, Improved if better against every one, Inconclusive if
+// worse against some but not all, Stable otherwise. Neutral metrics are
+// Stable (the change is in Summary) unless data is missing.
+func Compare(m Metric, o Options) Finding {
+	o = o.withDefaults()
+	f := Finding{Metric: m.Name, Kind: m.Kind, CurrentMedian: math.NaN()}
+	cur := clean(m.Current)
+	if len(cur) > 0 {
+		f.CurrentMedian = median(cur)
+	}
+	if len(cur) < o.MinPoints {
+		f.Verdict = MissingData
+		f.Summary = fmt.Sprintf("%s: missing data after the change (%d of the required %d points); not judged", m.Name, len(cur), o.MinPoints)
+		return f
+	}
+
+	var missing []string
+	for _, b := range []struct {
+		name string
+		data []float64
+	}{{"1d", m.Day}, {"1w", m.Week}} {
+		base := clean(b.data)
+		if len(base) < o.MinPoints {
+			missing = append(missing, fmt.Sprintf("no usable %s baseline (%d points)", b.name, len(base)))
+			continue
+		}
+		r := BaselineResult{Name: b.name, Median: median(base), Points: len(base)}
+		r.RelChange = relChange(f.CurrentMedian, r.Median)
+		r.U, r.P = MannWhitney(cur, base)
+		changed := r.P < o.Alpha && math.Abs(r.RelChange) >= o.MinRelChange
+		switch m.Direction {
+		case HigherIsWorse:
+			r.Worse = changed && r.RelChange > 0
+			r.Better = changed && r.RelChange < 0
+		case LowerIsWorse:
+			r.Worse = changed && r.RelChange < 0
+			r.Better = changed && r.RelChange > 0
+		}
+		f.Baselines = append(f.Baselines, r)
+	}
+	if len(f.Baselines) == 0 {
+		f.Verdict = MissingData
+		f.Summary = fmt.Sprintf("%s median %s after the change, but %s; not judged", m.Name, num(f.CurrentMedian), strings.Join(missing, " and "))
+		return f
+	}
+
+	worse, better, changedAny := 0, 0, false
+	for _, r := range f.Baselines {
+		if r.Worse {
+			worse++
+		}
+		if r.Better {
+			better++
+		}
+		if r.P < o.Alpha && math.Abs(r.RelChange) >= o.MinRelChange {
+			changedAny = true
+		}
+	}
+	n := len(f.Baselines)
+	var conclusion string
+	switch {
+	case m.Direction == Neutral:
+		f.Verdict = Stable
+		if changedAny {
+			conclusion = "changed (neutral metric, not judged by itself)"
+		} else {
+			conclusion = "no significant change"
+		}
+	case worse == n:
+		f.Verdict, conclusion = Degraded, "worse"
+	case better == n:
+		f.Verdict, conclusion = Improved, "better"
+	case worse > 0:
+		f.Verdict = Inconclusive
+		conclusion = "worse against " + worseNames(f.Baselines) + " only: inconclusive"
+	default:
+		f.Verdict, conclusion = Stable, "no regression"
+	}
+
+	var parts []string
+	for _, r := range f.Baselines {
+		phrase := "a day ago"
+		if r.Name == "1w" {
+			phrase = "a week ago"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (%s, %s)", num(r.Median), phrase, pct(r.RelChange), pval(r.P)))
+	}
+	s := fmt.Sprintf("%s median %s vs %s", m.Name, num(f.CurrentMedian), strings.Join(parts, " and "))
+	if len(missing) > 0 {
+		s += "; " + strings.Join(missing, "; ")
+	}
+	f.Summary = s + ": " + conclusion
+	return f
+}
+
+func worseNames(rs []BaselineResult) string {
+	var names []string
+	for _, r := range rs {
+		if r.Worse {
+			names = append(names, r.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// Application rolls findings up into an application state:
+//
+//   - "UNSTABLE" if any TRANSACTION or ALERT metric is Degraded;
+//   - "MOSTLY_STABLE" if only ISSUE metrics are Degraded, any metric is
+//     Inconclusive, or data is missing for some metric (or there are no
+//     findings at all): missing data is never STABLE by default;
+//   - "STABLE" otherwise (every finding Stable or Improved).
+//
+// faulty lists, sorted and unique, the Kinds of the findings that are
+// neither Stable nor Improved (Degraded, Inconclusive or MissingData).
+func Application(findings []Finding) (state string, faulty []string) {
+	state = "STABLE"
+	if len(findings) == 0 {
+		state = "MOSTLY_STABLE"
+	}
+	seen := map[string]bool{}
+	for _, f := range findings {
+		switch f.Verdict {
+		case Stable, Improved:
+			continue
+		case Degraded:
+			k := strings.ToUpper(f.Kind)
+			if k == "TRANSACTION" || k == "ALERT" {
+				state = "UNSTABLE"
+			} else if state != "UNSTABLE" {
+				state = "MOSTLY_STABLE"
+			}
+		default: // Inconclusive, MissingData, unknown
+			if state != "UNSTABLE" {
+				state = "MOSTLY_STABLE"
+			}
+		}
+		if !seen[f.Kind] {
+			seen[f.Kind] = true
+			faulty = append(faulty, f.Kind)
+		}
+	}
+	sort.Strings(faulty)
+	return state, faulty
+}
+
+// MannWhitney returns the Mann-Whitney U statistic of a against b (the number
+// of pairs (x in a, y in b) with x > y, ties counting ½) and the two-sided p
+// value from the normal approximation with tie and continuity correction.
+// NaN entries are skipped. With an empty sample U is 0 and p is 1; when all
+// values are tied p is 1.
+func MannWhitney(a, b []float64) (u, p float64) {
+	a, b = clean(a), clean(b)
+	n1, n2 := len(a), len(b)
+	if n1 == 0 || n2 == 0 {
+		return 0, 1
+	}
+	type obs struct {
+		v    float64
+		from int
+	}
+	all := make([]obs, 0, n1+n2)
+	for _, v := range a {
+		all = append(all, obs{v, 0})
+	}
+	for _, v := range b {
+		all = append(all, obs{v, 1})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].v < all[j].v })
+	n := len(all)
+	var ra, tieSum float64
+	for i := 0; i < n; {
+		j := i
+		for j < n && all[j].v == all[i].v {
+			j++
+		}
+		rank := float64(i+1+j) / 2 // mean of ranks i+1..j
+		for k := i; k < j; k++ {
+			if all[k].from == 0 {
+				ra += rank
+			}
+		}
+		t := float64(j - i)
+		tieSum += t*t*t - t
+		i = j
+	}
+	fn1, fn2, fn := float64(n1), float64(n2), float64(n)
+	u = ra - fn1*(fn1+1)/2
+	mu := fn1 * fn2 / 2
+	variance := fn1 * fn2 / 12 * ((fn + 1) - tieSum/(fn*(fn-1)))
+	if !(variance > 0) {
+		return u, 1
+	}
+	z := math.Max(math.Abs(u-mu)-0.5, 0) / math.Sqrt(variance)
+	p = math.Erfc(z / math.Sqrt2)
+	return u, math.Min(p, 1)
+}
+
+// clean returns the non-NaN (and finite) values of xs.
+func clean(xs []float64) []float64 {
+	out := make([]float64, 0, len(xs))
+	for _, x := range xs {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return (s[m-1] + s[m]) / 2
+}
+
+func relChange(cur, base float64) float64 {
+	if base == 0 {
+		switch {
+		case cur > 0:
+			return math.Inf(1)
+		case cur < 0:
+			return math.Inf(-1)
+		default:
+			return 0
+		}
+	}
+	return (cur - base) / math.Abs(base)
+}
+
+// num formats a value with about three significant digits, no exponent.
+func num(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case math.IsNaN(v):
+		return "n/a"
+	case a >= 100 || a == 0:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	default:
+		return strconv.FormatFloat(v, 'g', 3, 64)
+	}
+}
+
+func pct(r float64) string {
+	switch {
+	case math.IsInf(r, 1):
+		return "up from zero"
+	case math.IsInf(r, -1):
+		return "down from zero"
+	}
+	return fmt.Sprintf("%+.0f %%", r*100)
+}
+
+func pval(p float64) string {
+	if p < 0.0001 {
+		return "p<0.0001"
+	}
+	return "p=" + strconv.FormatFloat(p, 'f', 4, 64)
+}
