@@ -71,13 +71,18 @@ notify:
 	require.Eventually(t, func() bool { return box.count() >= 1 }, 30*time.Second, 50*time.Millisecond)
 	time.Sleep(time.Second) // a duplicate would arrive now
 	require.Equal(t, 1, box.count(), "exactly one e-mail")
+	// The report is stored as completed first; the delivery outcome follows in the details.
 	var details struct {
 		Deliveries []struct {
 			Channel string `json:"channel"`
 			Status  string `json:"status"`
 		} `json:"deliveries"`
 	}
-	require.NoError(t, json.Unmarshal(v.Details, &details))
-	require.Len(t, details.Deliveries, 1)
+	require.Eventually(t, func() bool {
+		var iv incidentView
+		getJSON(t, "http://"+p2.http+"/v1/incidents/"+acc.WorkflowID, &iv)
+		return json.Unmarshal(iv.Details, &details) == nil && len(details.Deliveries) == 1
+	}, 30*time.Second, 50*time.Millisecond)
 	require.Equal(t, "email", details.Deliveries[0].Channel)
+	require.Equal(t, "sent", details.Deliveries[0].Status)
 }
