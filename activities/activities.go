@@ -214,7 +214,7 @@ func (a *Activities) logCall(ctx context.Context, in LinkCall, res LinkResult, c
 		Parameters roles.Parameters `json:"parameters"`
 	}{in.Request.Model, in.Request.Messages, in.Request.Parameters})
 	c := store.LLMCall{
-		ID:           fmt.Sprintf("%s/%s/%d", info.WorkflowExecution.ID, info.ActivityID, res.Attempt),
+		ID:           fmt.Sprintf("%s/%s/%s/%d", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID, res.Attempt),
 		Time:         time.Now().UTC(),
 		Client:       in.Client,
 		Role:         in.Role,

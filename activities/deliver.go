@@ -61,7 +61,8 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverRequest) (DeliveryRe
 	}
 	attempt := int(activity.GetInfo(ctx).Attempt)
 	if in.Message.URL == "" && a.PublicURL != "" {
-		in.Message.URL = strings.TrimRight(a.PublicURL, "/") + "/v1/incidents/" + id
+		wid, _, _ := strings.Cut(id, "/") // the key is "<workflow ID>/<episode>"
+		in.Message.URL = strings.TrimRight(a.PublicURL, "/") + "/v1/incidents/" + wid
 	}
 	if err := ch.Send(ctx, in.Message); err != nil {
 		if rerr := a.Store.RecordDelivery(ctx, store.Delivery{IncidentID: id, Channel: in.Channel, Status: "failed",

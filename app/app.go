@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -65,6 +66,7 @@ type App struct {
 
 	linkWorkers []sdkworker.Worker
 	usage       *usagelog.Sink
+	closeOnce   sync.Once
 
 	httpServer *http.Server
 	httpLn     net.Listener
@@ -244,6 +246,10 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 // Close stops everything in reverse order of start; it waits for in-flight HTTP requests and
 // activities up to ctx's deadline.
 func (a *App) Close(ctx context.Context) {
+	a.closeOnce.Do(func() { a.close(ctx) })
+}
+
+func (a *App) close(ctx context.Context) {
 	if a.httpServer != nil {
 		if err := a.httpServer.Shutdown(ctx); err != nil {
 			a.Logger.Warn("http shutdown", "error", err)

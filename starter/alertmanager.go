@@ -78,10 +78,11 @@ type AlertmanagerAccepted struct {
 	Status string `json:"status"`
 }
 
-// GroupIncidentID names the incident of an Alertmanager group: every notification of the group
-// lands on it while it is open.
-func GroupIncidentID(groupKey string) string {
-	sum := sha256.Sum256([]byte(groupKey))
+// GroupIncidentID names the incident of an Alertmanager group of one sender: every
+// notification of the group lands on it while it is open. Group keys such as
+// `{}:{alertname="HighCPU"}` repeat across Alertmanagers, so the sender is part of the identity.
+func GroupIncidentID(sender, groupKey string) string {
+	sum := sha256.Sum256([]byte(sender + "\x00" + groupKey))
 	return "incident-group-" + hex.EncodeToString(sum[:8])
 }
 
@@ -201,7 +202,7 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 	// Oldest first, so the first alert of a storm starts the incident.
 	sort.SliceStable(firing, func(i, j int) bool { return firing[i].StartsAt.Before(firing[j].StartsAt) })
 
-	id := GroupIncidentID(p.GroupKey)
+	id := GroupIncidentID(clientName(r), p.GroupKey)
 	res := AlertmanagerAccepted{WorkflowID: id, Incident: "/v1/incidents/" + id, Firing: len(firing), Resolved: len(resolved), Status: "signalled"}
 	for _, al := range firing {
 		opts := client.StartWorkflowOptions{

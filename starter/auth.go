@@ -76,7 +76,8 @@ func (au *Auth) Authenticate(r *http.Request) (Principal, error) {
 			return Principal{Client: k.Client, Org: k.Org}, nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
-			return Principal{}, err
+			// Never show store errors to an unauthenticated caller.
+			return Principal{}, errors.New("cannot check the API key now; try again")
 		}
 	}
 	return Principal{}, errors.New("unknown API key")

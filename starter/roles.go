@@ -251,7 +251,11 @@ func (a *API) invokeRole(w http.ResponseWriter, r *http.Request) {
 	}
 	var unique [8]byte
 	_, _ = rand.Read(unique[:])
-	id := workflows.RoleInvokeWorkflowID(role.Code, in.Subject, hex.EncodeToString(unique[:]))
+	scope, _ := json.Marshal(struct {
+		Messages   []llm.Message    `json:"m"`
+		Parameters roles.Parameters `json:"p"`
+	}{in.Messages, role.Parameters})
+	id := workflows.RoleInvokeWorkflowID(role.Code, in.Subject, hex.EncodeToString(unique[:]), clientName, string(scope))
 	reuse := time.Duration(0)
 	if in.Subject != "" {
 		reuse = role.RateLimitInterval.D()

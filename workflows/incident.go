@@ -40,8 +40,19 @@ type IncidentInput struct {
 	Window time.Duration `json:"window,omitempty"`
 	// Lifetime keeps the incident open after its report, folding resends and later alerts of the
 	// group into it and marking it resolved when every alert is resolved; 0 ends it with the
-	// report.
+	// report. While alerts are still firing when it runs out, the incident continues as new.
 	Lifetime time.Duration `json:"lifetime,omitempty"`
+	// Carry is the state of a reported incident that continued as new; nil for a new incident.
+	Carry *IncidentCarry `json:"carry,omitempty"`
+}
+
+// IncidentCarry is what an incident hands to its next run when it continues as new: the report
+// is written, so the next run only follows the group's alerts.
+type IncidentCarry struct {
+	Group  []activities.GroupAlert   `json:"group"`
+	Record activities.IncidentRecord `json:"record"`
+	Result IncidentResult            `json:"result"`
+	Vault  *mask.Vault               `json:"vault,omitempty"`
 }
 
 // Signals an IncidentWorkflow receives.
@@ -97,6 +108,15 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (IncidentResult, e
 		seen: map[string]int{}}
 	if err := w.setup(ctx); err != nil {
 		return IncidentResult{}, err
+	}
+	if c := in.Carry; c != nil {
+		for _, g := range c.Group {
+			w.seen[g.Fingerprint+"@"+g.StartsAt.UTC().Format(time.RFC3339)] = len(w.group)
+			w.group = append(w.group, g)
+		}
+		w.record, w.vault = c.Record, c.Vault
+		w.state = IncidentState{Status: c.Result.Status, Step: "following the group's alerts", Report: c.Result.Report, Language: c.Result.Language}
+		return w.follow(ctx, c.Result)
 	}
 	w.addAlert(in.Alert)
 	if in.Window > 0 {
@@ -172,13 +192,7 @@ func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (Inc
 		sel.AddReceive(resolvedCh, func(c workflow.ReceiveChannel, _ bool) {
 			var r ResolvedSignal
 			c.Receive(ctx, &r)
-			for _, fp := range r.Fingerprints {
-				for i := range w.group {
-					if w.group[i].Fingerprint == fp && w.group[i].Status != "resolved" {
-						w.group[i].Status, changed = "resolved", true
-					}
-				}
-			}
+			changed = w.resolve(r)
 		})
 		sel.Select(ctx)
 		allResolved := len(w.group) > 0
@@ -194,16 +208,61 @@ func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (Inc
 				return res, err
 			}
 		}
+		if allResolved || over || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			// Take in whatever arrived meanwhile before deciding: a signal must not be dropped.
+			if w.drain(ctx, alerts, resolvedCh) {
+				w.record.Details.Group = append([]activities.GroupAlert(nil), w.group...)
+				if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, w.record).Get(ctx, nil); err != nil {
+					return res, err
+				}
+				continue // the group changed: decide again
+			}
+		}
 		if allResolved {
 			_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(IncidentResolved))
 			w.state.Step = "resolved"
 			return res, nil
 		}
-		if over {
-			w.state.Step = "done"
-			return res, nil
+		if over || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			// Alerts are still firing: the incident stays open in a fresh run, without a new report.
+			next := w.in
+			next.Carry = &IncidentCarry{Group: w.group, Record: w.record, Result: res, Vault: w.vault}
+			return res, workflow.NewContinueAsNewError(ctx, IncidentWorkflow, next)
 		}
 	}
+}
+
+// drain folds the signals already waiting into the group; it reports whether anything changed.
+func (w *incidentWorkflow) drain(ctx workflow.Context, alerts, resolved workflow.ReceiveChannel) bool {
+	changed := false
+	for {
+		var al profile.Alert
+		if !alerts.ReceiveAsync(&al) {
+			break
+		}
+		changed = w.addAlert(al) || changed
+	}
+	for {
+		var r ResolvedSignal
+		if !resolved.ReceiveAsync(&r) {
+			break
+		}
+		changed = w.resolve(r) || changed
+	}
+	return changed
+}
+
+// resolve marks the named alerts resolved; it reports whether any was still firing.
+func (w *incidentWorkflow) resolve(r ResolvedSignal) bool {
+	changed := false
+	for _, fp := range r.Fingerprints {
+		for i := range w.group {
+			if w.group[i].Fingerprint == fp && w.group[i].Status != "resolved" {
+				w.group[i].Status, changed = "resolved", true
+			}
+		}
+	}
+	return changed
 }
 
 type incidentWorkflow struct {
@@ -353,8 +412,10 @@ func (w *incidentWorkflow) deliver(ctx, lactx workflow.Context, record *activiti
 		return false
 	}
 	al := w.in.Alert
+	// A group's incident ID outlives one episode (the group fires, resolves, fires again): the
+	// delivery key is the episode's, its first run, so each episode is delivered once.
 	msg := notify.Message{
-		IncidentID: w.id, Text: report, Severity: al.Severity, Application: al.Application, Rule: al.Rule,
+		IncidentID: w.id + "/" + workflow.GetInfo(ctx).FirstRunID, Text: report, Severity: al.Severity, Application: al.Application, Rule: al.Rule,
 		Title:  fmt.Sprintf("[%s] %s on %s", al.Severity, al.Rule, al.Application),
 		Status: IncidentCompleted,
 	}

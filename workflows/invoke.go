@@ -29,14 +29,20 @@ type InvokeAnswer struct {
 }
 
 // RoleInvokeWorkflowID names the invoke workflow of a role and subject: every invoke inside the
-// role's rate-limit interval lands on the same workflow. Without a subject there is no reuse and
-// the caller supplies a unique suffix.
-func RoleInvokeWorkflowID(role, subject, unique string) string {
+// role's rate-limit interval by the same client, with the same messages and parameters, lands
+// on the same workflow (another client, or another question, never gets someone else's answer).
+// Without a subject there is no reuse and the caller supplies a unique suffix.
+func RoleInvokeWorkflowID(role, subject, unique string, scope ...string) string {
 	if subject == "" {
 		return "invoke-" + role + "-" + unique
 	}
-	sum := sha256.Sum256([]byte(subject))
-	return "invoke-" + role + "-" + hex.EncodeToString(sum[:8])
+	h := sha256.New()
+	h.Write([]byte(subject))
+	for _, s := range scope {
+		h.Write([]byte{0})
+		h.Write([]byte(s))
+	}
+	return "invoke-" + role + "-" + hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // RoleInvokeWorkflow serves POST /v1/roles/{code}/invoke. Callers arrive through the UpdateAnswer

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -277,4 +278,35 @@ func TestIncidentGroupFoldsAlertsAndResolves(t *testing.T) {
 	elapsed := env.Now().Sub(start)
 	require.GreaterOrEqual(t, elapsed, 2*time.Hour, "the incident closed when the last alert resolved")
 	require.Less(t, elapsed, 24*time.Hour)
+}
+
+func TestIncidentGroupStillFiringContinuesAsNew(t *testing.T) {
+	env, acts := newEnv(t)
+	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(acts.ResolveRole, mock.Anything, IncidentRole).Return(func(_ context.Context, code string) (roles.Role, error) {
+		r, _ := roles.Default(code)
+		return r, nil
+	})
+	reports := 0
+	env.OnActivity(acts.CallLink, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.LinkCall) (activities.LinkResult, error) {
+		reports++
+		return acts.CallLink(ctx, in)
+	})
+	first := exampleAlert(t, "slow-sql")
+	first.Fingerprint = "fp-1"
+	env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Alert: first, GroupKey: "g", Window: time.Second, Lifetime: time.Hour})
+	err := env.GetWorkflowError()
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(err, &can), "an incident whose alert still fires continues as new: %v", err)
+	require.Equal(t, 1, reports)
+	// The next run follows without a new report.
+	var next IncidentInput
+	require.NoError(t, converterDecode(can, &next))
+	require.NotNil(t, next.Carry)
+	require.Len(t, next.Carry.Group, 1)
+	require.NotEmpty(t, next.Carry.Result.Report)
+}
+
+func converterDecode(can *workflow.ContinueAsNewError, v any) error {
+	return converter.GetDefaultDataConverter().FromPayloads(can.Input, v)
 }
