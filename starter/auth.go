@@ -22,6 +22,8 @@ type Auth struct {
 	WebhookTokens []WebhookSecret
 	// HMACSecrets verify signed webhooks (auth.hmac_secrets).
 	HMACSecrets []WebhookSecret
+	replays     replayGuard
+
 	// Anonymous lets requests without credentials through as client "dev" (or the request's
 	// own client field). Only `vigil dev` on a loopback address with no credentials configured
 	// sets it.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -84,6 +85,9 @@ func (au *Auth) checkSignature(tsHeader, sig string, body []byte, now time.Time)
 		_, want := SignWebhook(s.Value, ts, body)
 		wantMAC, _ := hex.DecodeString(strings.TrimPrefix(want, "sha256="))
 		if hmac.Equal(gotMAC, wantMAC) {
+			if !au.replays.first(got, now) {
+				return Principal{}, errors.New("this signed request was already received (replay)")
+			}
 			return Principal{Client: "webhook:" + s.Name}, nil
 		}
 	}
@@ -110,4 +114,32 @@ func (a *API) webhook(h func(w http.ResponseWriter, r *http.Request, body []byte
 		}
 		h(w, r.WithContext(withPrincipal(r.Context(), p)), body)
 	}
+}
+
+// replayGuard remembers the signatures seen within the replay window, so a captured signed
+// request cannot be sent again while its timestamp is still acceptable. It is per process: with
+// several `vigil server` replicas a replay can reach another one, where the workflow-ID identity
+// of alerts still makes it harmless.
+type replayGuard struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+// first records sig and reports whether it had not been seen within the window.
+func (g *replayGuard) first(sig string, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.seen == nil {
+		g.seen = map[string]time.Time{}
+	}
+	for k, at := range g.seen {
+		if now.Sub(at) > 2*ReplayWindow {
+			delete(g.seen, k)
+		}
+	}
+	if _, ok := g.seen[sig]; ok {
+		return false
+	}
+	g.seen[sig] = now
+	return true
 }

@@ -46,6 +46,7 @@ func TestWebhookAuthentication(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			au.replays = replayGuard{} // each case is a first delivery
 			p, err := au.authenticateWebhook(req(c.hdr), c.body, now)
 			if c.wantErr != "" {
 				require.Error(t, err)
@@ -56,6 +57,24 @@ func TestWebhookAuthentication(t *testing.T) {
 			require.Equal(t, c.client, p.Client)
 		})
 	}
+}
+
+func TestWebhookSignatureReplay(t *testing.T) {
+	secret := []byte("s")
+	au := &Auth{HMACSecrets: []WebhookSecret{{Name: "apm", Value: secret}}}
+	body := []byte(`{}`)
+	now := time.Unix(1_800_000_000, 0)
+	ts, sig := SignWebhook(secret, now, body)
+	r := func() *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/v1/alerts/apm", nil)
+		r.Header.Set(HeaderTimestamp, ts)
+		r.Header.Set(HeaderSignature, sig)
+		return r
+	}
+	_, err := au.authenticateWebhook(r(), body, now)
+	require.NoError(t, err)
+	_, err = au.authenticateWebhook(r(), body, now.Add(time.Minute))
+	require.ErrorContains(t, err, "replay")
 }
 
 func TestWebhookRoutesRejectUnauthenticated(t *testing.T) {
