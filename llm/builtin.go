@@ -31,6 +31,8 @@ func (Builtin) Complete(_ context.Context, req Request) (Response, error) {
 		}
 		text := analyst.Write(t.Alert, t.Facts, t.Language).Render()
 		return Response{Text: text, Model: req.Model, OutputTokens: int64(len(strings.Fields(text)))}, nil
+	case TaskChangeVerdict:
+		return builtinChangeVerdict(req)
 	default:
 		return Response{}, fmt.Errorf("%w: task kind %q", ErrBuiltinUnsupported, req.Task.Kind)
 	}

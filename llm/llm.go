@@ -23,6 +23,7 @@ type Message struct {
 type Task struct {
 	Kind     string        `json:"kind"` // TaskIncidentReport, ...
 	Incident *IncidentTask `json:"incident,omitempty"`
+	Change   *ChangeTask   `json:"change,omitempty"`
 }
 
 // TaskIncidentReport asks for the four-section incident report.
