@@ -50,6 +50,8 @@ type Activities struct {
 	PublicURL string
 	// Traces fetch the profile behind an alert that carries only a trace ID.
 	Traces tracesource.Chain
+	// Health reads application metrics for change tracking (nil: not configured).
+	Health HealthSource
 }
 
 // UsageSink receives LLM call records besides the store.

@@ -47,6 +47,7 @@ func Register(r interface {
 	r.RegisterWorkflowWithOptions(workflows.RoleCallWorkflow, workflow.RegisterOptions{Name: "RoleCallWorkflow"})
 	r.RegisterWorkflowWithOptions(workflows.ProbeWorkflow, workflow.RegisterOptions{Name: "ProbeWorkflow"})
 	r.RegisterWorkflowWithOptions(workflows.RoleInvokeWorkflow, workflow.RegisterOptions{Name: "RoleInvokeWorkflow"})
+	r.RegisterWorkflowWithOptions(workflows.ChangeTrackingWorkflow, workflow.RegisterOptions{Name: "ChangeTrackingWorkflow"})
 	r.RegisterActivity(acts)
 }
 

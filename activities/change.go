@@ -1,0 +1,94 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/vigil-ops/vigil/compare"
+	"github.com/vigil-ops/vigil/llm"
+)
+
+// App is an application a deployment touches.
+type App struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Deployment is a change announced by the release system.
+type Deployment struct {
+	ID           string            `json:"id"`
+	PlannedAt    time.Time         `json:"plannedAt"`
+	Version      string            `json:"version,omitempty"`
+	Author       string            `json:"author,omitempty"`
+	Applications []App             `json:"applications"`
+	Links        map[string]string `json:"links,omitempty"`
+}
+
+// HealthSource reads an application's metrics around a change: the window and its 1 d and 1 w
+// baselines (Prometheus).
+type HealthSource interface {
+	Metrics(ctx context.Context, app string, from, to time.Time) ([]compare.Metric, error)
+}
+
+// HealthRequest asks for the health of applications over a window.
+type HealthRequest struct {
+	Apps []App     `json:"apps"`
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+// HealthResult is the comparison engine's findings per application and their text for the LLM.
+type HealthResult struct {
+	Apps   []llm.ChangeApp `json:"apps"`
+	Prompt string          `json:"prompt"`
+}
+
+// CollectHealth compares each application's metrics over the window with the same window a day
+// and a week earlier. Without a metrics source every application's data is reported missing —
+// never healthy by default.
+func (a *Activities) CollectHealth(ctx context.Context, in HealthRequest) (HealthResult, error) {
+	var res HealthResult
+	var b strings.Builder
+	fmt.Fprintf(&b, "Window %s to %s, each metric compared with the same window 1 day and 1 week earlier.\n",
+		in.From.UTC().Format(time.RFC3339), in.To.UTC().Format(time.RFC3339))
+	for _, app := range in.Apps {
+		ca := llm.ChangeApp{ID: app.ID, Name: app.Name}
+		if a.Health == nil {
+			ca.Findings = []compare.Finding{{Metric: "all", Kind: "TRANSACTION", Verdict: compare.MissingData,
+				Summary: "no metrics source is configured (prometheus.url): health could not be judged"}}
+		} else {
+			metrics, err := a.Health.Metrics(ctx, app.Name, in.From, in.To)
+			if err != nil {
+				return HealthResult{}, fmt.Errorf("metrics of %s: %w", app.Name, err)
+			}
+			for _, m := range metrics {
+				ca.Findings = append(ca.Findings, compare.Compare(m, compare.DefaultOptions()))
+			}
+		}
+		state, faulty := compare.Application(ca.Findings)
+		fmt.Fprintf(&b, "\nAPPLICATION %s (id %s): engine says %s, metrics at fault %v\n", app.Name, app.ID, state, faulty)
+		for _, f := range ca.Findings {
+			fmt.Fprintf(&b, "- [%s] %s: %s\n", f.Kind, f.Verdict, f.Summary)
+		}
+		res.Apps = append(res.Apps, ca)
+	}
+	res.Prompt = b.String()
+	return res, nil
+}
+
+// ParseVerdict decodes the change-tracker's JSON answer (already checked against the role's
+// schema by the link activity).
+func (a *Activities) ParseVerdict(_ context.Context, text string) (llm.ChangeVerdict, error) {
+	var v llm.ChangeVerdict
+	s := strings.TrimSpace(text)
+	s = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(s, "```json"), "```"), "```")
+	if err := json.Unmarshal([]byte(strings.TrimSpace(s)), &v); err != nil {
+		return v, temporal.NewNonRetryableApplicationError("change verdict is not JSON: "+err.Error(), "BadVerdict", err)
+	}
+	return v, nil
+}
