@@ -33,6 +33,8 @@ type API struct {
 	Roles *roles.Service
 	// Auth authenticates /v1 requests; nil lets nobody in.
 	Auth *Auth
+	// ChangeCheckpoints are the change-tracking checkpoints (change_tracking.checkpoints).
+	ChangeCheckpoints []time.Duration
 	// GroupWindow and IncidentLifetime shape alert-group incidents (defaults
 	// DefaultGroupWindow and DefaultIncidentLifetime).
 	GroupWindow      time.Duration
@@ -98,6 +100,10 @@ func (a *API) Handler() http.Handler {
 			route("POST /v1/roles/{code}/invoke", auth(a.invokeRole))
 		}
 		route("GET /v1/usage", auth(a.usage))
+		route("POST /v1/deployments", auth(a.postDeployment))
+		route("GET /v1/deployments/{id}", auth(a.getDeployment))
+		route("GET /v1/deployments/{id}/gate", auth(a.getGate))
+		route("POST /v1/deployments/{id}/events", auth(a.postDeploymentEvent))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: "no route for " + r.Method + " " + r.URL.Path})

@@ -1,0 +1,150 @@
+package starter
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/workflows"
+)
+
+// DeploymentAccepted is the 202 answer of POST /v1/deployments.
+type DeploymentAccepted struct {
+	WorkflowID string `json:"workflowId"`
+	Status     string `json:"status"` // started | joined
+	Deployment string `json:"deployment"`
+	Gate       string `json:"gate"`
+}
+
+func (a *API) postDeployment(w http.ResponseWriter, r *http.Request) {
+	body, ok := a.readBody(w, r)
+	if !ok {
+		return
+	}
+	var d activities.Deployment
+	if !decodeStrict(w, body, &d) {
+		return
+	}
+	var probs []ProblemField
+	if d.ID == "" {
+		probs = append(probs, ProblemField{Field: "id", Message: "required"})
+	}
+	if d.PlannedAt.IsZero() {
+		probs = append(probs, ProblemField{Field: "plannedAt", Message: "required (RFC 3339)"})
+	}
+	if len(d.Applications) == 0 {
+		probs = append(probs, ProblemField{Field: "applications", Message: "at least one application is required"})
+	}
+	for i, app := range d.Applications {
+		if app.ID == "" {
+			probs = append(probs, ProblemField{Field: fmt.Sprintf("applications[%d].id", i), Message: "required"})
+		}
+		if app.Name == "" {
+			probs = append(probs, ProblemField{Field: fmt.Sprintf("applications[%d].name", i), Message: "required"})
+		}
+	}
+	if len(probs) > 0 {
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid deployment", Errors: probs})
+		return
+	}
+	id := workflows.DeploymentWorkflowID(d.ID)
+	res := DeploymentAccepted{WorkflowID: id, Status: "started", Deployment: "/v1/deployments/" + d.ID, Gate: "/v1/deployments/" + d.ID + "/gate"}
+	_, err := a.Temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                a.TaskQueue,
+		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.SearchAttrKind.ValueSet("deployment")),
+	}, workflows.ChangeTrackingWorkflow, workflows.ChangeInput{Deployment: d, Checkpoints: a.ChangeCheckpoints, Client: clientName(r)})
+	if err != nil {
+		var already *serviceerror.WorkflowExecutionAlreadyStarted
+		if !errors.As(err, &already) {
+			writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "could not start change tracking: " + err.Error()})
+			return
+		}
+		res.Status = "joined"
+	}
+	writeJSON(w, http.StatusAccepted, res)
+}
+
+func (a *API) deploymentState(r *http.Request) (workflows.DeploymentState, error) {
+	var st workflows.DeploymentState
+	v, err := a.Temporal.QueryWorkflow(r.Context(), workflows.DeploymentWorkflowID(r.PathValue("id")), "", workflows.QueryDeployment)
+	if err != nil {
+		return st, err
+	}
+	return st, v.Get(&st)
+}
+
+func (a *API) deploymentProblem(w http.ResponseWriter, r *http.Request, err error) {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: fmt.Sprintf("no deployment %q", r.PathValue("id"))})
+		return
+	}
+	writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: err.Error()})
+}
+
+func (a *API) getDeployment(w http.ResponseWriter, r *http.Request) {
+	st, err := a.deploymentState(r)
+	if err != nil {
+		a.deploymentProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// getGate answers the release system: proceed, hold (with reasons) or pending. It goes through
+// the workflow's update while the deployment is tracked, its query afterwards.
+func (a *API) getGate(w http.ResponseWriter, r *http.Request) {
+	id := workflows.DeploymentWorkflowID(r.PathValue("id"))
+	h, err := a.Temporal.UpdateWorkflow(r.Context(), client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: workflows.UpdateGate, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var gate workflows.GateAnswer
+	if err == nil {
+		err = h.Get(r.Context(), &gate)
+	}
+	if err != nil {
+		st, qerr := a.deploymentState(r)
+		if qerr != nil {
+			a.deploymentProblem(w, r, qerr)
+			return
+		}
+		gate = st.Gate
+	}
+	writeJSON(w, http.StatusOK, gate)
+}
+
+func (a *API) postDeploymentEvent(w http.ResponseWriter, r *http.Request) {
+	body, ok := a.readBody(w, r)
+	if !ok {
+		return
+	}
+	var e workflows.DeploymentEvent
+	if !decodeStrict(w, body, &e) {
+		return
+	}
+	switch e.Type {
+	case workflows.EventStarted, workflows.EventFinished, workflows.EventRolledBack, workflows.EventCancelled:
+	default:
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid event",
+			Errors: []ProblemField{{Field: "type", Message: "must be started, finished, rolled-back or cancelled"}}})
+		return
+	}
+	if e.At.IsZero() {
+		e.At = time.Now().UTC()
+	}
+	if err := a.Temporal.SignalWorkflow(r.Context(), workflows.DeploymentWorkflowID(r.PathValue("id")), "", workflows.SignalDeploymentEvent, e); err != nil {
+		a.deploymentProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": e})
+}
