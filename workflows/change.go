@@ -158,7 +158,13 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 		w.waitUntil(ctx, planned.Add(d))
 		w.st.Status = "pre-check"
 		now := workflow.Now(ctx)
-		cp := w.check(ctx, label(d), now.Add(d), now, false)
+		// The pre-check judges the time before the deployment: for a late announcement that is
+		// the window before the planned time, not the last minutes.
+		end := now
+		if planned.Before(end) {
+			end = planned
+		}
+		cp := w.check(ctx, label(d), end.Add(d), end, false)
 		w.st.Gate = gateOf(cp, now)
 		w.st.Status = "waiting"
 		w.setState(ctx, w.st.Gate.Decision)
