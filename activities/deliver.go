@@ -61,8 +61,12 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverRequest) (DeliveryRe
 	}
 	attempt := int(activity.GetInfo(ctx).Attempt)
 	if in.Message.URL == "" && a.PublicURL != "" {
-		wid, _, _ := strings.Cut(id, "/") // the key is "<workflow ID>/<episode>"
-		in.Message.URL = strings.TrimRight(a.PublicURL, "/") + "/v1/incidents/" + wid
+		wid, _, _ := strings.Cut(id, "/") // the key is "<workflow ID>/<episode>[/...]"
+		if d, ok := strings.CutPrefix(wid, "deploy-"); ok {
+			in.Message.URL = strings.TrimRight(a.PublicURL, "/") + "/v1/deployments/" + d
+		} else {
+			in.Message.URL = strings.TrimRight(a.PublicURL, "/") + "/v1/incidents/" + wid
+		}
 	}
 	if err := ch.Send(ctx, in.Message); err != nil {
 		if rerr := a.Store.RecordDelivery(ctx, store.Delivery{IncidentID: id, Channel: in.Channel, Status: "failed",

@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/mask"
+	"github.com/vigil-ops/vigil/notify"
 	"github.com/vigil-ops/vigil/roles"
 )
 
@@ -168,6 +169,9 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 		w.st.Gate = gateOf(cp, now)
 		w.st.Status = "waiting"
 		w.setState(ctx, w.st.Gate.Decision)
+		if w.st.Gate.Decision == GateHold {
+			w.notifyHold(ctx)
+		}
 	}
 
 	// 2. The deployment itself.
@@ -326,6 +330,39 @@ func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.T
 
 func (w *changeWorkflow) setState(ctx workflow.Context, s string) {
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(s))
+}
+
+// notifyHold pushes a hold to every notify channel, once per deployment and channel.
+func (w *changeWorkflow) notifyHold(ctx workflow.Context) {
+	var a *activities.Activities
+	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	var channels []string
+	if err := workflow.ExecuteLocalActivity(lactx, a.NotifyChannels).Get(ctx, &channels); err != nil || len(channels) == 0 {
+		return
+	}
+	d := w.in.Deployment
+	text := fmt.Sprintf("The pre-check of deployment %s (version %s) says hold:\n", d.ID, d.Version)
+	for _, r := range w.st.Gate.Reasons {
+		text += "- " + r + "\n"
+	}
+	msg := notify.Message{
+		IncidentID: DeploymentWorkflowID(d.ID) + "/" + workflow.GetInfo(ctx).FirstRunID + "/hold",
+		Title:      fmt.Sprintf("[hold] deployment %s", d.ID), Text: text, Severity: "warning", Status: GateHold,
+	}
+	dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 10,
+			NonRetryableErrorTypes: []string{activities.ErrTypeDeliveryRejected}},
+	})
+	futures := make([]workflow.Future, len(channels))
+	for i, ch := range channels {
+		futures[i] = workflow.ExecuteActivity(dctx, a.Deliver, activities.DeliverRequest{Channel: ch, Message: msg})
+	}
+	for i, f := range futures {
+		if err := f.Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("hold notification failed", "channel", channels[i], "error", err)
+		}
+	}
 }
 
 // gateOf turns the pre-check into the gate: proceed only on a verdict that says STABLE.

@@ -134,3 +134,25 @@ func TestChangeTrackingHoldsWithoutMetrics(t *testing.T) {
 	require.NotEmpty(t, st.Gate.Reasons)
 	require.Equal(t, EventCancelled, st.Status)
 }
+
+func TestChangeTrackingPushesAHoldToTheChannels(t *testing.T) {
+	env, acts := newEnv(t)
+	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	env.SetStartTime(start)
+	env.OnActivity(acts.CollectHealth, mock.Anything, mock.Anything).Return(healthAfter(start.Add(-time.Hour))) // degraded already
+	env.OnActivity(acts.NotifyChannels, mock.Anything).Return([]string{"email", "slack"}, nil)
+	var sent []activities.DeliverRequest
+	env.OnActivity(acts.Deliver, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DeliverRequest) (activities.DeliveryResult, error) {
+		sent = append(sent, in)
+		return activities.DeliveryResult{Channel: in.Channel, Status: "sent"}, nil
+	})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventCancelled, At: start.Add(time.Hour)})
+	}, time.Hour)
+	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: activities.Deployment{
+		ID: "dep-5", PlannedAt: start.Add(time.Hour), Applications: twoApps}})
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, sent, 2, "one hold per channel")
+	require.Contains(t, sent[0].Message.Title, "[hold] deployment dep-5")
+	require.Contains(t, sent[0].Message.Text, "checkout-api is UNSTABLE")
+}
