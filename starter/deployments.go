@@ -54,6 +54,16 @@ func (a *API) postDeployment(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid deployment", Errors: probs})
 		return
 	}
+	res, err := a.startDeployment(r, d)
+	if err != nil {
+		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "could not start change tracking: " + err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, res)
+}
+
+// startDeployment starts (or joins) the change tracking of a deployment.
+func (a *API) startDeployment(r *http.Request, d activities.Deployment) (DeploymentAccepted, error) {
 	id := workflows.DeploymentWorkflowID(d.ID)
 	res := DeploymentAccepted{WorkflowID: id, Status: "started", Deployment: "/v1/deployments/" + d.ID, Gate: "/v1/deployments/" + d.ID + "/gate"}
 	_, err := a.Temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
@@ -66,12 +76,11 @@ func (a *API) postDeployment(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		if !errors.As(err, &already) {
-			writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "could not start change tracking: " + err.Error()})
-			return
+			return DeploymentAccepted{}, err
 		}
 		res.Status = "joined"
 	}
-	writeJSON(w, http.StatusAccepted, res)
+	return res, nil
 }
 
 func (a *API) deploymentState(r *http.Request) (workflows.DeploymentState, error) {
