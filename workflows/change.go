@@ -334,35 +334,15 @@ func (w *changeWorkflow) setState(ctx workflow.Context, s string) {
 
 // notifyHold pushes a hold to every notify channel, once per deployment and channel.
 func (w *changeWorkflow) notifyHold(ctx workflow.Context) {
-	var a *activities.Activities
-	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
-	var channels []string
-	if err := workflow.ExecuteLocalActivity(lactx, a.NotifyChannels).Get(ctx, &channels); err != nil || len(channels) == 0 {
-		return
-	}
 	d := w.in.Deployment
 	text := fmt.Sprintf("The pre-check of deployment %s (version %s) says hold:\n", d.ID, d.Version)
 	for _, r := range w.st.Gate.Reasons {
 		text += "- " + r + "\n"
 	}
-	msg := notify.Message{
+	deliverAll(ctx, notify.Message{
 		IncidentID: DeploymentWorkflowID(d.ID) + "/" + workflow.GetInfo(ctx).FirstRunID + "/hold",
 		Title:      fmt.Sprintf("[hold] deployment %s", d.ID), Text: text, Severity: "warning", Status: GateHold,
-	}
-	dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 10,
-			NonRetryableErrorTypes: []string{activities.ErrTypeDeliveryRejected}},
 	})
-	futures := make([]workflow.Future, len(channels))
-	for i, ch := range channels {
-		futures[i] = workflow.ExecuteActivity(dctx, a.Deliver, activities.DeliverRequest{Channel: ch, Message: msg})
-	}
-	for i, f := range futures {
-		if err := f.Get(ctx, nil); err != nil {
-			workflow.GetLogger(ctx).Warn("hold notification failed", "channel", channels[i], "error", err)
-		}
-	}
 }
 
 // gateOf turns the pre-check into the gate: proceed only on a verdict that says STABLE.

@@ -383,7 +383,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 	}
 	if workflow.GetVersion(ctx, changeDeliverReport, workflow.DefaultVersion, 1) == 1 {
 		w.state.Step = "delivering"
-		if w.deliver(ctx, actx, &record, answer.Text) {
+		if w.deliver(ctx, &record, answer.Text) {
 			if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
 				return IncidentResult{}, err
 			}
@@ -405,42 +405,19 @@ const changeDeliverReport = "deliver-report"
 // activity keeps a record per incident and channel). A channel that fails does not fail the
 // incident: the report is stored and the failure is in the incident's details. It reports
 // whether the record changed.
-func (w *incidentWorkflow) deliver(ctx, lactx workflow.Context, record *activities.IncidentRecord, report string) bool {
-	var a *activities.Activities
-	var channels []string
-	if err := workflow.ExecuteLocalActivity(lactx, a.NotifyChannels).Get(ctx, &channels); err != nil || len(channels) == 0 {
-		return false
-	}
+func (w *incidentWorkflow) deliver(ctx workflow.Context, record *activities.IncidentRecord, report string) bool {
 	al := w.in.Alert
 	// A group's incident ID outlives one episode (the group fires, resolves, fires again): the
 	// delivery key is the episode's, its first run, so each episode is delivered once.
-	msg := notify.Message{
+	states := deliverAll(ctx, notify.Message{
 		IncidentID: w.id + "/" + workflow.GetInfo(ctx).FirstRunID, Text: report, Severity: al.Severity, Application: al.Application, Rule: al.Rule,
 		Title:  fmt.Sprintf("[%s] %s on %s", al.Severity, al.Rule, al.Application),
 		Status: IncidentCompleted,
-	}
-	dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-			MaximumAttempts: 10, NonRetryableErrorTypes: []string{activities.ErrTypeDeliveryRejected},
-		},
 	})
-	futures := make([]workflow.Future, len(channels))
-	for i, ch := range channels {
-		futures[i] = workflow.ExecuteActivity(dctx, a.Deliver, activities.DeliverRequest{Channel: ch, Message: msg})
+	if len(states) == 0 {
+		return false
 	}
-	for i, f := range futures {
-		var res activities.DeliveryResult
-		d := activities.DeliveryState{Channel: channels[i], Status: "sent"}
-		if err := f.Get(ctx, &res); err != nil {
-			d.Status, d.Error = "failed", errMessage(err)
-			workflow.GetLogger(ctx).Warn("report delivery failed", "channel", channels[i], "error", err)
-		} else {
-			d.Status = res.Status
-		}
-		record.Details.Deliveries = append(record.Details.Deliveries, d)
-	}
+	record.Details.Deliveries = append(record.Details.Deliveries, states...)
 	return true
 }
 
