@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -70,25 +71,115 @@ const (
 	MissingData  Verdict = "MISSING_DATA"
 )
 
-// Finding is one metric's comparison: the facts handed to the LLM.
+// Finding is one metric's comparison: the facts handed to the LLM. It encodes to JSON with
+// non-finite numbers as the strings "NaN", "+Inf" and "-Inf" (encoding/json refuses them).
 type Finding struct {
-	Metric, Kind  string
-	Verdict       Verdict
-	CurrentMedian float64          // NaN when the current window has no data
-	Baselines     []BaselineResult // "1d", "1w" (only those with enough data)
-	Summary       string           // one English sentence with the numbers
+	Metric        string           `json:"metric"`
+	Kind          string           `json:"kind"`
+	Verdict       Verdict          `json:"verdict"`
+	CurrentMedian float64          `json:"currentMedian"`       // NaN when the current window has no data
+	Baselines     []BaselineResult `json:"baselines,omitempty"` // "1d", "1w" (only those with enough data)
+	Summary       string           `json:"summary"`             // one English sentence with the numbers
 }
 
 // BaselineResult is the comparison of the current window with one baseline.
 type BaselineResult struct {
-	Name      string  // "1d" or "1w"
-	Median    float64 // baseline median
-	RelChange float64 // (cur-base)/|base|; ±Inf when base median 0 and cur ≠ 0; 0 when both 0
-	U         float64 // Mann-Whitney U of the current window against the baseline
-	P         float64 // two-sided, normal approximation with tie correction
-	Points    int     // non-NaN points in the baseline
-	Worse     bool    // significant and |RelChange| >= MinRelChange in the bad direction (never for Neutral)
-	Better    bool    // same, in the good direction (never for Neutral)
+	Name      string  `json:"name"`      // "1d" or "1w"
+	Median    float64 `json:"median"`    // baseline median
+	RelChange float64 `json:"relChange"` // (cur-base)/|base|; ±Inf when base median 0 and cur ≠ 0; 0 when both 0
+	U         float64 `json:"u"`         // Mann-Whitney U of the current window against the baseline
+	P         float64 `json:"p"`         // two-sided, normal approximation with tie correction
+	Points    int     `json:"points"`    // non-NaN points in the baseline
+	Worse     bool    `json:"worse"`     // significant and |RelChange| >= MinRelChange in the bad direction (never for Neutral)
+	Better    bool    `json:"better"`    // same, in the good direction (never for Neutral)
+}
+
+// MarshalJSON encodes f with non-finite numbers as strings.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	type plain Finding
+	return json.Marshal(struct {
+		plain
+		CurrentMedian jsonFloat `json:"currentMedian"`
+	}{plain(f), jsonFloat(f.CurrentMedian)})
+}
+
+// UnmarshalJSON decodes what MarshalJSON writes.
+func (f *Finding) UnmarshalJSON(b []byte) error {
+	type plain Finding
+	var v struct {
+		*plain
+		CurrentMedian jsonFloat `json:"currentMedian"`
+	}
+	v.plain = (*plain)(f)
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	f.CurrentMedian = float64(v.CurrentMedian)
+	return nil
+}
+
+// MarshalJSON encodes r with non-finite numbers as strings.
+func (r BaselineResult) MarshalJSON() ([]byte, error) {
+	type plain BaselineResult
+	return json.Marshal(struct {
+		plain
+		Median    jsonFloat `json:"median"`
+		RelChange jsonFloat `json:"relChange"`
+		U         jsonFloat `json:"u"`
+		P         jsonFloat `json:"p"`
+	}{plain(r), jsonFloat(r.Median), jsonFloat(r.RelChange), jsonFloat(r.U), jsonFloat(r.P)})
+}
+
+// UnmarshalJSON decodes what MarshalJSON writes.
+func (r *BaselineResult) UnmarshalJSON(b []byte) error {
+	type plain BaselineResult
+	var v struct {
+		*plain
+		Median    jsonFloat `json:"median"`
+		RelChange jsonFloat `json:"relChange"`
+		U         jsonFloat `json:"u"`
+		P         jsonFloat `json:"p"`
+	}
+	v.plain = (*plain)(r)
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	r.Median, r.RelChange, r.U, r.P = float64(v.Median), float64(v.RelChange), float64(v.U), float64(v.P)
+	return nil
+}
+
+// jsonFloat is a float64 whose NaN and infinities travel as the strings "NaN", "+Inf", "-Inf".
+type jsonFloat float64
+
+func (x jsonFloat) MarshalJSON() ([]byte, error) {
+	f := float64(x)
+	switch {
+	case math.IsNaN(f):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(f, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(f, -1):
+		return []byte(`"-Inf"`), nil
+	}
+	return json.Marshal(f)
+}
+
+func (x *jsonFloat) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case `"NaN"`, "null":
+		*x = jsonFloat(math.NaN())
+	case `"+Inf"`, `"Inf"`:
+		*x = jsonFloat(math.Inf(1))
+	case `"-Inf"`:
+		*x = jsonFloat(math.Inf(-1))
+	default:
+		var f float64
+		if err := json.Unmarshal(b, &f); err != nil {
+			return fmt.Errorf("compare: number %s: %w", b, err)
+		}
+		*x = jsonFloat(f)
+	}
+	return nil
 }
 
 // Compare compares m's current window with its 1d and 1w baselines.

@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -261,4 +262,21 @@ func TestApplication(t *testing.T) {
 			require.Equal(t, tc.faulty, faulty)
 		})
 	}
+}
+
+// A finding with missing data must survive the JSON payloads of Temporal and the API.
+func TestFindingJSONKeepsNonFiniteNumbers(t *testing.T) {
+	f := Finding{Metric: "error_logs", Kind: "ISSUE", Verdict: MissingData, CurrentMedian: math.NaN(),
+		Baselines: []BaselineResult{{Name: "1d", Median: 0, RelChange: math.Inf(1), U: 3, P: 0.5, Points: 12, Worse: true}}}
+	b, err := json.Marshal(f)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"currentMedian":"NaN"`)
+	require.Contains(t, string(b), `"relChange":"+Inf"`)
+	var back Finding
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.True(t, math.IsNaN(back.CurrentMedian))
+	require.True(t, math.IsInf(back.Baselines[0].RelChange, 1))
+	back.CurrentMedian, back.Baselines[0].RelChange = 0, 0
+	f.CurrentMedian, f.Baselines[0].RelChange = 0, 0
+	require.Equal(t, f, back)
 }
