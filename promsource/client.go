@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vigil-ops/vigil/compare"
@@ -27,14 +26,15 @@ const (
 	maxPoints = 11000
 	// maxBodyBytes bounds a response body.
 	maxBodyBytes = 64 << 20
-	// parallel is how many range queries Metrics runs at once.
+	// parallel is how many queries Metrics, Table and Around run at once.
 	parallel = 4
 )
 
 // Client queries one Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics).
 type Client struct {
-	endpoint string // …/api/v1/query_range
-	http     *http.Client
+	endpoint      string // …/api/v1/query_range
+	queryEndpoint string // …/api/v1/query
+	http          *http.Client
 }
 
 // New returns a client for the Prometheus at baseURL (e.g. "http://prometheus:9090", or with a
@@ -54,7 +54,11 @@ func New(baseURL string, httpClient *http.Client) (*Client, error) {
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: DefaultTimeout}
 	}
-	return &Client{endpoint: u.JoinPath("api/v1/query_range").String(), http: httpClient}, nil
+	return &Client{
+		endpoint:      u.JoinPath("api/v1/query_range").String(),
+		queryEndpoint: u.JoinPath("api/v1/query").String(),
+		http:          httpClient,
+	}, nil
 }
 
 // Sample is one point of a range query's result.
@@ -129,78 +133,111 @@ func (c *Client) QueryRange(ctx context.Context, promql string, from, to time.Ti
 	q.Set("end", promTime(end))
 	q.Set("step", strconv.FormatFloat(step.Seconds(), 'f', -1, 64))
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+"?"+q.Encode(), nil)
+	status, body, err := c.get(ctx, c.endpoint, "query_range", q)
 	if err != nil {
-		return nil, fmt.Errorf("promsource: %w", err)
+		return nil, err
+	}
+	data, err := decodeEnvelope(status, body, "query_range")
+	if err != nil {
+		return nil, err
+	}
+	return decodeMatrix(data)
+}
+
+// get sends GET endpoint?params and returns the status and the body (at most maxBodyBytes).
+func (c *Client) get(ctx context.Context, endpoint, what string, params url.Values) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"?"+params.Encode(), nil)
+	if err != nil {
+		return 0, nil, fmt.Errorf("promsource: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("promsource: query_range: %w", err)
+		return 0, nil, fmt.Errorf("promsource: %s: %w", what, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("promsource: reading query_range response: %w", err)
+		return 0, nil, fmt.Errorf("promsource: reading %s response: %w", what, err)
 	}
 	if len(body) > maxBodyBytes {
-		return nil, fmt.Errorf("promsource: query_range response larger than %d bytes", maxBodyBytes)
+		return 0, nil, fmt.Errorf("promsource: %s response larger than %d bytes", what, maxBodyBytes)
 	}
-	return decode(resp.StatusCode, body)
+	return resp.StatusCode, body, nil
 }
 
 type apiResponse struct {
-	Status    string `json:"status"`
-	ErrorType string `json:"errorType"`
-	Error     string `json:"error"`
-	Data      struct {
-		ResultType string `json:"resultType"`
-		Result     []struct {
-			Metric map[string]string    `json:"metric"`
-			Values [][2]json.RawMessage `json:"values"`
-		} `json:"result"`
-	} `json:"data"`
+	Status    string     `json:"status"`
+	ErrorType string     `json:"errorType"`
+	Error     string     `json:"error"`
+	Data      resultData `json:"data"`
 }
 
-func decode(status int, body []byte) ([]Sample, error) {
+type resultData struct {
+	ResultType string          `json:"resultType"`
+	Result     json.RawMessage `json:"result"`
+}
+
+// decodeEnvelope checks the HTTP status and Prometheus's status envelope and returns the data.
+func decodeEnvelope(status int, body []byte, what string) (resultData, error) {
 	var r apiResponse
 	jerr := json.Unmarshal(body, &r)
 	if jerr != nil || r.Status == "" {
 		if status/100 != 2 {
-			return nil, &APIError{HTTPStatus: status, Message: snippet(body)}
+			return resultData{}, &APIError{HTTPStatus: status, Message: snippet(body)}
 		}
 		if jerr == nil {
 			jerr = errors.New("no status field")
 		}
-		return nil, fmt.Errorf("promsource: malformed query_range response: %v", jerr)
+		return resultData{}, fmt.Errorf("promsource: malformed %s response: %v", what, jerr)
 	}
 	if r.Status != "success" {
 		msg := r.Error
 		if msg == "" {
 			msg = "status " + r.Status
 		}
-		return nil, &APIError{HTTPStatus: status, Type: r.ErrorType, Message: msg}
+		return resultData{}, &APIError{HTTPStatus: status, Type: r.ErrorType, Message: msg}
 	}
 	if status/100 != 2 {
-		return nil, &APIError{HTTPStatus: status, Message: snippet(body)}
+		return resultData{}, &APIError{HTTPStatus: status, Message: snippet(body)}
 	}
-	if r.Data.ResultType != "matrix" {
-		return nil, fmt.Errorf("promsource: query_range returned result type %q, want matrix", r.Data.ResultType)
+	return r.Data, nil
+}
+
+// parsePoint decodes a [<unix seconds>, "<value>"] pair.
+func parsePoint(p [2]json.RawMessage) (ts, v float64, err error) {
+	var vs string
+	if err := json.Unmarshal(p[0], &ts); err != nil {
+		return 0, 0, fmt.Errorf("promsource: malformed timestamp %s: %v", p[0], err)
+	}
+	if err := json.Unmarshal(p[1], &vs); err != nil {
+		return 0, 0, fmt.Errorf("promsource: malformed value %s: %v", p[1], err)
+	}
+	v, err = strconv.ParseFloat(vs, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("promsource: malformed value %q: %v", vs, err)
+	}
+	return ts, v, nil
+}
+
+// decodeMatrix sums a matrix result's series per timestamp, in time order.
+func decodeMatrix(data resultData) ([]Sample, error) {
+	if data.ResultType != "matrix" {
+		return nil, fmt.Errorf("promsource: query_range returned result type %q, want matrix", data.ResultType)
+	}
+	var result []struct {
+		Metric map[string]string    `json:"metric"`
+		Values [][2]json.RawMessage `json:"values"`
+	}
+	if err := json.Unmarshal(data.Result, &result); err != nil {
+		return nil, fmt.Errorf("promsource: malformed query_range result: %v", err)
 	}
 	sums := map[int64]float64{}
-	for _, s := range r.Data.Result {
+	for _, s := range result {
 		for _, p := range s.Values {
-			var ts float64
-			var vs string
-			if err := json.Unmarshal(p[0], &ts); err != nil {
-				return nil, fmt.Errorf("promsource: malformed timestamp %s: %v", p[0], err)
-			}
-			if err := json.Unmarshal(p[1], &vs); err != nil {
-				return nil, fmt.Errorf("promsource: malformed value %s: %v", p[1], err)
-			}
-			v, err := strconv.ParseFloat(vs, 64)
+			ts, v, err := parsePoint(p)
 			if err != nil {
-				return nil, fmt.Errorf("promsource: malformed value %q: %v", vs, err)
+				return nil, err
 			}
 			ms := int64(math.Round(ts * 1000))
 			if old, ok := sums[ms]; ok {
@@ -243,7 +280,8 @@ var baselines = []struct{ name, offset string }{
 // offset 1d, offset 1w — all evaluated at the same timestamps; Prometheus applies the offset),
 // and returns one compare.Metric per query, in order. A series Prometheus returns no data for is
 // an empty slice (missing data, never zeros); several result series are summed per timestamp;
-// values are aligned to the step grid (from, from+1m, …) with NaN for missing points.
+// values are aligned to the step grid (from, from+1m, …) with NaN for missing points. Every
+// query must pass Validate.
 func (c *Client) Metrics(ctx context.Context, app string, from, to time.Time, queries []Query) ([]compare.Metric, error) {
 	if app == "" {
 		return nil, errors.New("promsource: empty application name")
@@ -253,48 +291,24 @@ func (c *Client) Metrics(ctx context.Context, app string, from, to time.Time, qu
 		return nil, err
 	}
 	for _, q := range queries {
-		if err := q.validate(); err != nil {
+		if err := q.Validate(); err != nil {
 			return nil, err
 		}
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	series := make([][3][]float64, len(queries))
-	errs := make([]error, len(queries)*len(baselines))
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	for qi, q := range queries {
-		for bi, b := range baselines {
-			wg.Go(func() {
-				slot := qi*len(baselines) + bi
-				select {
-				case sem <- struct{}{}:
-					defer func() { <-sem }()
-				case <-ctx.Done():
-					errs[slot] = ctx.Err()
-					return
-				}
-				samples, err := c.QueryRange(ctx, render(q.PromQL, app, b.offset), start, to, Step)
-				if err != nil {
-					errs[slot] = fmt.Errorf("promsource: metric %q (%s window): %w", q.Metric, b.name, err)
-					cancel() // no point running the rest
-					return
-				}
-				series[qi][bi] = align(samples, start, n)
-			})
+	err = fanOut(ctx, len(queries)*len(baselines), func(ctx context.Context, slot int) error {
+		qi, bi := slot/len(baselines), slot%len(baselines)
+		q, b := queries[qi], baselines[bi]
+		samples, err := c.QueryRange(ctx, render(q.PromQL, app, b.offset), start, to, Step)
+		if err != nil {
+			return fmt.Errorf("promsource: metric %q (%s window): %w", q.Metric, b.name, err)
 		}
-	}
-	wg.Wait()
-	// Report the first real failure rather than the cancellations it caused.
-	var first error
-	for _, e := range errs {
-		if e != nil && (first == nil || (errors.Is(first, context.Canceled) && !errors.Is(e, context.Canceled))) {
-			first = e
-		}
-	}
-	if first != nil {
-		return nil, first
+		series[qi][bi] = align(samples, start, n)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	out := make([]compare.Metric, len(queries))
@@ -305,6 +319,17 @@ func (c *Client) Metrics(ctx context.Context, app string, from, to time.Time, qu
 		}
 	}
 	return out, nil
+}
+
+// firstError reports the first real failure rather than the cancellations it caused.
+func firstError(errs []error) error {
+	var first error
+	for _, e := range errs {
+		if e != nil && (first == nil || (errors.Is(first, context.Canceled) && !errors.Is(e, context.Canceled))) {
+			first = e
+		}
+	}
+	return first
 }
 
 // align places samples on the grid start, start+Step, … (n points), NaN where absent. No

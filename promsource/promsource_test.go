@@ -17,21 +17,23 @@ import (
 	"github.com/vigil-ops/vigil/compare"
 )
 
-// fakeProm emulates GET /api/v1/query_range: reply(query) returns the status and body.
+// fakeProm emulates GET /api/v1/query_range and /api/v1/query: reply(query) returns the status
+// and body.
 type fakeProm struct {
 	mu       sync.Mutex
-	requests []map[string]string // query, start, end, step
+	requests []map[string]string // path, query, start, end, step, time
 	reply    func(query string) (int, string)
 }
 
 func (f *fakeProm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/api/v1/query_range" || r.Method != http.MethodGet {
+	if (r.URL.Path != "/api/v1/query_range" && r.URL.Path != "/api/v1/query") || r.Method != http.MethodGet {
 		http.NotFound(w, r)
 		return
 	}
 	q := r.URL.Query()
 	f.mu.Lock()
-	f.requests = append(f.requests, map[string]string{"query": q.Get("query"), "start": q.Get("start"), "end": q.Get("end"), "step": q.Get("step")})
+	f.requests = append(f.requests, map[string]string{"path": r.URL.Path, "query": q.Get("query"),
+		"start": q.Get("start"), "end": q.Get("end"), "step": q.Get("step"), "time": q.Get("time")})
 	f.mu.Unlock()
 	status, body := f.reply(q.Get("query"))
 	w.Header().Set("Content-Type", "application/json")
@@ -156,8 +158,8 @@ func TestMetricsErrorNamesMetric(t *testing.T) {
 		return 200, matrix(series(``, pt(0, "1")))
 	})
 	_, err := c.Metrics(context.Background(), "checkout", from, to, []Query{
-		{Metric: "throughput", PromQL: `ok{a="{{app}}"}{{offset}}`},
-		{Metric: "error_ratio", PromQL: `broken{a="{{app}}"}}{{offset}}`},
+		{Metric: "throughput", Kind: "TRANSACTION", PromQL: `ok{a="{{app}}"}{{offset}}`},
+		{Metric: "error_ratio", Kind: "TRANSACTION", PromQL: `broken{a="{{app}}"}}{{offset}}`},
 	})
 	require.Error(t, err)
 	require.Contains(t, err.Error(), `"error_ratio"`)
@@ -216,7 +218,7 @@ func TestAppNameEscaping(t *testing.T) {
 	require.Equal(t, `a\nb`, escapeString("a\nb"))
 
 	c, f := newFake(t, func(string) (int, string) { return 200, matrix() })
-	_, err := c.Metrics(context.Background(), app, from, to, []Query{{Metric: "m", PromQL: `up{service_name="{{app}}"}{{offset}}`}})
+	_, err := c.Metrics(context.Background(), app, from, to, []Query{{Metric: "m", Kind: "ALERT", PromQL: `up{service_name="{{app}}"}{{offset}}`}})
 	require.NoError(t, err)
 	for _, r := range f.requests {
 		require.True(t, strings.HasPrefix(r["query"], `up{service_name="evil\"}) or vector(1) #\\"}`), r["query"])
@@ -250,7 +252,7 @@ func TestDefaultQueriesGolden(t *testing.T) {
 	require.Len(t, qs, 7)
 	kinds := map[string]string{}
 	for _, q := range qs {
-		require.NoError(t, q.validate())
+		require.NoError(t, q.Validate())
 		kinds[q.Metric] = q.Kind
 		want := compare.HigherIsWorse
 		if q.Metric == "throughput" {
@@ -278,6 +280,7 @@ func TestValidation(t *testing.T) {
 	c, err := New("https://mimir.example/prometheus/", nil)
 	require.NoError(t, err)
 	require.Equal(t, "https://mimir.example/prometheus/api/v1/query_range", c.endpoint)
+	require.Equal(t, "https://mimir.example/prometheus/api/v1/query", c.queryEndpoint)
 	require.Equal(t, DefaultTimeout, c.http.Timeout)
 
 	ctx := context.Background()
@@ -287,7 +290,7 @@ func TestValidation(t *testing.T) {
 	require.ErrorContains(t, err, "empty window")
 	_, err = c.Metrics(ctx, "a", from, from.Add(8*24*time.Hour), DefaultQueries())
 	require.ErrorContains(t, err, "more than Prometheus's")
-	_, err = c.Metrics(ctx, "a", from, to, []Query{{Metric: "m", PromQL: `up{a="{{app}}"}`}})
+	_, err = c.Metrics(ctx, "a", from, to, []Query{{Metric: "m", Kind: "ISSUE", PromQL: `up{a="{{app}}"}`}})
 	require.ErrorContains(t, err, "no {{offset}} placeholder")
 	_, err = c.QueryRange(ctx, "up", from, to, 0)
 	require.ErrorContains(t, err, "step")

@@ -2,6 +2,7 @@ package promsource
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -82,16 +83,74 @@ func render(tmpl, app, offset string) string {
 	return strings.NewReplacer(appPlaceholder, escapeString(app), offsetPlaceholder, offset).Replace(tmpl)
 }
 
-// validate checks a query before anything is sent.
-func (q Query) validate() error {
+// Validate checks a query before anything is sent: a metric name, a known Kind, a Direction
+// compare knows, and a non-empty template with the {{app}} and {{offset}} placeholders and no
+// other {{…}} placeholder. Metrics calls it for every query; configuration loaders call it too.
+func (q Query) Validate() error {
 	switch {
 	case q.Metric == "":
 		return fmt.Errorf("promsource: query with an empty metric name")
-	case strings.TrimSpace(q.PromQL) == "":
-		return fmt.Errorf("promsource: metric %q: empty PromQL template", q.Metric)
-	case !strings.Contains(q.PromQL, offsetPlaceholder):
+	case !validKind(q.Kind):
+		return fmt.Errorf("promsource: metric %q: kind %q is not one of %s", q.Metric, q.Kind, strings.Join(kinds, ", "))
+	case q.Direction != compare.HigherIsWorse && q.Direction != compare.LowerIsWorse && q.Direction != compare.Neutral:
+		return fmt.Errorf("promsource: metric %q: unknown direction %d", q.Metric, q.Direction)
+	}
+	return checkTemplate("metric", q.Metric, q.PromQL, appPlaceholder, offsetPlaceholder)
+}
+
+// kinds are the metric kinds a verdict names.
+var kinds = []string{"TRANSACTION", "ALERT", "ISSUE"}
+
+// Kinds returns the metric kinds a verdict names — the values a Query's or EnrichQuery's Kind
+// takes: TRANSACTION, ALERT, ISSUE.
+func Kinds() []string { return slices.Clone(kinds) }
+
+func validKind(k string) bool { return slices.Contains(kinds, k) }
+
+// checkTemplate checks that tmpl is non-empty, holds {{app}} and {{offset}}, and has no
+// placeholder other than the allowed ones. what and name identify the template in errors.
+func checkTemplate(what, name, tmpl string, allowed ...string) error {
+	switch {
+	case strings.TrimSpace(tmpl) == "":
+		return fmt.Errorf("promsource: %s %q: empty PromQL template", what, name)
+	case !strings.Contains(tmpl, appPlaceholder):
+		// Without {{app}} the query would read every application's data.
+		return fmt.Errorf("promsource: %s %q: PromQL template has no %s placeholder", what, name, appPlaceholder)
+	case !strings.Contains(tmpl, offsetPlaceholder):
 		// Without {{offset}} the baselines would silently equal the current window.
-		return fmt.Errorf("promsource: metric %q: PromQL template has no %s placeholder", q.Metric, offsetPlaceholder)
+		return fmt.Errorf("promsource: %s %q: PromQL template has no %s placeholder", what, name, offsetPlaceholder)
+	}
+	rest := tmpl
+	for _, p := range allowed {
+		rest = strings.ReplaceAll(rest, p, "")
+	}
+	if i := strings.Index(rest, "{{"); i >= 0 {
+		bad := rest[i:]
+		if j := strings.Index(bad, "}}"); j >= 0 {
+			bad = bad[:j+2]
+		}
+		return fmt.Errorf("promsource: %s %q: unknown placeholder %q in PromQL template (allowed: %s)", what, name, bad, strings.Join(allowed, ", "))
 	}
 	return nil
+}
+
+// Direction names accepted by ParseDirection.
+const (
+	DirectionHigherIsWorse = "higher_is_worse"
+	DirectionLowerIsWorse  = "lower_is_worse"
+	DirectionNeutral       = "neutral"
+)
+
+// ParseDirection maps a configuration string — "higher_is_worse", "lower_is_worse" or
+// "neutral", exactly — to a compare.Direction.
+func ParseDirection(s string) (compare.Direction, error) {
+	switch s {
+	case DirectionHigherIsWorse:
+		return compare.HigherIsWorse, nil
+	case DirectionLowerIsWorse:
+		return compare.LowerIsWorse, nil
+	case DirectionNeutral:
+		return compare.Neutral, nil
+	}
+	return 0, fmt.Errorf("promsource: unknown direction %q: want %s, %s or %s", s, DirectionHigherIsWorse, DirectionLowerIsWorse, DirectionNeutral)
 }

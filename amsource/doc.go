@@ -1,0 +1,2 @@
+// Package amsource reads alerts from Alertmanager's HTTP API v2.
+package amsource
