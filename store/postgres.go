@@ -32,8 +32,9 @@ type postgresStore struct {
 // newPostgresDialect returns the dialect used by the PostgreSQL filter builders.
 func newPostgresDialect() dialect {
 	return dialect{
-		placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
-		timeArg:     func(t time.Time) any { return t },
+		placeholder:    func(n int) string { return "$" + strconv.Itoa(n) },
+		timeArg:        func(t time.Time) any { return t },
+		hasApplication: "applications @> ARRAY[%s::text]",
 	}
 }
 
@@ -486,5 +487,69 @@ func (s *postgresStore) GetDelivery(ctx context.Context, incidentID, channel str
 		return Delivery{}, fmt.Errorf("store: get delivery: %w", err)
 	}
 	d.At = utc(d.At)
+	return d, nil
+}
+
+// SaveDeployment implements Store.
+func (s *postgresStore) SaveDeployment(ctx context.Context, d Deployment) error {
+	d, err := prepareDeployment(d)
+	if err != nil {
+		return err
+	}
+	apps := d.Applications
+	if apps == nil {
+		apps = []string{}
+	}
+	_, err = s.pool.Exec(ctx, deploymentUpsert("$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"),
+		d.ID, d.WorkflowID, d.Version, d.PlannedAt, apps, d.Status, d.Gate, d.State, d.Seq,
+		pgJSON(d.Body), d.CreatedAt, d.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("store: save deployment %q: %w", d.ID, err)
+	}
+	return nil
+}
+
+// GetDeployment implements Store.
+func (s *postgresStore) GetDeployment(ctx context.Context, id string) (Deployment, error) {
+	row := s.pool.QueryRow(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE id = $1`, id)
+	d, err := scanPGDeployment(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Deployment{}, fmt.Errorf("store: deployment %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Deployment{}, fmt.Errorf("store: get deployment %q: %w", id, err)
+	}
+	return d, nil
+}
+
+// ListDeployments implements Store.
+func (s *postgresStore) ListDeployments(ctx context.Context, f DeploymentFilter) ([]Deployment, error) {
+	w := deploymentWhere(newPostgresDialect(), f)
+	q := `SELECT ` + deploymentColumns + ` FROM deployments` + w.sql() +
+		` ORDER BY planned_at DESC, id LIMIT ` + w.next(limitOrDefault(f.Limit)) + ` OFFSET ` + w.next(max(f.Offset, 0))
+	rows, err := s.pool.Query(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list deployments: %w", err)
+	}
+	out, err := collect(rows, scanPGDeployment)
+	if err != nil {
+		return nil, fmt.Errorf("store: list deployments: %w", err)
+	}
+	return out, nil
+}
+
+// scanPGDeployment reads one row selected with deploymentColumns.
+func scanPGDeployment(r pgx.Row) (Deployment, error) {
+	var d Deployment
+	var body []byte
+	if err := r.Scan(&d.ID, &d.WorkflowID, &d.Version, &d.PlannedAt, &d.Applications, &d.Status, &d.Gate,
+		&d.State, &d.Seq, &body, &d.CreatedAt, &d.UpdatedAt); err != nil {
+		return Deployment{}, err
+	}
+	if len(d.Applications) == 0 {
+		d.Applications = nil
+	}
+	d.Body = rawJSON(body)
+	d.PlannedAt, d.CreatedAt, d.UpdatedAt = utc(d.PlannedAt), utc(d.CreatedAt), utc(d.UpdatedAt)
 	return d, nil
 }

@@ -41,8 +41,9 @@ type sqliteStore struct {
 // newSQLiteDialect returns the dialect used by the SQLite filter builders.
 func newSQLiteDialect() dialect {
 	return dialect{
-		placeholder: func(int) string { return "?" },
-		timeArg:     func(t time.Time) any { return sqliteTime(t) },
+		placeholder:    func(int) string { return "?" },
+		timeArg:        func(t time.Time) any { return sqliteTime(t) },
+		hasApplication: "EXISTS (SELECT 1 FROM json_each(applications) WHERE json_each.value = %s)",
 	}
 }
 
@@ -631,6 +632,96 @@ func (s *sqliteStore) GetDelivery(ctx context.Context, incidentID, channel strin
 	}
 	if d.At, err = parseSQLiteTime(at); err != nil {
 		return Delivery{}, fmt.Errorf("store: get delivery: %w", err)
+	}
+	return d, nil
+}
+
+// SaveDeployment implements Store.
+func (s *sqliteStore) SaveDeployment(ctx context.Context, d Deployment) error {
+	d, err := prepareDeployment(d)
+	if err != nil {
+		return err
+	}
+	apps := d.Applications
+	if apps == nil {
+		apps = []string{}
+	}
+	aj, err := json.Marshal(apps)
+	if err != nil {
+		return fmt.Errorf("store: save deployment %q: %w", d.ID, err)
+	}
+	_, err = s.w.ExecContext(ctx, deploymentUpsert("?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"),
+		d.ID, d.WorkflowID, d.Version, sqliteTime(d.PlannedAt), string(aj), d.Status, d.Gate, d.State, d.Seq,
+		string(d.Body), sqliteTime(d.CreatedAt), sqliteTime(d.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("store: save deployment %q: %w", d.ID, err)
+	}
+	return nil
+}
+
+// GetDeployment implements Store.
+func (s *sqliteStore) GetDeployment(ctx context.Context, id string) (Deployment, error) {
+	row := s.r.QueryRowContext(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE id = ?`, id)
+	d, err := scanSQLiteDeployment(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Deployment{}, fmt.Errorf("store: deployment %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Deployment{}, fmt.Errorf("store: get deployment %q: %w", id, err)
+	}
+	return d, nil
+}
+
+// ListDeployments implements Store.
+func (s *sqliteStore) ListDeployments(ctx context.Context, f DeploymentFilter) ([]Deployment, error) {
+	w := deploymentWhere(newSQLiteDialect(), f)
+	q := `SELECT ` + deploymentColumns + ` FROM deployments` + w.sql() +
+		` ORDER BY planned_at DESC, id LIMIT ` + w.next(limitOrDefault(f.Limit)) + ` OFFSET ` + w.next(max(f.Offset, 0))
+	rows, err := s.r.QueryContext(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list deployments: %w", err)
+	}
+	defer rows.Close()
+	out := make([]Deployment, 0)
+	for rows.Next() {
+		d, err := scanSQLiteDeployment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list deployments: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list deployments: %w", err)
+	}
+	return out, nil
+}
+
+// scanSQLiteDeployment reads one row selected with deploymentColumns.
+func scanSQLiteDeployment(r scanner) (Deployment, error) {
+	var d Deployment
+	var apps string
+	var body []byte
+	var planned, created, updated string
+	if err := r.Scan(&d.ID, &d.WorkflowID, &d.Version, &planned, &apps, &d.Status, &d.Gate, &d.State, &d.Seq,
+		&body, &created, &updated); err != nil {
+		return Deployment{}, err
+	}
+	if err := json.Unmarshal([]byte(apps), &d.Applications); err != nil {
+		return Deployment{}, fmt.Errorf("applications: %w", err)
+	}
+	if len(d.Applications) == 0 {
+		d.Applications = nil
+	}
+	d.Body = rawJSON(body)
+	var err error
+	if d.PlannedAt, err = parseSQLiteTime(planned); err != nil {
+		return Deployment{}, err
+	}
+	if d.CreatedAt, err = parseSQLiteTime(created); err != nil {
+		return Deployment{}, err
+	}
+	if d.UpdatedAt, err = parseSQLiteTime(updated); err != nil {
+		return Deployment{}, err
 	}
 	return d, nil
 }

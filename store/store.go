@@ -89,6 +89,19 @@ type Store interface {
 	RecordDelivery(ctx context.Context, d Delivery) error
 	// GetDelivery returns the record of an incident's channel, or ErrNotFound.
 	GetDelivery(ctx context.Context, incidentID, channel string) (Delivery, error)
+
+	// SaveDeployment inserts the deployment or, if a row with the same ID
+	// exists, replaces every field except CreatedAt, which is kept from the
+	// first insert. A save whose Seq is lower than the stored row's is
+	// ignored and returns nil (a stale retry or replay); an equal Seq
+	// overwrites. The store sets CreatedAt on insert and UpdatedAt on every
+	// applied save; the caller's values are ignored.
+	SaveDeployment(ctx context.Context, d Deployment) error
+	// GetDeployment returns the deployment with the given ID, or ErrNotFound.
+	GetDeployment(ctx context.Context, id string) (Deployment, error)
+	// ListDeployments returns matching deployments, Body included, newest
+	// first (PlannedAt descending, then ID ascending).
+	ListDeployments(ctx context.Context, f DeploymentFilter) ([]Deployment, error)
 }
 
 // Incident is the durable record of one IncidentWorkflow, keyed by workflow ID.
@@ -115,6 +128,33 @@ type IncidentFilter struct {
 	Limit       int
 	// Offset skips that many incidents of the ordered list (paging).
 	Offset int
+}
+
+// Deployment is the durable record of one deployment's change tracking, keyed by deployment ID.
+type Deployment struct {
+	ID           string          // deployment ID (primary key), required
+	WorkflowID   string          // required
+	Version      string          // the deployed version
+	PlannedAt    time.Time       // required (non-zero)
+	Applications []string        // application names, for filtering; empty comes back nil
+	Status       string          // scheduled, pre-check, waiting, watching, done, rolled-back, cancelled; required
+	Gate         string          // pending, proceed, hold
+	State        string          // latest verdict state: STABLE, MOSTLY_STABLE, UNSTABLE, or ""
+	Seq          int             // a save whose Seq is lower than the stored row's is ignored (stale retry/replay)
+	Body         json.RawMessage // the whole deployment state as JSON (must be valid JSON; required)
+	CreatedAt    time.Time       // set by the store on first insert
+	UpdatedAt    time.Time       // set by the store on every applied save
+}
+
+// DeploymentFilter selects deployments in ListDeployments. Empty fields do
+// not filter; a Limit of zero means 100, as in IncidentFilter.
+type DeploymentFilter struct {
+	Application string // exact application name: deployments whose Applications contain it
+	State       string // exact latest verdict state
+	Status      string // exact status
+	// Offset skips that many deployments of the ordered list (paging).
+	Offset int
+	Limit  int
 }
 
 // RoleVersion is one immutable version of a role definition.
@@ -289,6 +329,32 @@ func prepareIncident(in Incident) (Incident, error) {
 	return in, nil
 }
 
+// prepareDeployment validates d and sets the timestamps before a write.
+// CreatedAt is only used if the row is new.
+func prepareDeployment(d Deployment) (Deployment, error) {
+	switch {
+	case d.ID == "":
+		return d, errors.New("store: deployment ID is empty")
+	case d.WorkflowID == "":
+		return d, fmt.Errorf("store: deployment %q: workflow ID is empty", d.ID)
+	case d.Status == "":
+		return d, fmt.Errorf("store: deployment %q: status is empty", d.ID)
+	case d.PlannedAt.IsZero():
+		return d, fmt.Errorf("store: deployment %q: planned time is zero", d.ID)
+	case len(d.Body) == 0:
+		return d, fmt.Errorf("store: deployment %q: body is empty", d.ID)
+	}
+	if err := checkJSON(fmt.Sprintf("deployment %q body", d.ID), d.Body); err != nil {
+		return d, err
+	}
+	if len(d.Applications) == 0 {
+		d.Applications = nil
+	}
+	t := now()
+	d.PlannedAt, d.CreatedAt, d.UpdatedAt = utc(d.PlannedAt), t, t
+	return d, nil
+}
+
 // prepareRoleVersion validates rv and fills defaults before a write. The
 // version number is assigned later, inside the write transaction.
 func prepareRoleVersion(rv RoleVersion) (RoleVersion, error) {
@@ -364,6 +430,9 @@ func validHash(h string) bool {
 type dialect struct {
 	placeholder func(n int) string // n is 1-based
 	timeArg     func(t time.Time) any
+	// hasApplication is a condition, with one %s for the placeholder of a
+	// name, true when the deployment's applications column contains it.
+	hasApplication string
 }
 
 // where accumulates SQL conditions and their arguments.
@@ -371,6 +440,12 @@ type where struct {
 	d     dialect
 	conds []string
 	args  []any
+}
+
+// addf appends a condition written with one %s for the placeholder of arg.
+func (w *where) addf(format string, arg any) {
+	w.args = append(w.args, arg)
+	w.conds = append(w.conds, fmt.Sprintf(format, w.d.placeholder(len(w.args))))
 }
 
 // add appends the condition "column op <placeholder>".
@@ -406,6 +481,21 @@ func incidentWhere(d dialect, f IncidentFilter) *where {
 	return w
 }
 
+// deploymentWhere builds the WHERE clause for f.
+func deploymentWhere(d dialect, f DeploymentFilter) *where {
+	w := &where{d: d}
+	if f.Status != "" {
+		w.add("status", "=", f.Status)
+	}
+	if f.State != "" {
+		w.add("state", "=", f.State)
+	}
+	if f.Application != "" {
+		w.addf(d.hasApplication, f.Application)
+	}
+	return w
+}
+
 // llmCallWhere builds the WHERE clause for f.
 func llmCallWhere(d dialect, f LLMCallFilter) *where {
 	w := &where{d: d}
@@ -431,11 +521,32 @@ func llmCallWhere(d dialect, f LLMCallFilter) *where {
 
 // Column lists shared by both backends' SELECT statements.
 const (
-	incidentColumns = "workflow_id, run_id, alert_name, application, severity, status, language, report, alert, details, created_at, updated_at"
-	roleColumns     = "code, version, spec, author, comment, deleted, created_at"
-	llmCallColumns  = "id, ts, client, role, role_version, provider, model, subject, request, response, status, error, latency_ms, input_tokens, output_tokens, cost_usd, workflow_id, attempt, run_id, error_class, reused"
-	apiKeyColumns   = "hash, client, org, scopes, created_at"
+	incidentColumns   = "workflow_id, run_id, alert_name, application, severity, status, language, report, alert, details, created_at, updated_at"
+	roleColumns       = "code, version, spec, author, comment, deleted, created_at"
+	llmCallColumns    = "id, ts, client, role, role_version, provider, model, subject, request, response, status, error, latency_ms, input_tokens, output_tokens, cost_usd, workflow_id, attempt, run_id, error_class, reused"
+	apiKeyColumns     = "hash, client, org, scopes, created_at"
+	deploymentColumns = "id, workflow_id, version, planned_at, applications, status, gate, state, seq, body, created_at, updated_at"
 )
+
+// deploymentUpsert returns the SaveDeployment statement for a VALUES list.
+// The update applies only when the new Seq is not lower than the stored one,
+// so a stale retry or replay changes nothing; created_at is never updated.
+func deploymentUpsert(values string) string {
+	return `INSERT INTO deployments (` + deploymentColumns + `)
+VALUES (` + values + `)
+ON CONFLICT (id) DO UPDATE SET
+	workflow_id = excluded.workflow_id,
+	version = excluded.version,
+	planned_at = excluded.planned_at,
+	applications = excluded.applications,
+	status = excluded.status,
+	gate = excluded.gate,
+	state = excluded.state,
+	seq = excluded.seq,
+	body = excluded.body,
+	updated_at = excluded.updated_at
+WHERE deployments.seq <= excluded.seq`
+}
 
 // usageQuery returns the UsageSummary statement for a WHERE clause; the
 // casts keep PostgreSQL's numeric aggregates in Go-friendly types and are

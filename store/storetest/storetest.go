@@ -52,6 +52,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APIKey/Hash", testHashAPIKey},
 		{"APIKey/PutLookup", testAPIKey},
 		{"APIKey/Invalid", testAPIKeyInvalid},
+		{"Deployment/RoundTrip", testDeploymentRoundTrip},
+		{"Deployment/StaleSeqIgnored", testDeploymentStaleSeq},
+		{"Deployment/EqualSeqOverwritesKeepsCreatedAt", testDeploymentUpsert},
+		{"Deployment/ConcurrentSaves", testDeploymentConcurrentSaves},
+		{"Deployment/Invalid", testDeploymentInvalid},
+		{"Deployment/ListOrderFilters", testDeploymentList},
+		{"Deployment/Paging", testDeploymentPaging},
+		{"Deployment/DefaultLimit", testDeploymentDefaultLimit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,6 +173,8 @@ func testEmptyStore(t *testing.T, s store.Store) {
 	require.ErrorIs(t, s.DeleteRole(ctx, "missing", "ann"), store.ErrNotFound)
 	_, err = s.LookupAPIKey(ctx, store.HashAPIKey("missing"))
 	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.GetDeployment(ctx, "missing")
+	require.ErrorIs(t, err, store.ErrNotFound)
 
 	ins, err := s.ListIncidents(ctx, store.IncidentFilter{})
 	require.NoError(t, err)
@@ -182,6 +192,10 @@ func testEmptyStore(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.NotNil(t, usage)
 	require.Empty(t, usage)
+	deps, err := s.ListDeployments(ctx, store.DeploymentFilter{})
+	require.NoError(t, err)
+	require.NotNil(t, deps)
+	require.Empty(t, deps)
 }
 
 func testIncidentRoundTrip(t *testing.T, s store.Store) {
@@ -835,4 +849,268 @@ func testIncidentPaging(t *testing.T, s store.Store) {
 		}
 	}
 	require.Equal(t, []string{"inc-4", "inc-3", "inc-2", "inc-1", "inc-0"}, ids, "newest first, pages without gaps or repeats")
+}
+
+// sampleDeployment returns a valid deployment planned at the given time.
+func sampleDeployment(id string, planned time.Time) store.Deployment {
+	return store.Deployment{
+		ID:           id,
+		WorkflowID:   "change-" + id,
+		Version:      "1.2.3",
+		PlannedAt:    planned,
+		Applications: []string{"shop"},
+		Status:       "scheduled",
+		Gate:         "pending",
+		Body:         json.RawMessage(`{"id":"` + id + `"}`),
+	}
+}
+
+// requireDeployment compares deployments, Body semantically and the
+// store-set CreatedAt and UpdatedAt not at all.
+func requireDeployment(t *testing.T, want, got store.Deployment) {
+	t.Helper()
+	requireJSON(t, want.Body, got.Body, want.ID+" Body")
+	want.Body, got.Body = nil, nil
+	want.CreatedAt, want.UpdatedAt, got.CreatedAt, got.UpdatedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	require.Equal(t, want, got)
+}
+
+// deploymentIDs returns the IDs of deployments, in order.
+func deploymentIDs(ds []store.Deployment) []string {
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	return ids
+}
+
+func testDeploymentRoundTrip(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	d := store.Deployment{
+		ID:           "dep-1",
+		WorkflowID:   "change-dep-1",
+		Version:      "v2.4.0",
+		PlannedAt:    base(),
+		Applications: []string{"checkout", "payments"},
+		Status:       "watching",
+		Gate:         "proceed",
+		State:        "MOSTLY_STABLE",
+		Seq:          7,
+		Body: json.RawMessage(`{"gate": "proceed", "checkpoints": [{"at": "2025-03-14T13:39:26Z", ` +
+			`"verdict": {"state": "MOSTLY_STABLE", "score": 0.82}, "facts": ["p99 +3%"]}], "note": "ünïcode — ok"}`),
+		CreatedAt: base().Add(-48 * time.Hour), // ignored: set by the store
+		UpdatedAt: base().Add(-48 * time.Hour), // ignored: set by the store
+	}
+	before := time.Now().Add(-time.Second)
+	require.NoError(t, s.SaveDeployment(ctx, d))
+	after := time.Now().Add(time.Second)
+	got, err := s.GetDeployment(ctx, "dep-1")
+	require.NoError(t, err)
+	requireUTC(t, got.PlannedAt, "PlannedAt")
+	want := d
+	want.PlannedAt = norm(d.PlannedAt)
+	requireDeployment(t, want, got)
+	require.True(t, got.PlannedAt.Equal(norm(base())))
+	for what, ts := range map[string]time.Time{"CreatedAt": got.CreatedAt, "UpdatedAt": got.UpdatedAt} {
+		requireUTC(t, ts, what)
+		require.True(t, ts.After(before) && ts.Before(after), "%s = %v", what, ts)
+	}
+	require.True(t, got.CreatedAt.Equal(got.UpdatedAt), "first insert: CreatedAt %v, UpdatedAt %v", got.CreatedAt, got.UpdatedAt)
+
+	// No applications round-trip as nil; a JSON array body is fine.
+	bare := store.Deployment{ID: "dep-2", WorkflowID: "wf-2", PlannedAt: base(), Status: "scheduled",
+		Applications: []string{}, Body: json.RawMessage(`[]`)}
+	require.NoError(t, s.SaveDeployment(ctx, bare))
+	got, err = s.GetDeployment(ctx, "dep-2")
+	require.NoError(t, err)
+	require.Nil(t, got.Applications)
+	require.Equal(t, "", got.Version)
+	require.Equal(t, "", got.Gate)
+	require.Equal(t, "", got.State)
+	require.Zero(t, got.Seq)
+	requireJSON(t, json.RawMessage(`[]`), got.Body, "dep-2 Body")
+
+	_, err = s.GetDeployment(ctx, "dep-3")
+	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func testDeploymentStaleSeq(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	d := sampleDeployment("dep", base())
+	d.Seq, d.Status, d.State = 5, "watching", "STABLE"
+	d.Body = json.RawMessage(`{"seq":5}`)
+	require.NoError(t, s.SaveDeployment(ctx, d))
+	first, err := s.GetDeployment(ctx, "dep")
+	require.NoError(t, err)
+
+	stale := d
+	stale.Seq, stale.Status, stale.State, stale.Gate = 4, "pre-check", "", "hold"
+	stale.Version, stale.Applications, stale.PlannedAt = "0.0.1", []string{"other"}, base().Add(time.Hour)
+	stale.Body = json.RawMessage(`{"seq":4}`)
+	require.NoError(t, s.SaveDeployment(ctx, stale), "a stale save is not an error")
+	got, err := s.GetDeployment(ctx, "dep")
+	require.NoError(t, err)
+	requireDeployment(t, first, got)
+	require.True(t, got.UpdatedAt.Equal(first.UpdatedAt), "a stale save must not touch UpdatedAt")
+
+	newer := d
+	newer.Seq, newer.Status, newer.Body = 6, "done", json.RawMessage(`{"seq":6}`)
+	require.NoError(t, s.SaveDeployment(ctx, newer))
+	got, err = s.GetDeployment(ctx, "dep")
+	require.NoError(t, err)
+	want := newer
+	want.PlannedAt = norm(newer.PlannedAt)
+	requireDeployment(t, want, got)
+}
+
+func testDeploymentUpsert(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	first := sampleDeployment("dep", base())
+	first.Seq = 3
+	require.NoError(t, s.SaveDeployment(ctx, first))
+	stored, err := s.GetDeployment(ctx, "dep")
+	require.NoError(t, err)
+
+	time.Sleep(5 * time.Millisecond)
+	retry := store.Deployment{
+		ID: "dep", WorkflowID: "change-dep-2", Version: "1.2.4", PlannedAt: base().Add(30 * time.Minute),
+		Applications: []string{"billing"}, Status: "waiting", Gate: "hold", State: "UNSTABLE", Seq: 3,
+		Body:      json.RawMessage(`{"retry":true}`),
+		CreatedAt: base().Add(24 * time.Hour), // ignored
+	}
+	require.NoError(t, s.SaveDeployment(ctx, retry))
+	got, err := s.GetDeployment(ctx, "dep")
+	require.NoError(t, err)
+	want := retry
+	want.PlannedAt = norm(retry.PlannedAt)
+	requireDeployment(t, want, got)
+	require.True(t, got.CreatedAt.Equal(stored.CreatedAt), "CreatedAt %v, first insert %v", got.CreatedAt, stored.CreatedAt)
+	require.True(t, got.UpdatedAt.After(stored.UpdatedAt), "UpdatedAt %v, first insert %v", got.UpdatedAt, stored.UpdatedAt)
+
+	all, err := s.ListDeployments(ctx, store.DeploymentFilter{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"dep"}, deploymentIDs(all))
+}
+
+func testDeploymentConcurrentSaves(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			d := sampleDeployment("dep", base())
+			d.Seq, d.Body = i, json.RawMessage(fmt.Sprintf(`{"seq":%d}`, i))
+			errs[i] = s.SaveDeployment(ctx, d)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "save %d", i)
+	}
+	got, err := s.GetDeployment(ctx, "dep")
+	require.NoError(t, err)
+	require.Equal(t, n-1, got.Seq, "the highest Seq wins whatever the order of the saves")
+	requireJSON(t, json.RawMessage(fmt.Sprintf(`{"seq":%d}`, n-1)), got.Body, "Body")
+}
+
+func testDeploymentInvalid(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, tc := range []struct {
+		field  string
+		mutate func(d *store.Deployment)
+	}{
+		{"ID", func(d *store.Deployment) { d.ID = "" }},
+		{"workflow ID", func(d *store.Deployment) { d.WorkflowID = "" }},
+		{"status", func(d *store.Deployment) { d.Status = "" }},
+		{"planned time", func(d *store.Deployment) { d.PlannedAt = time.Time{} }},
+		{"body", func(d *store.Deployment) { d.Body = nil }},
+		{"body", func(d *store.Deployment) { d.Body = json.RawMessage(`{"gate":`) }},
+	} {
+		d := sampleDeployment("dep", base())
+		tc.mutate(&d)
+		err := s.SaveDeployment(ctx, d)
+		require.Error(t, err, tc.field)
+		require.Contains(t, err.Error(), tc.field, "the error names the field")
+	}
+	_, err := s.GetDeployment(ctx, "dep")
+	require.ErrorIs(t, err, store.ErrNotFound, "a rejected deployment must not be stored")
+}
+
+func testDeploymentList(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	b := base()
+	for _, d := range []store.Deployment{
+		{ID: "dep-a", Status: "watching", State: "STABLE", Applications: []string{"shop"}, PlannedAt: b.Add(1 * time.Hour)},
+		{ID: "dep-c", Status: "watching", State: "UNSTABLE", Applications: []string{"billing", "shop-api"}, PlannedAt: b.Add(2 * time.Hour)},
+		{ID: "dep-b", Status: "done", State: "STABLE", Applications: []string{"shop", "billing"}, PlannedAt: b.Add(2 * time.Hour)},
+		{ID: "dep-d", Status: "rolled-back", State: "UNSTABLE", Applications: []string{`sh%p "x"`}, PlannedAt: b},
+		{ID: "dep-e", Status: "scheduled", Applications: nil, PlannedAt: b.Add(3 * time.Hour)},
+	} {
+		d.WorkflowID, d.Body = "change-"+d.ID, json.RawMessage(`{"id":"`+d.ID+`"}`)
+		require.NoError(t, s.SaveDeployment(ctx, d))
+	}
+	for _, tc := range []struct {
+		f    store.DeploymentFilter
+		want []string
+	}{
+		{store.DeploymentFilter{}, []string{"dep-e", "dep-b", "dep-c", "dep-a", "dep-d"}},
+		{store.DeploymentFilter{Status: "watching"}, []string{"dep-c", "dep-a"}},
+		{store.DeploymentFilter{State: "STABLE"}, []string{"dep-b", "dep-a"}},
+		{store.DeploymentFilter{Application: "shop"}, []string{"dep-b", "dep-a"}},
+		{store.DeploymentFilter{Application: "billing"}, []string{"dep-b", "dep-c"}},
+		{store.DeploymentFilter{Application: "shop-api"}, []string{"dep-c"}},
+		{store.DeploymentFilter{Application: `sh%p "x"`}, []string{"dep-d"}},
+		{store.DeploymentFilter{Application: "sh"}, []string{}},
+		{store.DeploymentFilter{Application: "Shop"}, []string{}},
+		{store.DeploymentFilter{Application: "shop", State: "STABLE", Status: "done"}, []string{"dep-b"}},
+		{store.DeploymentFilter{Application: "billing", State: "UNSTABLE"}, []string{"dep-c"}},
+		{store.DeploymentFilter{Status: "watching", Limit: 1}, []string{"dep-c"}},
+		{store.DeploymentFilter{Limit: 2, Offset: 1}, []string{"dep-b", "dep-c"}},
+		{store.DeploymentFilter{Offset: 10}, []string{}},
+		{store.DeploymentFilter{Status: "cancelled"}, []string{}},
+	} {
+		got, err := s.ListDeployments(ctx, tc.f)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, deploymentIDs(got), "filter %+v", tc.f)
+	}
+	got, err := s.ListDeployments(ctx, store.DeploymentFilter{Application: "billing"})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, []string{"shop", "billing"}, got[0].Applications)
+	require.True(t, got[0].PlannedAt.Equal(norm(b.Add(2*time.Hour))))
+	requireUTC(t, got[0].PlannedAt, "PlannedAt")
+	requireJSON(t, json.RawMessage(`{"id":"dep-b"}`), got[0].Body, "listed Body")
+	require.Equal(t, "change-dep-c", got[1].WorkflowID)
+}
+
+func testDeploymentPaging(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	for i := 0; i < 5; i++ {
+		require.NoError(t, s.SaveDeployment(ctx, sampleDeployment(fmt.Sprintf("dep-%d", i), t0.Add(time.Duration(i)*time.Millisecond))))
+	}
+	var ids []string
+	for offset := 0; offset < 6; offset += 2 {
+		page, err := s.ListDeployments(ctx, store.DeploymentFilter{Application: "shop", Limit: 2, Offset: offset})
+		require.NoError(t, err)
+		ids = append(ids, deploymentIDs(page)...)
+	}
+	require.Equal(t, []string{"dep-4", "dep-3", "dep-2", "dep-1", "dep-0"}, ids,
+		"newest first at millisecond resolution, pages without gaps or repeats")
+}
+
+func testDeploymentDefaultLimit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for i := range 105 {
+		require.NoError(t, s.SaveDeployment(ctx, sampleDeployment(fmt.Sprintf("dep-%03d", i), base().Add(time.Duration(i)*time.Second))))
+	}
+	got, err := s.ListDeployments(ctx, store.DeploymentFilter{})
+	require.NoError(t, err)
+	require.Len(t, got, 100, "a zero Limit means 100, as for incidents")
+	require.Equal(t, "dep-104", got[0].ID)
+	require.Equal(t, "dep-005", got[99].ID)
+	got, err = s.ListDeployments(ctx, store.DeploymentFilter{Limit: 1000})
+	require.NoError(t, err)
+	require.Len(t, got, 105)
 }
