@@ -135,10 +135,93 @@ type Database struct {
 	URLFile string `yaml:"url_file"`
 }
 
-// Prometheus locates the Prometheus HTTP API.
+// Prometheus locates the Prometheus HTTP API and adjusts the PromQL
+// templates change tracking runs against it.
 type Prometheus struct {
 	// URL is optional; when set it must be an absolute http(s) URL.
 	URL string `yaml:"url"`
+	// Queries adjust the built-in health metric templates: an entry with
+	// the name of a built-in metric replaces it, an entry with a new name
+	// adds a metric, and a disabled entry removes the built-in metric of
+	// its name. Metric names are unique.
+	Queries []PrometheusQuery `yaml:"queries"`
+	// Enrichment adjusts the built-in enrichment templates (run for each
+	// metric kind a verdict names) with the same rules, by Name.
+	Enrichment []EnrichmentQuery `yaml:"enrichment"`
+}
+
+// Metric kinds accepted in prometheus.queries[].kind and
+// prometheus.enrichment[].kind: the kinds a change-tracking verdict names.
+const (
+	// KindTransaction covers request metrics (throughput, errors, latency).
+	KindTransaction = "TRANSACTION"
+	// KindAlert covers firing alerts.
+	KindAlert = "ALERT"
+	// KindIssue covers error logs and other issues.
+	KindIssue = "ISSUE"
+)
+
+// Directions accepted in prometheus.queries[].direction: which way a
+// metric's change is a regression.
+const (
+	// DirectionHigherIsWorse marks metrics whose rise is a regression
+	// (errors, latency).
+	DirectionHigherIsWorse = "higher_is_worse"
+	// DirectionLowerIsWorse marks metrics whose fall is a regression.
+	DirectionLowerIsWorse = "lower_is_worse"
+	// DirectionNeutral marks metrics reported without a judgement
+	// (throughput).
+	DirectionNeutral = "neutral"
+)
+
+// Placeholders of the PromQL templates in prometheus.queries and
+// prometheus.enrichment. Both are required in every template.
+const (
+	// PlaceholderApp is replaced by the application's name.
+	PlaceholderApp = "{{app}}"
+	// PlaceholderOffset is replaced by "" or an " offset <d>" modifier for
+	// the baselines; it follows each selector's range, e.g. [5m]{{offset}}.
+	PlaceholderOffset = "{{offset}}"
+)
+
+// MaxEnrichmentLimit is the largest prometheus.enrichment[].limit.
+const MaxEnrichmentLimit = 100
+
+// PrometheusQuery is one health metric's PromQL template
+// (prometheus.queries[]).
+type PrometheusQuery struct {
+	// Metric names the metric (e.g. latency_p95); required and unique.
+	Metric string `yaml:"metric"`
+	// Kind is TRANSACTION, ALERT or ISSUE.
+	Kind string `yaml:"kind"`
+	// Direction is higher_is_worse, lower_is_worse or neutral.
+	Direction string `yaml:"direction"`
+	// PromQL is the query template; it must contain {{app}} and {{offset}}.
+	PromQL string `yaml:"promql"`
+	// Disabled removes the built-in metric of this name; the other fields
+	// are then ignored.
+	Disabled bool `yaml:"disabled"`
+}
+
+// EnrichmentQuery is one enrichment PromQL template
+// (prometheus.enrichment[]).
+type EnrichmentQuery struct {
+	// Name identifies the template; required and unique.
+	Name string `yaml:"name"`
+	// Kind is the metric kind whose verdicts run it: TRANSACTION, ALERT or
+	// ISSUE.
+	Kind string `yaml:"kind"`
+	// Title heads the result in reports (optional).
+	Title string `yaml:"title"`
+	// PromQL is the query template; it must contain {{app}} and {{offset}}
+	// and may contain {{window}}.
+	PromQL string `yaml:"promql"`
+	// Limit caps the number of series reported, 0..100; 0 means the
+	// default.
+	Limit int `yaml:"limit"`
+	// Disabled removes the built-in template of this name; the other fields
+	// are then ignored.
+	Disabled bool `yaml:"disabled"`
 }
 
 // Alertmanager locates the Alertmanager HTTP API.
@@ -275,12 +358,52 @@ type Alerts struct {
 	IncidentLifetime time.Duration `yaml:"incident_lifetime"`
 }
 
+// Values of change_tracking.notify.
+const (
+	// NotifyAll notifies the result of every checkpoint.
+	NotifyAll = "all"
+	// NotifyNotStable notifies only checkpoints whose verdict is not
+	// stable (the default).
+	NotifyNotStable = "not_stable"
+	// NotifyNone sends no change-tracking notifications.
+	NotifyNone = "none"
+)
+
 // ChangeTracking configures change follow-up.
 type ChangeTracking struct {
 	// Checkpoints are offsets from a change at which its effect is
 	// checked; strictly increasing, at most one negative (a baseline
 	// before the change).
 	Checkpoints []time.Duration `yaml:"checkpoints"`
+	// Notify selects which checkpoint results are notified: all,
+	// not_stable (default) or none.
+	Notify string `yaml:"notify"`
+	// Applications give applications their own checkpoint schedules, by
+	// application name; see [ChangeTracking.CheckpointsFor].
+	Applications []ChangeApplication `yaml:"applications"`
+}
+
+// ChangeApplication is one application's checkpoint schedule
+// (change_tracking.applications[]).
+type ChangeApplication struct {
+	// Name is the application's name; required and unique.
+	Name string `yaml:"name"`
+	// Checkpoints replace change_tracking.checkpoints for the application;
+	// at least one, with the same rules.
+	Checkpoints []time.Duration `yaml:"checkpoints"`
+}
+
+// CheckpointsFor returns the checkpoint schedule of the application named
+// app: its change_tracking.applications entry's, or the global
+// change_tracking.checkpoints. The result shares the configuration's
+// storage and must not be modified.
+func (c ChangeTracking) CheckpointsFor(app string) []time.Duration {
+	for _, a := range c.Applications {
+		if a.Name == app {
+			return a.Checkpoints
+		}
+	}
+	return c.Checkpoints
 }
 
 // Notify configures the delivery of incident reports to people. Each
@@ -410,10 +533,13 @@ func Default() *Config {
 		Notify:        Notify{Slack: NotifySlack{APIURL: SlackAPIURL}},
 		Traces:        Traces{ElasticAPM: ElasticAPMSource{Index: DefaultAPMIndex}},
 		Alerts:        Alerts{GroupWindow: 10 * time.Second, IncidentLifetime: 24 * time.Hour},
-		ChangeTracking: ChangeTracking{Checkpoints: []time.Duration{
-			-30 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour,
-			4 * time.Hour, 8 * time.Hour, 12 * time.Hour, 24 * time.Hour,
-		}},
+		ChangeTracking: ChangeTracking{
+			Checkpoints: []time.Duration{
+				-30 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour,
+				4 * time.Hour, 8 * time.Hour, 12 * time.Hour, 24 * time.Hour,
+			},
+			Notify: NotifyNotStable,
+		},
 	}
 }
 

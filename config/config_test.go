@@ -34,6 +34,9 @@ var provider = []string{
 	"        rpm: 10",
 }
 
+// promql is a valid PromQL template, quoted for YAML.
+const promql = `'sum(rate(x{app="{{app}}"}[5m]{{offset}}))'`
+
 func with(base []string, more ...string) []byte {
 	return y(append(append([]string{}, base...), more...)...)
 }
@@ -50,6 +53,10 @@ func TestDefaultsValid(t *testing.T) {
 	require.Equal(t, 30*time.Second, c.HTTP.ReadTimeout)
 	require.Equal(t, []time.Duration{-30 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour,
 		4 * time.Hour, 8 * time.Hour, 12 * time.Hour, 24 * time.Hour}, c.ChangeTracking.Checkpoints)
+	require.Equal(t, NotifyNotStable, c.ChangeTracking.Notify)
+	require.Empty(t, c.ChangeTracking.Applications)
+	require.Empty(t, c.Prometheus.Queries)
+	require.Empty(t, c.Prometheus.Enrichment)
 	require.Equal(t, filepath.Join(".vigil", "temporal.db"), c.DevTemporalDB())
 
 	// Production needs a database; the defaults have none.
@@ -74,6 +81,12 @@ func TestExampleLoads(t *testing.T) {
 	require.Equal(t, 0.15, c.Providers[0].Models[0].Price.InputPerMTok)
 	require.Equal(t, "k1", c.Codec.ActiveKey)
 	require.Error(t, c.ValidateProduction(), "the example configures no database")
+	require.Equal(t, NotifyNotStable, c.ChangeTracking.Notify)
+	require.Equal(t, []time.Duration{-30 * time.Minute, 10 * time.Minute, time.Hour, 24 * time.Hour}, c.ChangeTracking.CheckpointsFor("checkout-api"))
+	require.Equal(t, c.ChangeTracking.Checkpoints, c.ChangeTracking.CheckpointsFor("other"))
+	require.Len(t, c.Prometheus.Queries, 2)
+	require.Equal(t, PrometheusQuery{Metric: "error_logs", Disabled: true}, c.Prometheus.Queries[1])
+	require.Equal(t, 5, c.Prometheus.Enrichment[0].Limit)
 
 	// Through a file, too.
 	path := filepath.Join(t.TempDir(), "vigil.yaml")
@@ -193,6 +206,52 @@ func TestValidationErrors(t *testing.T) {
 			"vigil.yaml:5: change_tracking.checkpoints[2]: must be greater than the previous checkpoint (1h0m0s)"},
 		{"checkpoints negatives", y("change_tracking:", "  checkpoints: [-1h, -30m, 10m]"),
 			"vigil.yaml:2: change_tracking.checkpoints[1]: at most one negative checkpoint"},
+		{"query metric missing", y("prometheus:", "  queries:", "    - kind: TRANSACTION", "      direction: neutral", "      promql: "+promql),
+			"vigil.yaml:3: prometheus.queries[0].metric: required"},
+		{"query metric dup", y("prometheus:", "  queries:", "    - {metric: m, disabled: true}", "    - {metric: m, disabled: true}"),
+			`vigil.yaml:4: prometheus.queries[1].metric: duplicate metric "m" (also prometheus.queries[0])`},
+		{"query kind", y("prometheus:", "  queries:", "    - metric: m", "      kind: transaction", "      direction: neutral", "      promql: "+promql),
+			`vigil.yaml:4: prometheus.queries[0].kind: must be one of TRANSACTION, ALERT, ISSUE; got "transaction"`},
+		{"query kind missing", y("prometheus:", "  queries:", "    - metric: m", "      direction: neutral", "      promql: "+promql),
+			`vigil.yaml:3: prometheus.queries[0].kind: must be one of TRANSACTION, ALERT, ISSUE; got ""`},
+		{"query direction", y("prometheus:", "  queries:", "    - metric: m", "      kind: ALERT", "      direction: up", "      promql: "+promql),
+			`vigil.yaml:5: prometheus.queries[0].direction: must be one of higher_is_worse, lower_is_worse, neutral; got "up"`},
+		{"query promql missing", y("prometheus:", "  queries:", "    - metric: m", "      kind: ISSUE", "      direction: higher_is_worse"),
+			"vigil.yaml:3: prometheus.queries[0].promql: required (a PromQL template containing {{app}} and {{offset}})"},
+		{"query promql without app", y("prometheus:", "  queries:", "    - {metric: a, disabled: true}", "    - metric: m", "      kind: ISSUE", "      direction: lower_is_worse", "      promql: 'sum(rate(x[5m]{{offset}}))'"),
+			"vigil.yaml:7: prometheus.queries[1].promql: must contain {{app}}"},
+		{"query promql without offset", y("prometheus:", "  queries:", "    - metric: m", "      kind: ISSUE", "      direction: neutral", `      promql: 'sum(rate(x{app="{{app}}"}[5m]))'`),
+			"vigil.yaml:6: prometheus.queries[0].promql: must contain {{offset}} right after each selector's range (e.g. [5m]{{offset}}); without it the baselines (a day and a week earlier) would equal the current window"},
+		{"enrichment name missing", y("prometheus:", "  enrichment:", "    - kind: ALERT", "      promql: "+promql),
+			"vigil.yaml:3: prometheus.enrichment[0].name: required"},
+		{"enrichment name dup", y("prometheus:", "  enrichment:", "    - {name: e, disabled: true}", "    - {name: e, disabled: true}"),
+			`vigil.yaml:4: prometheus.enrichment[1].name: duplicate name "e" (also prometheus.enrichment[0])`},
+		{"enrichment kind", y("prometheus:", "  enrichment:", "    - name: e", "      kind: LOGS", "      promql: "+promql),
+			`vigil.yaml:4: prometheus.enrichment[0].kind: must be one of TRANSACTION, ALERT, ISSUE; got "LOGS"`},
+		{"enrichment promql missing", y("prometheus:", "  enrichment:", "    - name: e", "      kind: ALERT"),
+			"vigil.yaml:3: prometheus.enrichment[0].promql: required"},
+		{"enrichment promql without app", y("prometheus:", "  enrichment:", "    - name: e", "      kind: ALERT", "      promql: 'topk(5, x[{{window}}]{{offset}})'"),
+			"vigil.yaml:5: prometheus.enrichment[0].promql: must contain {{app}}"},
+		{"enrichment promql without offset", y("prometheus:", "  enrichment:", "    - name: e", "      kind: ALERT", `      promql: 'x{app="{{app}}"}[{{window}}]'`),
+			"vigil.yaml:5: prometheus.enrichment[0].promql: must contain {{offset}}"},
+		{"enrichment limit negative", y("prometheus:", "  enrichment:", "    - name: e", "      kind: ISSUE", "      promql: "+promql, "      limit: -1"),
+			"vigil.yaml:6: prometheus.enrichment[0].limit: must be between 0 and 100 (0 means the default), got -1"},
+		{"enrichment limit too large", y("prometheus:", "  enrichment:", "    - name: e", "      kind: ISSUE", "      promql: "+promql, "      limit: 101"),
+			"vigil.yaml:6: prometheus.enrichment[0].limit: must be between 0 and 100 (0 means the default), got 101"},
+		{"change notify", y("change_tracking:", "  notify: always"), `vigil.yaml:2: change_tracking.notify: must be one of all, not_stable, none; got "always"`},
+		{"change notify empty", y("change_tracking:", `  notify: ""`), `vigil.yaml:2: change_tracking.notify: must be one of all, not_stable, none; got ""`},
+		{"application name missing", y("change_tracking:", "  applications:", "    - checkpoints: [10m]"),
+			"vigil.yaml:3: change_tracking.applications[0].name: required"},
+		{"application name dup", y("change_tracking:", "  applications:", "    - {name: api, checkpoints: [10m]}", "    - {name: api, checkpoints: [1h]}"),
+			`vigil.yaml:4: change_tracking.applications[1].name: duplicate name "api" (also change_tracking.applications[0])`},
+		{"application checkpoints missing", y("change_tracking:", "  applications:", "    - name: api"),
+			"vigil.yaml:3: change_tracking.applications[0].checkpoints: at least one checkpoint is required"},
+		{"application checkpoints empty", y("change_tracking:", "  applications:", "    - name: api", "      checkpoints: []"),
+			"vigil.yaml:4: change_tracking.applications[0].checkpoints: at least one checkpoint is required"},
+		{"application checkpoints increasing", y("change_tracking:", "  applications:", "    - name: api", "      checkpoints:", "        - 10m", "        - 1h", "        - 1h"),
+			"vigil.yaml:7: change_tracking.applications[0].checkpoints[2]: must be greater than the previous checkpoint (1h0m0s)"},
+		{"application checkpoints negatives", y("change_tracking:", "  applications:", "    - name: api", "      checkpoints: [-1h, -30m, 10m]"),
+			"vigil.yaml:4: change_tracking.applications[0].checkpoints[1]: at most one negative checkpoint"},
 		{"email without smtp_addr", y("notify:", "  email:", "    from: vigil@example.com"), "vigil.yaml:2: notify.email.smtp_addr: required when other notify.email settings are set"},
 		{"email starttls without smtp_addr", y("notify:", "  email:", "    starttls: true"), "vigil.yaml:2: notify.email.smtp_addr: required when other notify.email settings are set"},
 		{"email smtp_addr", y("notify:", "  email:", "    smtp_addr: smtp", "    from: a@b.c", "    to: [x@y.z]"), `vigil.yaml:3: notify.email.smtp_addr: must be host:port, got "smtp"`},
@@ -745,4 +804,147 @@ func normAPM(a ElasticAPMSource) ElasticAPMSource {
 		a.URLs = []string{}
 	}
 	return a
+}
+
+func TestChangeTrackingAndQueries(t *testing.T) {
+	c, err := Parse("vigil.yaml", y(
+		"prometheus:",
+		"  url: http://prometheus:9090",
+		"  queries:",
+		"    - metric: latency_p95",
+		"      kind: TRANSACTION",
+		"      direction: higher_is_worse",
+		`      promql: 'histogram_quantile(0.95, sum by (le) (rate(my_hist_bucket{app="{{app}}"}[5m]{{offset}})))'`,
+		"    - metric: error_logs",
+		"      disabled: true",
+		"    - metric: queue_depth",
+		"      kind: ISSUE",
+		"      direction: lower_is_worse",
+		`      promql: 'max(q{app="{{app}}"}{{offset}})'`,
+		"  enrichment:",
+		"    - name: top_failing_endpoints",
+		"      kind: TRANSACTION",
+		"      title: Top failing endpoints",
+		`      promql: 'sum by (route) (increase(reqs{app="{{app}}",code=~"5.."}[{{window}}]{{offset}}))'`,
+		"      limit: 5",
+		"    - name: top_alerts",
+		"      disabled: true",
+		"change_tracking:",
+		"  checkpoints: [-30m, 10m, 30m, 1h, 4h, 8h, 12h, 24h]",
+		"  notify: all",
+		"  applications:",
+		"    - name: checkout-api",
+		"      checkpoints: [-30m, 10m, 1h, 24h]",
+		"    - name: batch",
+		"      checkpoints: [1h]",
+	), nil)
+	require.NoError(t, err)
+	require.Equal(t, []PrometheusQuery{
+		{Metric: "latency_p95", Kind: KindTransaction, Direction: DirectionHigherIsWorse,
+			PromQL: `histogram_quantile(0.95, sum by (le) (rate(my_hist_bucket{app="{{app}}"}[5m]{{offset}})))`},
+		{Metric: "error_logs", Disabled: true},
+		{Metric: "queue_depth", Kind: KindIssue, Direction: DirectionLowerIsWorse, PromQL: `max(q{app="{{app}}"}{{offset}})`},
+	}, c.Prometheus.Queries)
+	require.Equal(t, []EnrichmentQuery{
+		{Name: "top_failing_endpoints", Kind: KindTransaction, Title: "Top failing endpoints",
+			PromQL: `sum by (route) (increase(reqs{app="{{app}}",code=~"5.."}[{{window}}]{{offset}}))`, Limit: 5},
+		{Name: "top_alerts", Disabled: true},
+	}, c.Prometheus.Enrichment)
+	ct := c.ChangeTracking
+	require.Equal(t, NotifyAll, ct.Notify)
+	require.Equal(t, []ChangeApplication{
+		{Name: "checkout-api", Checkpoints: []time.Duration{-30 * time.Minute, 10 * time.Minute, time.Hour, 24 * time.Hour}},
+		{Name: "batch", Checkpoints: []time.Duration{time.Hour}},
+	}, ct.Applications)
+	require.Equal(t, []time.Duration{time.Hour}, ct.CheckpointsFor("batch"))
+	require.Equal(t, ct.Applications[0].Checkpoints, ct.CheckpointsFor("checkout-api"))
+	require.Equal(t, ct.Checkpoints, ct.CheckpointsFor("Checkout-API"), "names match exactly")
+	require.Equal(t, ct.Checkpoints, ct.CheckpointsFor(""))
+	require.Equal(t, Default().ChangeTracking.Checkpoints, Default().ChangeTracking.CheckpointsFor("checkout-api"))
+
+	// The keys round-trip through Redacted.
+	back, err := Parse("redacted.yaml", []byte(c.Redacted()), nil)
+	require.NoError(t, err)
+	require.Equal(t, c.Prometheus, back.Prometheus)
+	require.Equal(t, c.ChangeTracking, back.ChangeTracking)
+
+	// Environment overrides: scalars, list entries by index, new entries.
+	c, err = Parse("vigil.yaml", y(
+		"prometheus:",
+		"  queries:",
+		"    - {metric: error_logs, disabled: true}",
+		"change_tracking:",
+		"  applications:",
+		"    - {name: api, checkpoints: [10m]}",
+	), []string{
+		"VIGIL_CHANGE_TRACKING_NOTIFY=none",
+		"VIGIL_PROMETHEUS_QUERIES_0_DISABLED=false",
+		"VIGIL_PROMETHEUS_QUERIES_0_KIND=ISSUE",
+		"VIGIL_PROMETHEUS_QUERIES_0_DIRECTION=higher_is_worse",
+		`VIGIL_PROMETHEUS_QUERIES_0_PROMQL=sum(rate(logs{app="{{app}}"}[5m]{{offset}}))`,
+		"VIGIL_PROMETHEUS_ENRICHMENT_0_NAME=top",
+		"VIGIL_PROMETHEUS_ENRICHMENT_0_KIND=ALERT",
+		`VIGIL_PROMETHEUS_ENRICHMENT_0_PROMQL=topk(3, ALERTS{app="{{app}}"}{{offset}})`,
+		"VIGIL_PROMETHEUS_ENRICHMENT_0_LIMIT=3",
+		"VIGIL_CHANGE_TRACKING_APPLICATIONS_0_CHECKPOINTS=-1h,1h",
+		"VIGIL_CHANGE_TRACKING_APPLICATIONS_1_NAME=worker",
+		"VIGIL_CHANGE_TRACKING_APPLICATIONS_1_CHECKPOINTS=30m,2h",
+	})
+	require.NoError(t, err)
+	require.Equal(t, NotifyNone, c.ChangeTracking.Notify)
+	require.Equal(t, []PrometheusQuery{{Metric: "error_logs", Kind: KindIssue, Direction: DirectionHigherIsWorse,
+		PromQL: `sum(rate(logs{app="{{app}}"}[5m]{{offset}}))`}}, c.Prometheus.Queries)
+	require.Equal(t, []EnrichmentQuery{{Name: "top", Kind: KindAlert, PromQL: `topk(3, ALERTS{app="{{app}}"}{{offset}})`, Limit: 3}}, c.Prometheus.Enrichment)
+	require.Equal(t, []time.Duration{-time.Hour, time.Hour}, c.ChangeTracking.CheckpointsFor("api"))
+	require.Equal(t, []time.Duration{30 * time.Minute, 2 * time.Hour}, c.ChangeTracking.CheckpointsFor("worker"))
+
+	// Errors from the environment name the variable.
+	_, err = Parse("", nil, []string{"VIGIL_CHANGE_TRACKING_NOTIFY=sometimes"})
+	require.EqualError(t, err, `change_tracking.notify: must be one of all, not_stable, none; got "sometimes" (from VIGIL_CHANGE_TRACKING_NOTIFY)`)
+	_, err = Parse("", nil, []string{"VIGIL_CHANGE_TRACKING_APPLICATIONS_0_NAME=api", "VIGIL_CHANGE_TRACKING_APPLICATIONS_0_CHECKPOINTS=1h,10m"})
+	require.EqualError(t, err, "change_tracking.applications[0].checkpoints[1]: must be greater than the previous checkpoint (1h0m0s); checkpoints must be strictly increasing (from VIGIL_CHANGE_TRACKING_APPLICATIONS_0_CHECKPOINTS)")
+	_, err = Parse("", nil, []string{"VIGIL_PROMETHEUS_QUERIES_0_METRIC=m", "VIGIL_PROMETHEUS_QUERIES_0_KIND=ALERT",
+		"VIGIL_PROMETHEUS_QUERIES_0_DIRECTION=neutral", `VIGIL_PROMETHEUS_QUERIES_0_PROMQL=x{app="{{app}}"}`})
+	require.ErrorContains(t, err, "prometheus.queries[0].promql: must contain {{offset}}")
+	require.ErrorContains(t, err, "(from VIGIL_PROMETHEUS_QUERIES_0_PROMQL)")
+
+	// A disabled entry needs only its name; its other fields are not checked.
+	c, err = Parse("vigil.yaml", y(
+		"prometheus:",
+		"  queries:",
+		"    - {metric: m, disabled: true, kind: bogus, promql: nope}",
+		"  enrichment:",
+		"    - {name: e, disabled: true, limit: 1000}",
+	), nil)
+	require.NoError(t, err)
+	require.Len(t, c.Prometheus.Queries, 1)
+
+	// Every rule is reported at once, in line order.
+	_, err = Parse("vigil.yaml", y(
+		"prometheus:",
+		"  queries:",
+		"    - metric: m", // 3
+		"      kind: X",
+		"      direction: Y",
+		"change_tracking:",
+		"  notify: loud", // 7
+		"  applications:",
+		"    - name: api", // 9
+	), nil)
+	var msgs []string
+	for _, fe := range Errors(err) {
+		msgs = append(msgs, fe.Error())
+	}
+	require.Equal(t, []string{
+		"vigil.yaml:3: prometheus.queries[0].promql: required (a PromQL template containing {{app}} and {{offset}})",
+		`vigil.yaml:4: prometheus.queries[0].kind: must be one of TRANSACTION, ALERT, ISSUE; got "X"`,
+		`vigil.yaml:5: prometheus.queries[0].direction: must be one of higher_is_worse, lower_is_worse, neutral; got "Y"`,
+		`vigil.yaml:7: change_tracking.notify: must be one of all, not_stable, none; got "loud"`,
+		"vigil.yaml:9: change_tracking.applications[0].checkpoints: at least one checkpoint is required (leave the application out to use change_tracking.checkpoints)",
+	}, msgs)
+
+	// Validate on a Config built in code reports defaults.
+	d := Default()
+	d.ChangeTracking.Notify = ""
+	require.EqualError(t, d.Validate(), `change_tracking.notify: must be one of all, not_stable, none; got "" (default)`)
 }

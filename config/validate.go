@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 var (
@@ -78,6 +79,7 @@ func (c *Config) Validate() error {
 	}
 
 	v.httpURL("prometheus.url", c.Prometheus.URL)
+	c.validatePrometheusQueries(v)
 	v.httpURL("alertmanager.url", c.Alertmanager.URL)
 	for i, u := range c.Elasticsearch.URLs {
 		p := indexPath("elasticsearch.urls", i)
@@ -94,7 +96,7 @@ func (c *Config) Validate() error {
 	c.validateCodec(v)
 	c.validateAuth(v)
 	c.validateProviders(v)
-	c.validateCheckpoints(v)
+	c.validateChangeTracking(v)
 	c.validateNotify(v)
 	c.validateTraces(v)
 	if c.Alerts.GroupWindow <= 0 {
@@ -305,11 +307,75 @@ func (c *Config) validateProviders(v *collector) {
 	}
 }
 
-func (c *Config) validateCheckpoints(v *collector) {
-	cps := c.ChangeTracking.Checkpoints
+func (c *Config) validatePrometheusQueries(v *collector) {
+	metrics := map[string]int{}
+	for i, q := range c.Prometheus.Queries {
+		p := indexPath("prometheus.queries", i)
+		if q.Metric == "" {
+			v.add(p+".metric", "required")
+		} else {
+			if j, dup := metrics[q.Metric]; dup {
+				v.add(p+".metric", "duplicate metric %q (also prometheus.queries[%d])", q.Metric, j)
+			}
+			metrics[q.Metric] = i
+		}
+		if q.Disabled {
+			continue
+		}
+		v.oneOf(p+".kind", q.Kind, KindTransaction, KindAlert, KindIssue)
+		v.oneOf(p+".direction", q.Direction, DirectionHigherIsWorse, DirectionLowerIsWorse, DirectionNeutral)
+		v.promQL(p+".promql", q.PromQL)
+	}
+	names := map[string]int{}
+	for i, q := range c.Prometheus.Enrichment {
+		p := indexPath("prometheus.enrichment", i)
+		v.uniqueName(p+".name", q.Name, names, "prometheus.enrichment", i)
+		if q.Disabled {
+			continue
+		}
+		v.oneOf(p+".kind", q.Kind, KindTransaction, KindAlert, KindIssue)
+		v.promQL(p+".promql", q.PromQL)
+		if q.Limit < 0 || q.Limit > MaxEnrichmentLimit {
+			v.add(p+".limit", "must be between 0 and %d (0 means the default), got %d", MaxEnrichmentLimit, q.Limit)
+		}
+	}
+}
+
+// promQL checks a PromQL template of prometheus.queries or
+// prometheus.enrichment.
+func (v *collector) promQL(path, tmpl string) {
+	switch {
+	case strings.TrimSpace(tmpl) == "":
+		v.add(path, "required (a PromQL template containing %s and %s)", PlaceholderApp, PlaceholderOffset)
+	case !strings.Contains(tmpl, PlaceholderApp):
+		v.add(path, "must contain %s (replaced by the application name, e.g. {service_name=\"%s\"}); without it the query reads every application's data", PlaceholderApp, PlaceholderApp)
+	case !strings.Contains(tmpl, PlaceholderOffset):
+		v.add(path, "must contain %s right after each selector's range (e.g. [5m]%s); without it the baselines (a day and a week earlier) would equal the current window", PlaceholderOffset, PlaceholderOffset)
+	}
+}
+
+func (c *Config) validateChangeTracking(v *collector) {
+	ct := c.ChangeTracking
+	validateCheckpoints(v, "change_tracking.checkpoints", ct.Checkpoints)
+	v.oneOf("change_tracking.notify", ct.Notify, NotifyAll, NotifyNotStable, NotifyNone)
+	names := map[string]int{}
+	for i, a := range ct.Applications {
+		p := indexPath("change_tracking.applications", i)
+		v.uniqueName(p+".name", a.Name, names, "change_tracking.applications", i)
+		if len(a.Checkpoints) == 0 {
+			v.add(p+".checkpoints", "at least one checkpoint is required (leave the application out to use change_tracking.checkpoints)")
+			continue
+		}
+		validateCheckpoints(v, p+".checkpoints", a.Checkpoints)
+	}
+}
+
+// validateCheckpoints checks a checkpoint schedule at path: strictly
+// increasing, at most one negative.
+func validateCheckpoints(v *collector, path string, cps []time.Duration) {
 	negatives := 0
 	for i, d := range cps {
-		p := indexPath("change_tracking.checkpoints", i)
+		p := indexPath(path, i)
 		if d < 0 {
 			negatives++
 			if negatives == 2 {
