@@ -52,6 +52,10 @@ type Activities struct {
 	Traces tracesource.Chain
 	// Health reads application metrics for change tracking (nil: not configured).
 	Health HealthSource
+	// Enricher runs the further queries behind a change verdict (nil: not configured).
+	Enricher Enricher
+	// Alerts reads the alerts Alertmanager holds (alertmanager.url; nil: not configured).
+	Alerts AlertSource
 }
 
 // UsageSink receives LLM call records besides the store.

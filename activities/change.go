@@ -70,6 +70,17 @@ func (a *Activities) CollectHealth(ctx context.Context, in HealthRequest) (Healt
 				ca.Findings = append(ca.Findings, compare.Compare(m, compare.DefaultOptions()))
 			}
 		}
+		if a.Alerts != nil {
+			// Alertmanager knows only the alerts it holds now; an unreachable Alertmanager is
+			// missing data, never a clean bill of health.
+			alerts, err := a.Alerts.Alerts(ctx, map[string]string{AlertLabel: app.Name})
+			if err != nil {
+				ca.Findings = append(ca.Findings, compare.Finding{Metric: "alertmanager_active", Kind: "ALERT",
+					Verdict: compare.MissingData, Summary: "Alertmanager could not be read: " + err.Error()})
+			} else {
+				ca.Findings = append(ca.Findings, alertFinding(alerts, in.From, in.To))
+			}
+		}
 		state, faulty := compare.Application(ca.Findings)
 		fmt.Fprintf(&b, "\nAPPLICATION %s (id %s): engine says %s, metrics at fault %v\n", app.Name, app.ID, state, faulty)
 		for _, f := range ca.Findings {

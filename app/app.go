@@ -25,14 +25,12 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/codec"
-	"github.com/vigil-ops/vigil/compare"
 	"github.com/vigil-ops/vigil/config"
 	"github.com/vigil-ops/vigil/devserver"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/llm/openai"
 	"github.com/vigil-ops/vigil/notify"
 	"github.com/vigil-ops/vigil/obs"
-	"github.com/vigil-ops/vigil/promsource"
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/starter"
 	"github.com/vigil-ops/vigil/store"
@@ -181,12 +179,8 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		if acts.Traces, err = tracesource.FromConfig(cfg.Traces, cfg.Secret); err != nil {
 			return nil, fmt.Errorf("traces: %w", err)
 		}
-		if cfg.Prometheus.URL != "" {
-			pc, err := promsource.New(cfg.Prometheus.URL, nil)
-			if err != nil {
-				return nil, fmt.Errorf("prometheus.url: %w", err)
-			}
-			acts.Health = promHealth{pc}
+		if err := wireChangeSources(cfg, acts); err != nil {
+			return nil, err
 		}
 		if len(cfg.Elasticsearch.URLs) > 0 {
 			if a.usage, err = newUsageSink(ctx, cfg, logger); err != nil {
@@ -222,6 +216,8 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			HealthOnly:        mode == ModeWorker,
 			GroupWindow:       cfg.Alerts.GroupWindow,
 			ChangeCheckpoints: cfg.ChangeTracking.Checkpoints,
+			AppCheckpoints:    appCheckpoints(cfg.ChangeTracking),
+			ChangeNotify:      cfg.ChangeTracking.Notify,
 			IncidentLifetime:  cfg.Alerts.IncidentLifetime,
 			EagerStart:        mode == ModeDev,
 		}
@@ -562,11 +558,4 @@ func DevDataConverter(dataDir string) (converter.DataConverter, error) {
 		return nil, err
 	}
 	return codec.DataConverter(pc), nil
-}
-
-// promHealth reads change-tracking metrics from Prometheus with the default query templates.
-type promHealth struct{ c *promsource.Client }
-
-func (p promHealth) Metrics(ctx context.Context, app string, from, to time.Time) ([]compare.Metric, error) {
-	return p.c.Metrics(ctx, app, from, to, promsource.DefaultQueries())
 }

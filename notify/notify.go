@@ -32,6 +32,9 @@ type Message struct {
 	Application string
 	Rule        string
 	Status      string
+	// Data is structured detail for machine readers (a deployment checkpoint with its verdict
+	// and enrichments); the webhook sends it as "data", the other channels only Text.
+	Data any
 }
 
 // Channel delivers messages. Name is stable ("email", "slack", "webhook").

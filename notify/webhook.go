@@ -36,6 +36,8 @@ type WebhookPayload struct {
 	Application string `json:"application"`
 	Rule        string `json:"rule"`
 	Status      string `json:"status"`
+	// Data is the message's structured detail, when it has one.
+	Data any `json:"data,omitempty"`
 }
 
 // NewWebhook checks c and returns a webhook channel.
@@ -67,7 +69,7 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 		h.Set("Authorization", "Bearer "+w.token)
 	}
 	body := WebhookPayload{IncidentID: m.IncidentID, Title: m.Title, Text: m.Text, URL: m.URL,
-		Severity: m.Severity, Application: m.Application, Rule: m.Rule, Status: m.Status}
+		Severity: m.Severity, Application: m.Application, Rule: m.Rule, Status: m.Status, Data: m.Data}
 	r, err := postJSON(ctx, w.client, "webhook", w.url, body, h)
 	if err != nil {
 		return err

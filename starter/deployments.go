@@ -1,9 +1,12 @@
 package starter
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -12,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/store"
 	"github.com/vigil-ops/vigil/workflows"
 )
 
@@ -72,7 +76,7 @@ func (a *API) startDeployment(r *http.Request, d activities.Deployment) (Deploym
 		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.SearchAttrKind.ValueSet("deployment")),
-	}, workflows.ChangeTrackingWorkflow, workflows.ChangeInput{Deployment: d, Checkpoints: a.ChangeCheckpoints, Client: clientName(r)})
+	}, workflows.ChangeTrackingWorkflow, a.changeInput(d, clientName(r)))
 	if err != nil {
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		if !errors.As(err, &already) {
@@ -83,13 +87,111 @@ func (a *API) startDeployment(r *http.Request, d activities.Deployment) (Deploym
 	return res, nil
 }
 
+// changeInput is the workflow input of a deployment: the configured schedules of its
+// applications and the notification policy.
+func (a *API) changeInput(d activities.Deployment, clientName string) workflows.ChangeInput {
+	in := workflows.ChangeInput{Deployment: d, Checkpoints: a.ChangeCheckpoints, Notify: a.ChangeNotify, Client: clientName}
+	for _, app := range d.Applications {
+		if cps, ok := a.AppCheckpoints[app.Name]; ok {
+			if in.AppCheckpoints == nil {
+				in.AppCheckpoints = map[string][]time.Duration{}
+			}
+			in.AppCheckpoints[app.Name] = cps
+		}
+	}
+	return in
+}
+
+// deploymentState asks the running (or recently closed) workflow; when Temporal no longer has
+// it, the stored record answers.
 func (a *API) deploymentState(r *http.Request) (workflows.DeploymentState, error) {
 	var st workflows.DeploymentState
 	v, err := a.Temporal.QueryWorkflow(r.Context(), workflows.DeploymentWorkflowID(r.PathValue("id")), "", workflows.QueryDeployment)
-	if err != nil {
+	if err == nil {
+		return st, v.Get(&st)
+	}
+	var nf *serviceerror.NotFound
+	if !errors.As(err, &nf) || a.Store == nil {
 		return st, err
 	}
-	return st, v.Get(&st)
+	rec, serr := a.Store.GetDeployment(r.Context(), r.PathValue("id"))
+	if serr != nil {
+		if errors.Is(serr, store.ErrNotFound) {
+			return st, err
+		}
+		return st, serr
+	}
+	return st, json.Unmarshal(rec.Body, &st)
+}
+
+// DeploymentSummary is one item of GET /v1/deployments.
+type DeploymentSummary struct {
+	ID           string    `json:"id"`
+	WorkflowID   string    `json:"workflowId"`
+	Version      string    `json:"version,omitempty"`
+	PlannedAt    time.Time `json:"plannedAt"`
+	Applications []string  `json:"applications"`
+	Status       string    `json:"status"`
+	Gate         string    `json:"gate"`
+	State        string    `json:"state,omitempty"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+	Link         string    `json:"link"`
+}
+
+// listDeployments lists the stored deployments, newest planned first, filtered by application,
+// state and status, paged like incidents.
+func (a *API) listDeployments(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.DeploymentFilter{Application: q.Get("application"), State: q.Get("state"), Status: q.Get("status")}
+	var probs []ProblemField
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 500 {
+			probs = append(probs, ProblemField{Field: "limit", Message: "must be an integer between 1 and 500"})
+		}
+		f.Limit = n
+	}
+	if o := q.Get("offset"); o != "" {
+		n, err := strconv.Atoi(o)
+		if err != nil || n < 0 {
+			probs = append(probs, ProblemField{Field: "offset", Message: "must be a non-negative integer"})
+		}
+		f.Offset = n
+	}
+	switch f.State {
+	case "", "STABLE", "MOSTLY_STABLE", "UNSTABLE":
+	default:
+		probs = append(probs, ProblemField{Field: "state", Message: "must be STABLE, MOSTLY_STABLE or UNSTABLE"})
+	}
+	if len(probs) > 0 {
+		writeProblem(w, Problem{Status: http.StatusBadRequest, Title: "Invalid query", Errors: probs})
+		return
+	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	list, err := a.Store.ListDeployments(r.Context(), f)
+	if err != nil {
+		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "store: " + err.Error()})
+		return
+	}
+	out := make([]DeploymentSummary, 0, len(list))
+	for _, d := range list {
+		out = append(out, DeploymentSummary{ID: d.ID, WorkflowID: d.WorkflowID, Version: d.Version, PlannedAt: d.PlannedAt,
+			Applications: d.Applications, Status: d.Status, Gate: d.Gate, State: d.State, UpdatedAt: d.UpdatedAt,
+			Link: "/v1/deployments/" + url.PathEscape(d.ID)})
+	}
+	page := map[string]any{"deployments": out, "offset": f.Offset, "limit": f.Limit}
+	if len(out) == f.Limit {
+		next := url.Values{"offset": {strconv.Itoa(f.Offset + f.Limit)}, "limit": {strconv.Itoa(f.Limit)}}
+		for _, k := range []string{"application", "state", "status"} {
+			if v := q.Get(k); v != "" {
+				next.Set(k, v)
+			}
+		}
+		page["next"] = "/v1/deployments?" + next.Encode()
+	}
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (a *API) deploymentProblem(w http.ResponseWriter, r *http.Request, err error) {

@@ -37,6 +37,11 @@ type API struct {
 
 	// ChangeCheckpoints are the change-tracking checkpoints (change_tracking.checkpoints).
 	ChangeCheckpoints []time.Duration
+	// AppCheckpoints are per-application schedules by application name
+	// (change_tracking.applications).
+	AppCheckpoints map[string][]time.Duration
+	// ChangeNotify is change_tracking.notify: which checkpoints are pushed to people.
+	ChangeNotify string
 	// GroupWindow and IncidentLifetime shape alert-group incidents (defaults
 	// DefaultGroupWindow and DefaultIncidentLifetime).
 	GroupWindow      time.Duration
@@ -103,6 +108,7 @@ func (a *API) Handler() http.Handler {
 		}
 		route("GET /v1/usage", auth(a.usage))
 		route("POST /v1/deployments", auth(a.postDeployment))
+		route("GET /v1/deployments", auth(a.listDeployments))
 		route("GET /v1/deployments/{id}", auth(a.getDeployment))
 		route("GET /v1/deployments/{id}/gate", auth(a.getGate))
 		route("POST /v1/deployments/{id}/events", auth(a.postDeploymentEvent))

@@ -2,17 +2,19 @@ package workflows
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/compare"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/mask"
 	"github.com/vigil-ops/vigil/notify"
 	"github.com/vigil-ops/vigil/roles"
+	"github.com/vigil-ops/vigil/store"
 )
 
 // ChangeRole is the role that judges a deployment's health.
@@ -57,8 +59,21 @@ func DeploymentWorkflowID(id string) string { return "deploy-" + sanitizeID(id) 
 type ChangeInput struct {
 	Deployment  activities.Deployment `json:"deployment"`
 	Checkpoints []time.Duration       `json:"checkpoints,omitempty"` // default DefaultCheckpoints
-	Client      string                `json:"client"`
+	// AppCheckpoints are per-application schedules by application name
+	// (change_tracking.applications); the others follow Checkpoints.
+	AppCheckpoints map[string][]time.Duration `json:"appCheckpoints,omitempty"`
+	// Notify says which post-deployment checkpoints are pushed to the notify channels:
+	// NotifyAll, NotifyNotStable (default) or NotifyNone. A hold always is.
+	Notify string `json:"notify,omitempty"`
+	Client string `json:"client"`
 }
+
+// Notification policies of ChangeInput.Notify.
+const (
+	NotifyAll       = "all"
+	NotifyNotStable = "not_stable"
+	NotifyNone      = "none"
+)
 
 // DeploymentEvent is a signal from the release system.
 type DeploymentEvent struct {
@@ -82,8 +97,12 @@ type Checkpoint struct {
 	CatchUp bool               `json:"catchUp,omitempty"`
 	Verdict *llm.ChangeVerdict `json:"verdict,omitempty"`
 	Apps    []llm.ChangeApp    `json:"apps,omitempty"` // the findings behind the verdict
-	Link    string             `json:"link,omitempty"` // provider/model that answered
-	Error   string             `json:"error,omitempty"`
+	// Enrichments are the further queries run for each metric the verdict names.
+	Enrichments []activities.Enrichment `json:"enrichments,omitempty"`
+	// Notified is each notify channel's outcome when this checkpoint was pushed.
+	Notified []activities.DeliveryState `json:"notified,omitempty"`
+	Link     string                     `json:"link,omitempty"` // provider/model that answered
+	Error    string                     `json:"error,omitempty"`
 }
 
 // DeploymentState is what GET /v1/deployments/{id} and QueryDeployment show.
@@ -125,7 +144,14 @@ type changeWorkflow struct {
 	ended  string // rolled-back or cancelled
 	vault  *mask.Vault
 	role   *roles.Role
+	// v2 is set for runs that started with enrichment, verdict notifications, per-application
+	// schedules and the stored record (version marker changeV2).
+	v2  bool
+	seq int // the stored record's sequence number
 }
+
+// changeV2 is the version marker of enrichment, verdict notifications and the stored record.
+const changeV2 = "change-enrich-notify-store"
 
 func (w *changeWorkflow) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryDeployment, func() (DeploymentState, error) { return w.st, nil }); err != nil {
@@ -139,19 +165,60 @@ func (w *changeWorkflow) setup(ctx workflow.Context) error {
 	if len(w.in.Deployment.Applications) > 0 {
 		app = w.in.Deployment.Applications[0].Name
 	}
+	w.v2 = workflow.GetVersion(ctx, changeV2, workflow.DefaultVersion, 1) == 1
 	return workflow.UpsertTypedSearchAttributes(ctx, SearchAttrKind.ValueSet("deployment"),
 		SearchAttrApplication.ValueSet(app), SearchAttrState.ValueSet("scheduled"))
 }
 
-func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
-	cps := append([]time.Duration(nil), w.in.Checkpoints...)
-	if len(cps) == 0 {
-		cps = DefaultCheckpoints
+// schedule returns the union of every application's checkpoints, in order.
+func (w *changeWorkflow) schedule() []time.Duration {
+	var out []time.Duration
+	for _, app := range w.in.Deployment.Applications {
+		for _, d := range w.checkpointsOf(app.Name) {
+			if !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
 	}
-	sort.Slice(cps, func(i, j int) bool { return cps[i] < cps[j] })
+	if len(out) == 0 {
+		out = append(out, w.checkpointsOf("")...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (w *changeWorkflow) checkpointsOf(app string) []time.Duration {
+	if cps, ok := w.in.AppCheckpoints[app]; ok && len(cps) > 0 && w.v2 {
+		return cps
+	}
+	if len(w.in.Checkpoints) > 0 {
+		return w.in.Checkpoints
+	}
+	return DefaultCheckpoints
+}
+
+// appsAt returns the applications whose schedule has a checkpoint at any of ds.
+func (w *changeWorkflow) appsAt(ds ...time.Duration) []activities.App {
+	var out []activities.App
+	for _, app := range w.in.Deployment.Applications {
+		for _, d := range ds {
+			if slices.Contains(w.checkpointsOf(app.Name), d) {
+				out = append(out, app)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
+	cps := w.schedule()
 	planned := w.in.Deployment.PlannedAt
+	all := w.in.Deployment.Applications
+	w.save(ctx)
 
 	// 1. The gate.
+	gated := false
 	for _, d := range cps {
 		if d >= 0 {
 			continue
@@ -165,13 +232,18 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 		if planned.Before(end) {
 			end = planned
 		}
-		cp := w.check(ctx, label(d), end.Add(d), end, false)
-		w.st.Gate = gateOf(cp, now)
+		cp := w.check(ctx, label(d), end.Add(d), end, false, w.appsAt(d))
+		g := gateOf(cp, now)
+		if gated && w.st.Gate.Decision == GateHold { // several pre-checks (per-application schedules): any hold holds
+			g.Decision, g.Reasons = GateHold, append(w.st.Gate.Reasons, g.Reasons...)
+		}
+		w.st.Gate, gated = g, true
 		w.st.Status = "waiting"
 		w.setState(ctx, w.st.Gate.Decision)
-		if w.st.Gate.Decision == GateHold {
-			w.notifyHold(ctx)
+		if g.Decision == GateHold {
+			w.notifyHold(ctx, cp)
 		}
+		w.save(ctx)
 	}
 
 	// 2. The deployment itself.
@@ -187,7 +259,12 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 
 	// 3. The checkpoints after it.
 	w.st.Status = "watching"
+	w.save(ctx)
 	var pastDue []time.Duration
+	catchUp := func() {
+		w.checkAndNotify(ctx, "catch-up", finish, workflow.Now(ctx), true, w.appsAt(pastDue...), finish)
+		pastDue = nil
+	}
 	for _, d := range cps {
 		if d < 0 || w.ended != "" {
 			continue
@@ -199,28 +276,28 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 		}
 		if len(pastDue) > 0 {
 			// A late announcement: the checkpoints already past are checked once, together.
-			w.check(ctx, "catch-up", finish, workflow.Now(ctx), true)
-			pastDue = nil
+			catchUp()
 		}
 		w.waitUntil(ctx, due)
 		if w.ended != "" {
 			break
 		}
-		w.check(ctx, label(d), maxTime(finish, due.Add(-time.Hour)), due, false)
+		w.checkAndNotify(ctx, label(d), maxTime(finish, due.Add(-time.Hour)), due, false, w.appsAt(d), finish)
 	}
 	if len(pastDue) > 0 && w.ended == "" {
-		w.check(ctx, "catch-up", finish, workflow.Now(ctx), true)
+		catchUp()
 	}
 
 	// 4. A rollback or cancellation ends the schedule with a final check.
 	if w.ended != "" {
 		now := workflow.Now(ctx)
-		w.check(ctx, "final", maxTime(finish, now.Add(-30*time.Minute)), now, false)
+		w.checkAndNotify(ctx, "final", maxTime(finish, now.Add(-30*time.Minute)), now, false, all, finish)
 		w.st.Status = w.ended
 	} else {
 		w.st.Status = "done"
 	}
 	w.setState(ctx, w.st.Status)
+	w.save(ctx)
 	return w.st, nil
 }
 
@@ -279,8 +356,33 @@ func (w *changeWorkflow) apply(e DeploymentEvent) {
 	}
 }
 
+// checkAndNotify runs a post-deployment check, pushes its verdict to the notify channels as
+// ChangeInput.Notify says and saves the record.
+func (w *changeWorkflow) checkAndNotify(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []activities.App, change time.Time) {
+	cp := w.check(ctx, lbl, from, to, catchUp, apps)
+	if !w.v2 {
+		return
+	}
+	i := len(w.st.Checkpoints) - 1
+	if w.shouldNotify(cp) {
+		w.st.Checkpoints[i].Notified = deliverAll(ctx, verdictMessage(w.in.Deployment,
+			DeploymentWorkflowID(w.in.Deployment.ID)+"/"+workflow.GetInfo(ctx).FirstRunID+"/"+lbl, cp))
+	}
+	w.save(ctx)
+}
+
+func (w *changeWorkflow) shouldNotify(cp Checkpoint) bool {
+	switch w.in.Notify {
+	case NotifyNone:
+		return false
+	case NotifyAll:
+		return true
+	}
+	return cp.Verdict == nil || cp.Verdict.State != "STABLE"
+}
+
 // check runs one health check; its failure is recorded on the checkpoint, never fatal.
-func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool) Checkpoint {
+func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []activities.App) Checkpoint {
 	var a *activities.Activities
 	cp := Checkpoint{Label: lbl, At: workflow.Now(ctx), From: from, To: to, CatchUp: catchUp}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -292,7 +394,7 @@ func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.T
 
 	var health activities.HealthResult
 	if err := workflow.ExecuteActivity(actx, a.CollectHealth, activities.HealthRequest{
-		Apps: w.in.Deployment.Applications, From: from, To: to}).Get(ctx, &health); err != nil {
+		Apps: apps, From: from, To: to}).Get(ctx, &health); err != nil {
 		cp.Error = errMessage(err)
 		return cp
 	}
@@ -325,24 +427,125 @@ func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.T
 	}
 	cp.Verdict = &v
 	w.setState(ctx, v.State)
+	if w.v2 {
+		cp.Enrichments = w.enrich(actx, cp, apps)
+	}
 	return cp
+}
+
+// enrich runs the further queries for every metric kind the verdict names, per application.
+func (w *changeWorkflow) enrich(ctx workflow.Context, cp Checkpoint, apps []activities.App) []activities.Enrichment {
+	var a *activities.Activities
+	req := activities.EnrichRequest{From: cp.From, To: cp.To, Change: w.in.Deployment.PlannedAt}
+	if w.st.FinishedAt != nil {
+		req.Change = *w.st.FinishedAt
+	}
+	for _, av := range cp.Verdict.Applications {
+		if av.State == "STABLE" || len(av.Metric) == 0 {
+			continue
+		}
+		ea := activities.EnrichApp{App: activities.App{ID: av.ApplicationID, Name: av.Name}}
+		for _, k := range av.Metric {
+			if !slices.Contains(ea.Kinds, k) {
+				ea.Kinds = append(ea.Kinds, k)
+			}
+		}
+		for _, ca := range cp.Apps {
+			if ca.Name != av.Name {
+				continue
+			}
+			ea.App.ID = ca.ID
+			for _, f := range ca.Findings {
+				if f.Verdict == compare.Degraded && slices.Contains(ea.Kinds, f.Kind) && !slices.Contains(ea.Degraded, f.Metric) {
+					ea.Degraded = append(ea.Degraded, f.Metric)
+				}
+			}
+		}
+		if !containsApp(apps, av.Name) {
+			continue // the role named an application this check was not about
+		}
+		req.Apps = append(req.Apps, ea)
+	}
+	if len(req.Apps) == 0 {
+		return nil
+	}
+	var out []activities.Enrichment
+	if err := workflow.ExecuteActivity(ctx, a.Enrich, req).Get(ctx, &out); err != nil {
+		return []activities.Enrichment{{App: "*", Errors: []string{"enrichment failed: " + errMessage(err)}}}
+	}
+	return out
+}
+
+func containsApp(apps []activities.App, name string) bool {
+	for _, a := range apps {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// save writes the deployment's state to the store, each save with a higher sequence number so
+// that a late retry never overwrites a newer state. A failed save is logged, never fatal: the
+// workflow's query still answers while it runs.
+func (w *changeWorkflow) save(ctx workflow.Context) {
+	if !w.v2 {
+		return
+	}
+	var a *activities.Activities
+	w.seq++
+	names := make([]string, len(w.in.Deployment.Applications))
+	for i, app := range w.in.Deployment.Applications {
+		names[i] = app.Name
+	}
+	state := ""
+	for i := len(w.st.Checkpoints) - 1; i >= 0 && state == ""; i-- {
+		if v := w.st.Checkpoints[i].Verdict; v != nil {
+			state = v.State
+		}
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 10},
+	})
+	// The state travels typed and arrives as JSON (activities.SaveDeploymentRequest).
+	err := workflow.ExecuteActivity(actx, a.SaveDeployment, struct {
+		Record store.Deployment `json:"record"`
+		State  DeploymentState  `json:"state"`
+	}{store.Deployment{
+		ID: w.in.Deployment.ID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Version: w.in.Deployment.Version,
+		PlannedAt: w.in.Deployment.PlannedAt, Applications: names, Status: w.st.Status, Gate: w.st.Gate.Decision,
+		State: state, Seq: w.seq,
+	}, w.st}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("save deployment", "deployment", w.in.Deployment.ID, "error", err)
+	}
 }
 
 func (w *changeWorkflow) setState(ctx workflow.Context, s string) {
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(s))
 }
 
-// notifyHold pushes a hold to every notify channel, once per deployment and channel.
-func (w *changeWorkflow) notifyHold(ctx workflow.Context) {
+// notifyHold pushes a hold to every notify channel, once per deployment and channel, with the
+// pre-check's data.
+func (w *changeWorkflow) notifyHold(ctx workflow.Context, cp Checkpoint) {
 	d := w.in.Deployment
 	text := fmt.Sprintf("The pre-check of deployment %s (version %s) says hold:\n", d.ID, d.Version)
 	for _, r := range w.st.Gate.Reasons {
 		text += "- " + r + "\n"
 	}
-	deliverAll(ctx, notify.Message{
+	msg := notify.Message{
 		IncidentID: DeploymentWorkflowID(d.ID) + "/" + workflow.GetInfo(ctx).FirstRunID + "/hold",
 		Title:      fmt.Sprintf("[hold] deployment %s", d.ID), Text: text, Severity: "warning", Status: GateHold,
-	})
+	}
+	if w.v2 {
+		msg.Text += "\n" + enrichmentText(cp.Enrichments)
+		msg.Data = checkpointData(d, cp)
+	}
+	delivered := deliverAll(ctx, msg)
+	if w.v2 && len(w.st.Checkpoints) > 0 {
+		w.st.Checkpoints[len(w.st.Checkpoints)-1].Notified = delivered
+	}
 }
 
 // gateOf turns the pre-check into the gate: proceed only on a verdict that says STABLE.

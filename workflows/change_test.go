@@ -2,16 +2,34 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/compare"
 	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/promsource"
+	"github.com/vigil-ops/vigil/store"
 )
+
+// newChangeEnv is newEnv with the deployment record's saves captured instead of stored.
+func newChangeEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Activities, *[]store.Deployment) {
+	env, acts := newEnv(t)
+	var saved []store.Deployment
+	env.OnActivity(acts.SaveDeployment, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SaveDeploymentRequest) error {
+		d := in.Record
+		d.Body = in.State
+		saved = append(saved, d)
+		return nil
+	})
+	return env, acts, &saved
+}
 
 var twoApps = []activities.App{{ID: "a1", Name: "checkout-api"}, {ID: "a2", Name: "catalog-api"}}
 
@@ -42,7 +60,7 @@ func labels(cps []Checkpoint) []string {
 }
 
 func TestChangeTrackingRunsTheWholeDayInSkippedTime(t *testing.T) {
-	env, acts := newEnv(t)
+	env, acts, _ := newChangeEnv(t)
 	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	env.SetStartTime(start)
 	planned := start.Add(time.Hour)
@@ -79,7 +97,7 @@ func TestChangeTrackingRunsTheWholeDayInSkippedTime(t *testing.T) {
 }
 
 func TestChangeTrackingRollbackEndsWithAFinalCheck(t *testing.T) {
-	env, acts := newEnv(t)
+	env, acts, _ := newChangeEnv(t)
 	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	env.SetStartTime(start)
 	planned := start.Add(time.Hour)
@@ -100,7 +118,7 @@ func TestChangeTrackingRollbackEndsWithAFinalCheck(t *testing.T) {
 }
 
 func TestChangeTrackingLateAnnouncementCatchesUpOnce(t *testing.T) {
-	env, acts := newEnv(t)
+	env, acts, _ := newChangeEnv(t)
 	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	env.SetStartTime(start)
 	planned := start.Add(-2 * time.Hour) // announced two hours after the planned time
@@ -119,7 +137,7 @@ func TestChangeTrackingLateAnnouncementCatchesUpOnce(t *testing.T) {
 }
 
 func TestChangeTrackingHoldsWithoutMetrics(t *testing.T) {
-	env, _ := newEnv(t) // CollectHealth runs for real with no metrics source
+	env, _, _ := newChangeEnv(t) // CollectHealth runs for real with no metrics source
 	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	env.SetStartTime(start)
 	env.RegisterDelayedCallback(func() {
@@ -136,7 +154,7 @@ func TestChangeTrackingHoldsWithoutMetrics(t *testing.T) {
 }
 
 func TestChangeTrackingPushesAHoldToTheChannels(t *testing.T) {
-	env, acts := newEnv(t)
+	env, acts, _ := newChangeEnv(t)
 	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	env.SetStartTime(start)
 	env.OnActivity(acts.CollectHealth, mock.Anything, mock.Anything).Return(healthAfter(start.Add(-time.Hour))) // degraded already
@@ -152,7 +170,159 @@ func TestChangeTrackingPushesAHoldToTheChannels(t *testing.T) {
 	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: activities.Deployment{
 		ID: "dep-5", PlannedAt: start.Add(time.Hour), Applications: twoApps}})
 	require.NoError(t, env.GetWorkflowError())
-	require.Len(t, sent, 2, "one hold per channel")
-	require.Contains(t, sent[0].Message.Title, "[hold] deployment dep-5")
-	require.Contains(t, sent[0].Message.Text, "checkout-api is UNSTABLE")
+	// One hold per channel, then the final check after the cancellation (UNSTABLE) per channel.
+	require.Len(t, sent, 4)
+	holds := 0
+	for _, s := range sent {
+		if strings.HasPrefix(s.Message.Title, "[hold] deployment dep-5") {
+			holds++
+			require.Contains(t, s.Message.Text, "checkout-api is UNSTABLE")
+			require.Contains(t, s.Message.Text, "could not run: no metrics source is configured", "the hold carries its enrichment")
+		} else {
+			require.Equal(t, "[UNSTABLE] deployment dep-5, checkpoint final", s.Message.Title)
+		}
+	}
+	require.Equal(t, 2, holds, "one hold per channel")
+}
+
+// The verdicts that name a metric get their data: the enrichment queries run for the kinds
+// named, the series of the degraded metrics, and every checkpoint that is not STABLE is pushed
+// to the channels with that data; the stored record follows every step.
+func TestChangeTrackingEnrichesAndNotifiesVerdicts(t *testing.T) {
+	env, acts, saved := newChangeEnv(t)
+	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	env.SetStartTime(start)
+	planned := start.Add(time.Hour)
+	env.OnActivity(acts.CollectHealth, mock.Anything, mock.Anything).Return(healthAfter(planned.Add(2 * time.Hour)))
+	var asked []activities.EnrichRequest
+	env.OnActivity(acts.Enrich, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EnrichRequest) ([]activities.Enrichment, error) {
+		asked = append(asked, in)
+		day := 3.0
+		return []activities.Enrichment{{App: in.Apps[0].App.Name, ID: in.Apps[0].App.ID, Kinds: in.Apps[0].Kinds,
+			Tables: []promsource.Table{{Name: "top_failing_endpoints", Kind: "TRANSACTION", Title: "Top failing endpoints",
+				Rows: []promsource.Row{{Labels: map[string]string{"http_route": "/checkout", "http_request_method": "POST"}, Current: 120, Day: &day, New: false}}}},
+		}}, nil
+	})
+	env.OnActivity(acts.NotifyChannels, mock.Anything).Return([]string{"webhook"}, nil)
+	var sent []activities.DeliverRequest
+	env.OnActivity(acts.Deliver, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DeliverRequest) (activities.DeliveryResult, error) {
+		sent = append(sent, in)
+		return activities.DeliveryResult{Channel: in.Channel, Status: "sent"}, nil
+	})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventFinished, At: planned})
+	}, time.Hour)
+	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: activities.Deployment{
+		ID: "dep-6", PlannedAt: planned, Version: "2.0", Applications: twoApps}})
+	require.NoError(t, env.GetWorkflowError())
+	var st DeploymentState
+	require.NoError(t, env.GetWorkflowResult(&st))
+
+	// +4h, +8h, +12h and +24h end after the regression (+2h): four UNSTABLE verdicts.
+	require.Len(t, asked, 4)
+	require.Len(t, asked[0].Apps, 1, "only the application the verdict names")
+	require.Equal(t, "checkout-api", asked[0].Apps[0].App.Name)
+	require.Equal(t, "a1", asked[0].Apps[0].App.ID)
+	require.Equal(t, []string{"TRANSACTION"}, asked[0].Apps[0].Kinds)
+	require.Equal(t, []string{"latency_p95"}, asked[0].Apps[0].Degraded)
+	require.Equal(t, planned, asked[0].Change)
+
+	require.Len(t, sent, 4, "one notification per checkpoint that is not STABLE (the default)")
+	m := sent[0].Message
+	require.Equal(t, "[UNSTABLE] deployment dep-6, checkpoint +4h0m0s", m.Title)
+	require.Contains(t, m.Text, "checkout-api (a1): UNSTABLE [TRANSACTION]")
+	require.Contains(t, m.Text, "Top failing endpoints (now / a day ago / a week ago)")
+	require.Contains(t, m.Text, "POST /checkout  120 / 3 / -")
+	require.Equal(t, "critical", m.Severity)
+	require.Contains(t, m.IncidentID, "deploy-dep-6/")
+	require.True(t, strings.HasSuffix(m.IncidentID, "/+4h0m0s"), m.IncidentID)
+	raw, err := json.Marshal(m.Data) // the activity receives it decoded from the workflow's JSON
+	require.NoError(t, err)
+	var data CheckpointNotice
+	require.NoError(t, json.Unmarshal(raw, &data))
+	require.Equal(t, "+4h0m0s", data.Checkpoint.Label)
+	require.Equal(t, float64(120), data.Checkpoint.Enrichments[0].Tables[0].Rows[0].Current)
+
+	cp := st.Checkpoints[4]
+	require.Equal(t, "+4h0m0s", cp.Label)
+	require.Len(t, cp.Enrichments, 1)
+	require.Equal(t, []activities.DeliveryState{{Channel: "webhook", Status: "sent"}}, cp.Notified)
+	require.Empty(t, st.Checkpoints[1].Enrichments, "a STABLE verdict names nothing to enrich")
+	require.Empty(t, st.Checkpoints[1].Notified)
+
+	// The stored record: every step saved with a growing sequence, the last one complete.
+	require.GreaterOrEqual(t, len(*saved), 10)
+	for i, d := range *saved {
+		require.Equal(t, i+1, d.Seq)
+		require.Equal(t, "dep-6", d.ID)
+		require.Equal(t, []string{"checkout-api", "catalog-api"}, d.Applications)
+	}
+	last := (*saved)[len(*saved)-1]
+	require.Equal(t, "done", last.Status)
+	require.Equal(t, "UNSTABLE", last.State)
+	require.Equal(t, GateProceed, last.Gate)
+	var stored DeploymentState
+	require.NoError(t, json.Unmarshal(last.Body, &stored))
+	require.Len(t, stored.Checkpoints, 8)
+	require.Equal(t, "Top failing endpoints", stored.Checkpoints[7].Enrichments[0].Tables[0].Title)
+}
+
+func TestChangeTrackingNotifyPolicies(t *testing.T) {
+	for _, tc := range []struct {
+		policy string
+		want   int
+	}{{NotifyAll, 7}, {NotifyNone, 0}, {NotifyNotStable, 4}} {
+		t.Run(tc.policy, func(t *testing.T) {
+			env, acts, _ := newChangeEnv(t)
+			start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+			env.SetStartTime(start)
+			planned := start.Add(time.Hour)
+			env.OnActivity(acts.CollectHealth, mock.Anything, mock.Anything).Return(healthAfter(planned.Add(2 * time.Hour)))
+			env.OnActivity(acts.Enrich, mock.Anything, mock.Anything).Return([]activities.Enrichment{}, nil)
+			env.OnActivity(acts.NotifyChannels, mock.Anything).Return([]string{"slack"}, nil)
+			env.RegisterDelayedCallback(func() {
+				env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventFinished, At: planned})
+			}, time.Hour)
+			sent := 0
+			env.OnActivity(acts.Deliver, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DeliverRequest) (activities.DeliveryResult, error) {
+				sent++
+				return activities.DeliveryResult{Channel: in.Channel, Status: "sent"}, nil
+			})
+			env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Notify: tc.policy, Deployment: activities.Deployment{
+				ID: "dep-7", PlannedAt: planned, Applications: twoApps}})
+			require.NoError(t, env.GetWorkflowError())
+			require.Equal(t, tc.want, sent, "post-deployment notifications (the gate proceeded: no hold)")
+		})
+	}
+}
+
+// An application with its own schedule is checked only at its checkpoints; the others follow
+// the global schedule, and the workflow runs the union.
+func TestChangeTrackingPerApplicationCheckpoints(t *testing.T) {
+	env, acts, _ := newChangeEnv(t)
+	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	env.SetStartTime(start)
+	planned := start.Add(time.Hour)
+	checked := map[string][]string{}
+	env.OnActivity(acts.CollectHealth, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.HealthRequest) (activities.HealthResult, error) {
+		label := in.To.Sub(planned).String()
+		for _, a := range in.Apps {
+			checked[a.Name] = append(checked[a.Name], label)
+		}
+		return healthAfter(time.Time{})(ctx, in)
+	})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventFinished, At: planned})
+	}, time.Hour)
+	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{
+		Checkpoints:    []time.Duration{-30 * time.Minute, 10 * time.Minute, time.Hour},
+		AppCheckpoints: map[string][]time.Duration{"catalog-api": {-time.Hour, 2 * time.Hour}},
+		Deployment:     activities.Deployment{ID: "dep-8", PlannedAt: planned, Applications: twoApps}})
+	require.NoError(t, env.GetWorkflowError())
+	var st DeploymentState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, []string{"-1h0m0s", "-30m0s", "+10m0s", "+1h0m0s", "+2h0m0s"}, labels(st.Checkpoints))
+	require.Equal(t, []string{"-30m0s", "10m0s", "1h0m0s"}, checked["checkout-api"])
+	require.Equal(t, []string{"-1h0m0s", "2h0m0s"}, checked["catalog-api"])
+	require.Equal(t, GateProceed, st.Gate.Decision)
 }

@@ -1,0 +1,174 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/vigil-ops/vigil/amsource"
+	"github.com/vigil-ops/vigil/compare"
+	"github.com/vigil-ops/vigil/promsource"
+	"github.com/vigil-ops/vigil/store"
+)
+
+// Enricher runs the further queries behind a verdict (Prometheus): the enrichment tables of a
+// metric kind and a health metric's series around the change.
+type Enricher interface {
+	// Tables runs the enrichment queries of one metric kind (TRANSACTION, ALERT, ISSUE) for app
+	// over the window, each with its 1 d and 1 w baselines.
+	Tables(ctx context.Context, app, kind string, from, to time.Time) ([]promsource.Table, error)
+	// Around returns the series of the health metric named metric around the change; ok is
+	// false when no health query has that name.
+	Around(ctx context.Context, app, metric string, from, to time.Time) (s promsource.Around, ok bool, err error)
+}
+
+// AlertSource reads the alerts an Alertmanager holds.
+type AlertSource interface {
+	Alerts(ctx context.Context, matchers map[string]string) ([]amsource.Alert, error)
+}
+
+// AlertLabel is the alert label that names the application, in Alertmanager matchers and in
+// the default ALERTS templates.
+const AlertLabel = "application"
+
+// EnrichApp names one application and the metric kinds its verdict names.
+type EnrichApp struct {
+	App   App      `json:"app"`
+	Kinds []string `json:"kinds"`
+	// Degraded are the health metrics the comparison engine found worse, whose series around
+	// the change are attached.
+	Degraded []string `json:"degraded,omitempty"`
+}
+
+// EnrichRequest asks for the enrichments of one checkpoint.
+type EnrichRequest struct {
+	Apps []EnrichApp `json:"apps"`
+	// From and To are the checkpoint's window; Change is when the change took effect (the
+	// series around the change start an hour before it).
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
+	Change time.Time `json:"change"`
+}
+
+// Enrichment is the data attached to one application's verdict: tables of the further
+// queries, the series around the change and the alerts Alertmanager holds for it.
+type Enrichment struct {
+	App    string              `json:"app"`
+	ID     string              `json:"applicationId"`
+	Kinds  []string            `json:"kinds"`
+	Tables []promsource.Table  `json:"tables,omitempty"`
+	Series []promsource.Around `json:"series,omitempty"`
+	Alerts []amsource.Alert    `json:"alerts,omitempty"`
+	// Errors are the queries that failed; an enrichment never fails the checkpoint.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// Enrich runs, for each application and each metric kind its verdict names, the enrichment
+// queries (top failing endpoints, slowest endpoints, new error groups, alerts in the window),
+// the series of its degraded metrics around the change and, for ALERT, the alerts Alertmanager
+// holds for it. Failed queries are listed in the result, never returned as the activity's
+// error: the verdict is delivered with whatever data could be had.
+func (a *Activities) Enrich(ctx context.Context, in EnrichRequest) ([]Enrichment, error) {
+	out := make([]Enrichment, 0, len(in.Apps))
+	for _, ea := range in.Apps {
+		e := Enrichment{App: ea.App.Name, ID: ea.App.ID, Kinds: ea.Kinds}
+		if a.Enricher == nil && a.Alerts == nil {
+			e.Errors = append(e.Errors, "no metrics source is configured (prometheus.url): nothing to enrich the verdict with")
+		}
+		for _, kind := range ea.Kinds {
+			if a.Enricher != nil {
+				tables, err := a.Enricher.Tables(ctx, ea.App.Name, kind, in.From, in.To)
+				if err != nil {
+					e.Errors = append(e.Errors, fmt.Sprintf("%s tables: %v", kind, err))
+				}
+				e.Tables = append(e.Tables, tables...)
+			}
+			if kind == "ALERT" && a.Alerts != nil {
+				alerts, err := a.Alerts.Alerts(ctx, map[string]string{AlertLabel: ea.App.Name})
+				if err != nil {
+					e.Errors = append(e.Errors, "Alertmanager: "+err.Error())
+				}
+				e.Alerts = alerts
+			}
+		}
+		if a.Enricher != nil {
+			from := in.From
+			if !in.Change.IsZero() && in.Change.Add(-time.Hour).Before(from) {
+				from = in.Change.Add(-time.Hour)
+			}
+			for _, m := range ea.Degraded {
+				s, ok, err := a.Enricher.Around(ctx, ea.App.Name, m, from, in.To)
+				switch {
+				case err != nil:
+					e.Errors = append(e.Errors, fmt.Sprintf("series of %s: %v", m, err))
+				case ok:
+					e.Series = append(e.Series, s)
+				}
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// alertFinding turns the alerts Alertmanager holds for an application into a finding of kind
+// ALERT: an alert that started within the window is a regression, one already firing before it
+// makes the window inconclusive, none is stable. Silenced and inhibited alerts are named but not
+// counted.
+func alertFinding(alerts []amsource.Alert, from, to time.Time) compare.Finding {
+	f := compare.Finding{Metric: "alertmanager_active", Kind: "ALERT", Verdict: compare.Stable}
+	var started, before, suppressed []string
+	for _, al := range alerts {
+		name := al.Name
+		if al.Severity != "" {
+			name += " (" + al.Severity + ")"
+		}
+		switch {
+		case al.State != "active":
+			suppressed = append(suppressed, name)
+		case !al.StartsAt.Before(from) && !al.StartsAt.After(to):
+			started = append(started, name+" since "+al.StartsAt.UTC().Format(time.RFC3339))
+		default:
+			before = append(before, name+" since "+al.StartsAt.UTC().Format(time.RFC3339))
+		}
+	}
+	switch {
+	case len(started) > 0:
+		f.Verdict = compare.Degraded
+		f.Summary = fmt.Sprintf("Alertmanager: %d alert(s) started in the window: %v", len(started), started)
+	case len(before) > 0:
+		f.Verdict = compare.Inconclusive
+		f.Summary = fmt.Sprintf("Alertmanager: %d alert(s) already firing before the window: %v", len(before), before)
+	default:
+		f.Summary = "Alertmanager: no active alert"
+	}
+	if len(started) > 0 && len(before) > 0 {
+		f.Summary += fmt.Sprintf("; also firing before the window: %v", before)
+	}
+	if len(suppressed) > 0 {
+		f.Summary += fmt.Sprintf("; silenced or inhibited: %v", suppressed)
+	}
+	return f
+}
+
+// SaveDeploymentRequest is a deployment's record and its whole state. The workflow sends its
+// state as a typed value; it arrives here as the JSON it was encoded to, which becomes the
+// record's body.
+type SaveDeploymentRequest struct {
+	Record store.Deployment `json:"record"`
+	State  json.RawMessage  `json:"state"`
+}
+
+// SaveDeployment writes the deployment's state to the store (GET /v1/deployments/{id} reads it
+// once the workflow is gone). A save older than the stored one (a lower Seq) is ignored.
+func (a *Activities) SaveDeployment(ctx context.Context, in SaveDeploymentRequest) error {
+	d := in.Record
+	d.Body = in.State
+	if !json.Valid(d.Body) {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("deployment %s: state is not JSON", d.ID), "BadDeploymentState", nil)
+	}
+	return a.Store.SaveDeployment(ctx, d)
+}

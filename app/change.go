@@ -1,0 +1,165 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/amsource"
+	"github.com/vigil-ops/vigil/compare"
+	"github.com/vigil-ops/vigil/config"
+	"github.com/vigil-ops/vigil/promsource"
+)
+
+// wireChangeSources gives change tracking its metrics (prometheus.url, with the query and
+// enrichment templates of the config over the defaults) and its alert source
+// (alertmanager.url).
+func wireChangeSources(cfg *config.Config, acts *activities.Activities) error {
+	if cfg.Prometheus.URL != "" {
+		pc, err := promsource.New(cfg.Prometheus.URL, nil)
+		if err != nil {
+			return fmt.Errorf("prometheus.url: %w", err)
+		}
+		queries, err := healthQueries(cfg.Prometheus.Queries)
+		if err != nil {
+			return err
+		}
+		enrich, err := enrichQueries(cfg.Prometheus.Enrichment)
+		if err != nil {
+			return err
+		}
+		ph := &promHealth{c: pc, queries: queries, enrich: enrich}
+		acts.Health, acts.Enricher = ph, ph
+	}
+	if cfg.Alertmanager.URL != "" {
+		ac, err := amsource.New(cfg.Alertmanager.URL, nil)
+		if err != nil {
+			return fmt.Errorf("alertmanager.url: %w", err)
+		}
+		acts.Alerts = ac
+	}
+	return nil
+}
+
+// healthQueries applies prometheus.queries to the default templates: an entry with a default's
+// name replaces it (or removes it when disabled), a new name is added.
+func healthQueries(over []config.PrometheusQuery) ([]promsource.Query, error) {
+	out := promsource.DefaultQueries()
+	for i, o := range over {
+		at := -1
+		for j, q := range out {
+			if q.Metric == o.Metric {
+				at = j
+			}
+		}
+		if o.Disabled {
+			if at >= 0 {
+				out = append(out[:at], out[at+1:]...)
+			}
+			continue
+		}
+		dir, err := promsource.ParseDirection(o.Direction)
+		if err != nil {
+			return nil, fmt.Errorf("prometheus.queries[%d].direction: %w", i, err)
+		}
+		q := promsource.Query{Metric: o.Metric, Kind: o.Kind, Direction: dir, PromQL: o.PromQL}
+		if err := q.Validate(); err != nil {
+			return nil, fmt.Errorf("prometheus.queries[%d]: %w", i, err)
+		}
+		if at >= 0 {
+			out[at] = q
+		} else {
+			out = append(out, q)
+		}
+	}
+	return out, nil
+}
+
+// enrichQueries applies prometheus.enrichment to the default enrichment templates, by name.
+func enrichQueries(over []config.EnrichmentQuery) ([]promsource.EnrichQuery, error) {
+	out := promsource.DefaultEnrichQueries()
+	for i, o := range over {
+		at := -1
+		for j, q := range out {
+			if q.Name == o.Name {
+				at = j
+			}
+		}
+		if o.Disabled {
+			if at >= 0 {
+				out = append(out[:at], out[at+1:]...)
+			}
+			continue
+		}
+		q := promsource.EnrichQuery{Name: o.Name, Kind: o.Kind, Title: o.Title, PromQL: o.PromQL, Limit: o.Limit}
+		if q.Title == "" {
+			q.Title = o.Name
+		}
+		if err := q.Validate(); err != nil {
+			return nil, fmt.Errorf("prometheus.enrichment[%d]: %w", i, err)
+		}
+		if at >= 0 {
+			out[at] = q
+		} else {
+			out = append(out, q)
+		}
+	}
+	return out, nil
+}
+
+// appCheckpoints maps change_tracking.applications to the per-application schedules.
+func appCheckpoints(ct config.ChangeTracking) map[string][]time.Duration {
+	if len(ct.Applications) == 0 {
+		return nil
+	}
+	out := make(map[string][]time.Duration, len(ct.Applications))
+	for _, a := range ct.Applications {
+		out[a.Name] = a.Checkpoints
+	}
+	return out
+}
+
+// promHealth reads change-tracking metrics and enrichments from Prometheus with the configured
+// templates.
+type promHealth struct {
+	c       *promsource.Client
+	queries []promsource.Query
+	enrich  []promsource.EnrichQuery
+}
+
+func (p *promHealth) Metrics(ctx context.Context, app string, from, to time.Time) ([]compare.Metric, error) {
+	return p.c.Metrics(ctx, app, from, to, p.queries)
+}
+
+// Tables runs the enrichment templates of kind; a failed query is reported in the error
+// alongside the tables that did run.
+func (p *promHealth) Tables(ctx context.Context, app, kind string, from, to time.Time) ([]promsource.Table, error) {
+	var out []promsource.Table
+	var firstErr error
+	for _, q := range p.enrich {
+		if q.Kind != kind {
+			continue
+		}
+		t, err := p.c.Table(ctx, q, app, from, to)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%s: %w", q.Name, err)
+			}
+			continue
+		}
+		out = append(out, t)
+	}
+	return out, firstErr
+}
+
+// Around returns the named health metric's series around the change (at most 24 points).
+func (p *promHealth) Around(ctx context.Context, app, metric string, from, to time.Time) (promsource.Around, bool, error) {
+	for _, q := range p.queries {
+		if q.Metric == metric {
+			s, err := p.c.Around(ctx, q, app, from, to, 24)
+			return s, true, err
+		}
+	}
+	return promsource.Around{}, false, nil
+}
