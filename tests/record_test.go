@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,7 +51,11 @@ func TestRecordHistories(t *testing.T) {
 	require.NoError(t, w.Start())
 	defer w.Stop()
 
+	only := os.Getenv("VIGIL_RECORD_ONLY") // a name prefix: record only those histories
 	record := func(name, id string, wf any, arg any) {
+		if only != "" && !strings.HasPrefix(name, only) {
+			return
+		}
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue}, wf, arg)
 		require.NoError(t, err)
 		require.NoError(t, run.Get(ctx, nil))
@@ -82,4 +87,16 @@ func TestRecordHistories(t *testing.T) {
 		Role: role, Client: "recorder",
 		Messages: []llm.Message{{Role: "user", Content: "Why is jdbc:mysql://db-main.corp.example.com:3306/shop slow for kim@example.com?"}},
 	})
+	// Change tracking on a schedule of seconds: the pre-check (no metrics source: hold, with its
+	// enrichment), the finish reported by the release system, two checkpoints, the stored record.
+	planned := time.Now().UTC().Add(3 * time.Second)
+	go func() {
+		time.Sleep(time.Until(planned))
+		_ = c.SignalWorkflow(ctx, workflows.DeploymentWorkflowID("rec-1"), "", workflows.SignalDeploymentEvent,
+			workflows.DeploymentEvent{Type: workflows.EventFinished, At: planned})
+	}()
+	record("change-tracking", workflows.DeploymentWorkflowID("rec-1"), workflows.ChangeTrackingWorkflow, workflows.ChangeInput{
+		Deployment: activities.Deployment{ID: "rec-1", PlannedAt: planned, Version: "1.0",
+			Applications: []activities.App{{ID: "a1", Name: "checkout-api"}}},
+		Checkpoints: []time.Duration{-2 * time.Second, time.Second, 2 * time.Second}, Client: "recorder"})
 }

@@ -22,6 +22,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflowWithOptions(IncidentWorkflow, workflow.RegisterOptions{Name: "IncidentWorkflow"})
 			r.RegisterWorkflowWithOptions(RoleCallWorkflow, workflow.RegisterOptions{Name: "RoleCallWorkflow"})
 			r.RegisterWorkflowWithOptions(ProbeWorkflow, workflow.RegisterOptions{Name: "ProbeWorkflow"})
+			r.RegisterWorkflowWithOptions(ChangeTrackingWorkflow, workflow.RegisterOptions{Name: "ChangeTrackingWorkflow"})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
