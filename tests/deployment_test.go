@@ -108,4 +108,31 @@ func TestDeploymentGateAndEvents(t *testing.T) {
 	raw, _ := json.Marshal(st)
 	require.Contains(t, string(raw), "catalog-api")
 	require.Equal(t, http.StatusNotFound, getJSON(t, base+"/v1/deployments/nope", nil))
+
+	// The list of stored deployments, and its bad queries.
+	var page struct {
+		Deployments []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+			Gate   string `json:"gate"`
+		} `json:"deployments"`
+	}
+	require.Eventually(t, func() bool { // the record is saved right after the last state change
+		return getJSON(t, base+"/v1/deployments?application=catalog-api", &page) == http.StatusOK &&
+			len(page.Deployments) == 1 && page.Deployments[0].Status == "rolled-back"
+	}, 10*time.Second, 50*time.Millisecond)
+	require.Equal(t, "rel-42", page.Deployments[0].ID)
+	require.Equal(t, "rolled-back", page.Deployments[0].Status)
+	require.Equal(t, "proceed", page.Deployments[0].Gate)
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/v1/deployments?application=other-api", &page))
+	require.Empty(t, page.Deployments)
+	var prob struct {
+		Errors []struct {
+			Field string `json:"field"`
+		} `json:"errors"`
+	}
+	require.Equal(t, http.StatusBadRequest, getJSON(t, base+"/v1/deployments?state=BROKEN&limit=0", &prob))
+	require.Len(t, prob.Errors, 2)
+	require.Equal(t, "limit", prob.Errors[0].Field)
+	require.Equal(t, "state", prob.Errors[1].Field)
 }

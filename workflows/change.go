@@ -262,7 +262,13 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 	w.save(ctx)
 	var pastDue []time.Duration
 	catchUp := func() {
-		w.checkAndNotify(ctx, "catch-up", finish, workflow.Now(ctx), true, w.appsAt(pastDue...), finish)
+		// The window runs from the finish, at most a day: a longer one would overlap its own
+		// 1 d baseline with the time after the change.
+		to := workflow.Now(ctx)
+		if w.v2 && to.After(finish.Add(24*time.Hour)) {
+			to = finish.Add(24 * time.Hour)
+		}
+		w.checkAndNotify(ctx, "catch-up", finish, to, true, w.appsAt(pastDue...), finish)
 		pastDue = nil
 	}
 	for _, d := range cps {
