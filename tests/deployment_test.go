@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,9 +11,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/vigil-ops/vigil/config"
 	"github.com/vigil-ops/vigil/tests/testenv"
+	"github.com/vigil-ops/vigil/workflows"
 )
 
 // fakePrometheus answers /api/v1/query_range with a flat series (with noise) for every query,
@@ -49,7 +52,7 @@ func fakePrometheus(t *testing.T) *httptest.Server {
 // rollback are reported, and the deployment ends with a final check.
 func TestDeploymentGateAndEvents(t *testing.T) {
 	prom := fakePrometheus(t)
-	_, base := testenv.StartDev(t, testenv.DevConfig(t, func(c *config.Config) { c.Prometheus.URL = prom.URL }))
+	app, base := testenv.StartDev(t, testenv.DevConfig(t, func(c *config.Config) { c.Prometheus.URL = prom.URL }))
 	body := fmt.Sprintf(`{"id":"rel-42","plannedAt":%q,"version":"2.4.0","author":"ci",
 	  "applications":[{"id":"a1","name":"checkout-api"},{"id":"a2","name":"catalog-api"}]}`, time.Now().UTC().Format(time.RFC3339))
 	code, out, _ := post(t, base+"/v1/deployments", []byte(body))
@@ -135,4 +138,11 @@ func TestDeploymentGateAndEvents(t *testing.T) {
 	require.Len(t, prob.Errors, 2)
 	require.Equal(t, "limit", prob.Errors[0].Field)
 	require.Equal(t, "state", prob.Errors[1].Field)
+
+	// Operators filter deployments by any of their applications and by state in the Temporal UI.
+	require.Eventually(t, func() bool {
+		resp, err := app.Client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: `VigilKind = 'deployment' AND VigilApplications = 'catalog-api' AND VigilState = 'rolled-back'`})
+		return err == nil && len(resp.Executions) == 1 && resp.Executions[0].Execution.WorkflowId == workflows.DeploymentWorkflowID("rel-42")
+	}, 10*time.Second, 100*time.Millisecond)
 }

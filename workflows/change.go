@@ -166,8 +166,16 @@ func (w *changeWorkflow) setup(ctx workflow.Context) error {
 		app = w.in.Deployment.Applications[0].Name
 	}
 	w.v2 = workflow.GetVersion(ctx, changeV2, workflow.DefaultVersion, 1) == 1
-	return workflow.UpsertTypedSearchAttributes(ctx, SearchAttrKind.ValueSet("deployment"),
-		SearchAttrApplication.ValueSet(app), SearchAttrState.ValueSet("scheduled"))
+	updates := []temporal.SearchAttributeUpdate{SearchAttrKind.ValueSet("deployment"),
+		SearchAttrApplication.ValueSet(app), SearchAttrState.ValueSet("scheduled")}
+	if w.v2 {
+		names := make([]string, 0, len(w.in.Deployment.Applications))
+		for _, a := range w.in.Deployment.Applications {
+			names = append(names, a.Name)
+		}
+		updates = append(updates, SearchAttrApplications.ValueSet(names))
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, updates...)
 }
 
 // schedule returns the union of every application's checkpoints, in order.

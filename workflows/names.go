@@ -22,16 +22,20 @@ var (
 	SearchAttrRule        = temporal.NewSearchAttributeKeyKeyword("VigilRule")
 	SearchAttrState       = temporal.NewSearchAttributeKeyKeyword("VigilState")
 	SearchAttrSeverity    = temporal.NewSearchAttributeKeyKeyword("VigilSeverity")
+	// SearchAttrApplications lists every application a deployment touches
+	// (VigilApplication holds the first only).
+	SearchAttrApplications = temporal.NewSearchAttributeKeyKeywordList("VigilApplications")
 )
 
 // SearchAttributes lists the custom search attributes to register on the namespace.
 func SearchAttributes() map[string]enumspb.IndexedValueType {
 	return map[string]enumspb.IndexedValueType{
-		SearchAttrKind.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-		SearchAttrApplication.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-		SearchAttrRule.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-		SearchAttrState.GetName():       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-		SearchAttrSeverity.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SearchAttrKind.GetName():         enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SearchAttrApplication.GetName():  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SearchAttrRule.GetName():         enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SearchAttrState.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SearchAttrSeverity.GetName():     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SearchAttrApplications.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 	}
 }
 

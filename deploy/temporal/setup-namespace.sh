@@ -15,7 +15,7 @@ RETENTION=${NAMESPACE_RETENTION:-720h}
 
 # Vigil's custom search attributes (name:type). Workflows set them; the UI and the API list
 # and filter incidents by them.
-SEARCH_ATTRIBUTES="VigilKind:Keyword VigilApplication:Keyword VigilRule:Keyword VigilState:Keyword VigilSeverity:Keyword"
+SEARCH_ATTRIBUTES="VigilKind:Keyword VigilApplication:Keyword VigilRule:Keyword VigilState:Keyword VigilSeverity:Keyword VigilApplications:KeywordList"
 
 retry() {
   # retry DESCRIPTION COMMAND...: up to 60 tries, 2 s apart
