@@ -17,6 +17,8 @@ const deployUsage = `usage:
   vigil deploy event  --id ID --type started|finished|rolled-back|cancelled [--at RFC3339]
   vigil deploy get ID        the deployment's checkpoints and verdicts
   vigil deploy gate ID       proceed, hold (with reasons) or pending
+  vigil deploy list [--application NAME] [--state STABLE|MOSTLY_STABLE|UNSTABLE] [--status S] [--limit N]
+                             the stored deployments, newest planned first
 (all take --server URL)`
 
 func deployCmd(args []string, stdout io.Writer) error {
@@ -31,6 +33,10 @@ func deployCmd(args []string, stdout io.Writer) error {
 	author := fs.String("author", "", "who deploys")
 	typ := fs.String("type", "", "event type")
 	at := fs.String("at", "", "event time, RFC 3339 (default now)")
+	application := fs.String("application", "", "list: only deployments of this application")
+	state := fs.String("state", "", "list: only deployments whose latest verdict has this state")
+	status := fs.String("status", "", "list: only deployments with this status")
+	limit := fs.Int("limit", 0, "list: page size")
 	var apps stringList
 	fs.Var(&apps, "app", "application as ID:NAME (repeatable)")
 	pos, err := parseInterleaved(fs, args[1:])
@@ -86,6 +92,22 @@ func deployCmd(args []string, stdout io.Writer) error {
 		path := "/v1/deployments/" + url.PathEscape(pos[0])
 		if args[0] == "gate" {
 			path += "/gate"
+		}
+		_, err := call(http.MethodGet, base+path, nil, stdout)
+		return err
+	case "list":
+		q := url.Values{}
+		for k, v := range map[string]string{"application": *application, "state": *state, "status": *status} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		if *limit != 0 {
+			q.Set("limit", fmt.Sprint(*limit))
+		}
+		path := "/v1/deployments"
+		if len(q) > 0 {
+			path += "?" + q.Encode()
 		}
 		_, err := call(http.MethodGet, base+path, nil, stdout)
 		return err
