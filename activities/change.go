@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/vigil-ops/vigil/compare"
 	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/promsource"
 )
 
 // App is an application a deployment touches.
@@ -63,7 +65,14 @@ func (a *Activities) CollectHealth(ctx context.Context, in HealthRequest) (Healt
 				Summary: "no metrics source is configured (prometheus.url): health could not be judged"}}
 		} else {
 			metrics, err := a.Health.Metrics(ctx, app.Name, in.From, in.To)
-			if err != nil {
+			var apiErr *promsource.APIError
+			switch {
+			case errors.As(err, &apiErr) && apiErr.BadQuery():
+				// A template Prometheus rejects will not pass on a retry: this application's
+				// data is missing (and says why); the others are still judged.
+				ca.Findings = append(ca.Findings, compare.Finding{Metric: "all", Kind: "TRANSACTION", Verdict: compare.MissingData,
+					Summary: "Prometheus rejected a query template (fix prometheus.queries): " + err.Error()})
+			case err != nil:
 				return HealthResult{}, fmt.Errorf("metrics of %s: %w", app.Name, err)
 			}
 			for _, m := range metrics {

@@ -60,7 +60,13 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverRequest) (DeliveryRe
 			fmt.Sprintf("channel %q is not configured on this worker", in.Channel), ErrTypeDeliveryRejected, nil)
 	}
 	attempt := int(activity.GetInfo(ctx).Attempt)
-	if in.Message.URL == "" && a.PublicURL != "" {
+	if strings.HasPrefix(in.Message.URL, "/") { // a path in Vigil's API
+		if a.PublicURL == "" {
+			in.Message.URL = ""
+		} else {
+			in.Message.URL = strings.TrimRight(a.PublicURL, "/") + in.Message.URL
+		}
+	} else if in.Message.URL == "" && a.PublicURL != "" {
 		wid, _, _ := strings.Cut(id, "/") // the key is "<workflow ID>/<episode>[/...]"
 		if d, ok := strings.CutPrefix(wid, "deploy-"); ok {
 			in.Message.URL = strings.TrimRight(a.PublicURL, "/") + "/v1/deployments/" + d

@@ -3,8 +3,12 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
+
+	"go.temporal.io/sdk/activity"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -72,46 +76,65 @@ type Enrichment struct {
 // holds for it. Failed queries are listed in the result, never returned as the activity's
 // error: the verdict is delivered with whatever data could be had.
 func (a *Activities) Enrich(ctx context.Context, in EnrichRequest) ([]Enrichment, error) {
-	out := make([]Enrichment, 0, len(in.Apps))
-	for _, ea := range in.Apps {
-		e := Enrichment{App: ea.App.Name, ID: ea.App.ID, Kinds: ea.Kinds}
-		if a.Enricher == nil && a.Alerts == nil {
-			e.Errors = append(e.Errors, "no metrics source is configured (prometheus.url): nothing to enrich the verdict with")
-		}
-		for _, kind := range ea.Kinds {
-			if a.Enricher != nil {
-				tables, err := a.Enricher.Tables(ctx, ea.App.Name, kind, in.From, in.To)
-				if err != nil {
-					e.Errors = append(e.Errors, fmt.Sprintf("%s tables: %v", kind, err))
-				}
-				e.Tables = append(e.Tables, tables...)
+	out := make([]Enrichment, len(in.Apps))
+	sem := make(chan struct{}, 4) // applications enriched at once
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for i, ea := range in.Apps {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i] = a.enrichApp(ctx, ea, in)
+			mu.Lock()
+			done++
+			if activity.IsActivity(ctx) {
+				activity.RecordHeartbeat(ctx, done)
 			}
-			if kind == "ALERT" && a.Alerts != nil {
-				alerts, err := a.Alerts.Alerts(ctx, map[string]string{AlertLabel: ea.App.Name})
-				if err != nil {
-					e.Errors = append(e.Errors, "Alertmanager: "+err.Error())
-				}
-				e.Alerts = alerts
-			}
-		}
-		if a.Enricher != nil {
-			from := in.From
-			if !in.Change.IsZero() && in.Change.Add(-time.Hour).Before(from) {
-				from = in.Change.Add(-time.Hour)
-			}
-			for _, m := range ea.Degraded {
-				s, ok, err := a.Enricher.Around(ctx, ea.App.Name, m, from, in.To)
-				switch {
-				case err != nil:
-					e.Errors = append(e.Errors, fmt.Sprintf("series of %s: %v", m, err))
-				case ok:
-					e.Series = append(e.Series, s)
-				}
-			}
-		}
-		out = append(out, e)
+			mu.Unlock()
+		})
 	}
+	wg.Wait()
 	return out, nil
+}
+
+func (a *Activities) enrichApp(ctx context.Context, ea EnrichApp, in EnrichRequest) Enrichment {
+	e := Enrichment{App: ea.App.Name, ID: ea.App.ID, Kinds: ea.Kinds}
+	if a.Enricher == nil && a.Alerts == nil {
+		e.Errors = append(e.Errors, "no metrics source is configured (prometheus.url): nothing to enrich the verdict with")
+	}
+	for _, kind := range ea.Kinds {
+		if a.Enricher != nil {
+			tables, err := a.Enricher.Tables(ctx, ea.App.Name, kind, in.From, in.To)
+			if err != nil {
+				e.Errors = append(e.Errors, fmt.Sprintf("%s tables: %v", kind, err))
+			}
+			e.Tables = append(e.Tables, tables...)
+		}
+		if kind == "ALERT" && a.Alerts != nil {
+			alerts, err := a.Alerts.Alerts(ctx, map[string]string{AlertLabel: ea.App.Name})
+			if err != nil {
+				e.Errors = append(e.Errors, "Alertmanager: "+err.Error())
+			}
+			e.Alerts = alerts
+		}
+	}
+	if a.Enricher != nil {
+		from := in.From
+		if !in.Change.IsZero() && in.Change.Add(-time.Hour).Before(from) {
+			from = in.Change.Add(-time.Hour)
+		}
+		for _, m := range ea.Degraded {
+			s, ok, err := a.Enricher.Around(ctx, ea.App.Name, m, from, in.To)
+			switch {
+			case err != nil:
+				e.Errors = append(e.Errors, fmt.Sprintf("series of %s: %v", m, err))
+			case ok:
+				e.Series = append(e.Series, s)
+			}
+		}
+	}
+	return e
 }
 
 // alertFinding turns the alerts Alertmanager holds for an application into a finding of kind
@@ -156,21 +179,54 @@ func alertFinding(alerts []amsource.Alert, from, to time.Time) compare.Finding {
 	return f
 }
 
-// SaveDeploymentRequest is a deployment's record and its whole state. The workflow sends its
-// state as a typed value; it arrives here as the JSON it was encoded to, which becomes the
-// record's body.
+// SaveDeploymentRequest is a deployment's record, its state without checkpoints and the
+// checkpoints from index From on (the ones not stored yet). The workflow sends its state as typed
+// values; they arrive here as the JSON they were encoded to.
 type SaveDeploymentRequest struct {
-	Record store.Deployment `json:"record"`
-	State  json.RawMessage  `json:"state"`
+	Record      store.Deployment  `json:"record"`
+	State       json.RawMessage   `json:"state"`
+	From        int               `json:"from"`
+	Checkpoints []json.RawMessage `json:"checkpoints"`
 }
 
 // SaveDeployment writes the deployment's state to the store (GET /v1/deployments/{id} reads it
-// once the workflow is gone). A save older than the stored one (a lower Seq) is ignored.
+// once the workflow is gone): the stored record's first From checkpoints, then the new ones,
+// under the new header. A save older than the stored one (a lower Seq) is ignored.
 func (a *Activities) SaveDeployment(ctx context.Context, in SaveDeploymentRequest) error {
+	var header map[string]json.RawMessage
+	if err := json.Unmarshal(in.State, &header); err != nil || header == nil {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("deployment %s: state is not a JSON object", in.Record.ID), "BadDeploymentState", err)
+	}
+	cps := []json.RawMessage{}
+	if in.From > 0 {
+		old, err := a.Store.GetDeployment(ctx, in.Record.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("read stored deployment: %w", err)
+		}
+		var body struct {
+			Checkpoints []json.RawMessage `json:"checkpoints"`
+		}
+		if err == nil {
+			_ = json.Unmarshal(old.Body, &body)
+		}
+		if len(body.Checkpoints) < in.From {
+			// Earlier checkpoints are missing (the store was reset, or a newer run owns the
+			// record): keep what this save has rather than nothing.
+			a.Logger.Warn("stored deployment lacks earlier checkpoints", "deployment", in.Record.ID,
+				"stored", len(body.Checkpoints), "from", in.From)
+			in.From = len(body.Checkpoints)
+		}
+		cps = append(cps, body.Checkpoints[:in.From]...)
+	}
+	cps = append(cps, in.Checkpoints...)
+	raw, err := json.Marshal(cps)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError("encode checkpoints: "+err.Error(), "BadDeploymentState", err)
+	}
+	header["checkpoints"] = raw
 	d := in.Record
-	d.Body = in.State
-	if !json.Valid(d.Body) {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("deployment %s: state is not JSON", d.ID), "BadDeploymentState", nil)
+	if d.Body, err = json.Marshal(header); err != nil {
+		return temporal.NewNonRetryableApplicationError("encode deployment state: "+err.Error(), "BadDeploymentState", err)
 	}
 	return a.Store.SaveDeployment(ctx, d)
 }

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"time"
 
@@ -146,8 +147,9 @@ type changeWorkflow struct {
 	role   *roles.Role
 	// v2 is set for runs that started with enrichment, verdict notifications, per-application
 	// schedules and the stored record (version marker changeV2).
-	v2  bool
-	seq int // the stored record's sequence number
+	v2    bool
+	seq   int // the stored record's sequence number within the run
+	saved int // checkpoints already in the stored record
 }
 
 // changeV2 is the version marker of enrichment, verdict notifications and the stored record.
@@ -225,13 +227,27 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 	all := w.in.Deployment.Applications
 	w.save(ctx)
 
-	// 1. The gate.
-	gated := false
+	// 1. The gate: one pre-check per negative offset (per-application schedules may have
+	// several); the decision stays pending until the last, and holds if any held.
+	var pre []time.Duration
 	for _, d := range cps {
-		if d >= 0 {
-			continue
+		if d < 0 {
+			pre = append(pre, d)
 		}
-		w.waitUntil(ctx, planned.Add(d))
+	}
+	if len(pre) == 0 && w.v2 {
+		w.st.Gate = GateAnswer{Decision: GateProceed, Reasons: []string{"no pre-check is scheduled"}, CheckedAt: workflow.Now(ctx)}
+		w.setState(ctx, GateProceed)
+	}
+	var reasons []string
+	var held []Checkpoint
+	for i, d := range pre {
+		// An event before the pre-check (a v2 run waits on; a cancellation ends the wait).
+		for w.waitUntil(ctx, planned.Add(d)) && w.v2 && w.ended == "" {
+		}
+		if w.v2 && w.ended != "" {
+			break
+		}
 		w.st.Status = "pre-check"
 		now := workflow.Now(ctx)
 		// The pre-check judges the time before the deployment: for a late announcement that is
@@ -240,18 +256,40 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 		if planned.Before(end) {
 			end = planned
 		}
-		cp := w.check(ctx, label(d), end.Add(d), end, false, w.appsAt(d))
-		g := gateOf(cp, now)
-		if gated && w.st.Gate.Decision == GateHold { // several pre-checks (per-application schedules): any hold holds
-			g.Decision, g.Reasons = GateHold, append(w.st.Gate.Reasons, g.Reasons...)
+		apps := w.appsAt(d)
+		cp := w.check(ctx, label(d), end.Add(d), end, false, apps, planned)
+		g := gateOf(cp, now, apps, w.v2)
+		if !w.v2 { // the first version: one pre-check, decided and pushed at once
+			w.st.Gate = g
+			w.st.Status = "waiting"
+			w.setState(ctx, g.Decision)
+			if g.Decision == GateHold {
+				w.notifyHold(ctx, []Checkpoint{cp})
+			}
+			continue
 		}
-		w.st.Gate, gated = g, true
+		reasons = append(reasons, g.Reasons...)
+		if g.Decision == GateHold {
+			held = append(held, cp)
+		}
+		if i < len(pre)-1 {
+			w.save(ctx)
+			continue
+		}
+		w.st.Gate = GateAnswer{Decision: GateProceed, Reasons: reasons, CheckedAt: now}
+		if len(held) > 0 {
+			w.st.Gate.Decision = GateHold
+		}
 		w.st.Status = "waiting"
 		w.setState(ctx, w.st.Gate.Decision)
-		if g.Decision == GateHold {
-			w.notifyHold(ctx, cp)
+		if len(held) > 0 {
+			w.notifyHold(ctx, held)
 		}
 		w.save(ctx)
+	}
+	if w.v2 && w.ended != "" && w.st.Gate.Decision == GatePending {
+		w.st.Gate = GateAnswer{Decision: GateHold, CheckedAt: workflow.Now(ctx),
+			Reasons: []string{"the deployment was " + w.ended + " before its pre-check"}}
 	}
 
 	// 2. The deployment itself.
@@ -266,8 +304,10 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 	}
 
 	// 3. The checkpoints after it.
-	w.st.Status = "watching"
-	w.save(ctx)
+	if w.ended == "" || !w.v2 {
+		w.st.Status = "watching"
+		w.save(ctx)
+	}
 	var pastDue []time.Duration
 	catchUp := func() {
 		// The window runs from the finish, at most a day: a longer one would overlap its own
@@ -292,20 +332,33 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 			// A late announcement: the checkpoints already past are checked once, together.
 			catchUp()
 		}
-		w.waitUntil(ctx, due)
+		// Events that change nothing here (a repeated "finished", a late "started") do not
+		// bring the checkpoint forward in a v2 run.
+		for w.waitUntil(ctx, due) && w.v2 && w.ended == "" {
+		}
 		if w.ended != "" {
 			break
 		}
 		w.checkAndNotify(ctx, label(d), maxTime(finish, due.Add(-time.Hour)), due, false, w.appsAt(d), finish)
 	}
+	if w.v2 {
+		w.drainEvents() // a rollback that came during the last check still gets its final check
+	}
 	if len(pastDue) > 0 && w.ended == "" {
 		catchUp()
 	}
+	if w.v2 {
+		w.drainEvents()
+	}
 
-	// 4. A rollback or cancellation ends the schedule with a final check.
+	// 4. A rollback or cancellation ends the schedule with a final check — when something was
+	// deployed: a deployment cancelled before its planned time has nothing to judge.
 	if w.ended != "" {
 		now := workflow.Now(ctx)
-		w.checkAndNotify(ctx, "final", maxTime(finish, now.Add(-30*time.Minute)), now, false, all, finish)
+		deployed := w.st.StartedAt != nil || w.st.FinishedAt != nil || !now.Before(planned)
+		if !w.v2 || deployed {
+			w.checkAndNotify(ctx, "final", maxTime(finish, now.Add(-30*time.Minute)), now, false, all, finish)
+		}
 		w.st.Status = w.ended
 	} else {
 		w.st.Status = "done"
@@ -373,14 +426,16 @@ func (w *changeWorkflow) apply(e DeploymentEvent) {
 // checkAndNotify runs a post-deployment check, pushes its verdict to the notify channels as
 // ChangeInput.Notify says and saves the record.
 func (w *changeWorkflow) checkAndNotify(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []activities.App, change time.Time) {
-	cp := w.check(ctx, lbl, from, to, catchUp, apps)
+	cp := w.check(ctx, lbl, from, to, catchUp, apps, change)
 	if !w.v2 {
 		return
 	}
 	i := len(w.st.Checkpoints) - 1
 	if w.shouldNotify(cp) {
-		w.st.Checkpoints[i].Notified = deliverAll(ctx, verdictMessage(w.in.Deployment,
-			DeploymentWorkflowID(w.in.Deployment.ID)+"/"+workflow.GetInfo(ctx).FirstRunID+"/"+lbl, cp))
+		// The key names the checkpoint and its end: a label may repeat (a second catch-up).
+		key := DeploymentWorkflowID(w.in.Deployment.ID) + "/" + workflow.GetInfo(ctx).FirstRunID + "/" + lbl + "@" +
+			to.UTC().Format("20060102T150405Z")
+		w.st.Checkpoints[i].Notified = deliverAll(ctx, verdictMessage(w.in.Deployment, key, cp))
 	}
 	w.save(ctx)
 }
@@ -396,7 +451,7 @@ func (w *changeWorkflow) shouldNotify(cp Checkpoint) bool {
 }
 
 // check runs one health check; its failure is recorded on the checkpoint, never fatal.
-func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []activities.App) Checkpoint {
+func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []activities.App, change time.Time) Checkpoint {
 	var a *activities.Activities
 	cp := Checkpoint{Label: lbl, At: workflow.Now(ctx), From: from, To: to, CatchUp: catchUp}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -442,18 +497,15 @@ func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.T
 	cp.Verdict = &v
 	w.setState(ctx, v.State)
 	if w.v2 {
-		cp.Enrichments = w.enrich(actx, cp, apps)
+		cp.Enrichments = w.enrich(w.enrichCtx(ctx), cp, apps, change)
 	}
 	return cp
 }
 
 // enrich runs the further queries for every metric kind the verdict names, per application.
-func (w *changeWorkflow) enrich(ctx workflow.Context, cp Checkpoint, apps []activities.App) []activities.Enrichment {
+func (w *changeWorkflow) enrich(ctx workflow.Context, cp Checkpoint, apps []activities.App, change time.Time) []activities.Enrichment {
 	var a *activities.Activities
-	req := activities.EnrichRequest{From: cp.From, To: cp.To, Change: w.in.Deployment.PlannedAt}
-	if w.st.FinishedAt != nil {
-		req.Change = *w.st.FinishedAt
-	}
+	req := activities.EnrichRequest{From: cp.From, To: cp.To, Change: change}
 	for _, av := range cp.Verdict.Applications {
 		if av.State == "STABLE" || len(av.Metric) == 0 {
 			continue
@@ -490,6 +542,15 @@ func (w *changeWorkflow) enrich(ctx workflow.Context, cp Checkpoint, apps []acti
 	return out
 }
 
+// enrichCtx gives the enrichment, which runs every further query of every application named,
+// more time than one check's activities; it heartbeats.
+func (w *changeWorkflow) enrichCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute, HeartbeatTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+	})
+}
+
 func containsApp(apps []activities.App, name string) bool {
 	for _, a := range apps {
 		if a.Name == name {
@@ -499,14 +560,18 @@ func containsApp(apps []activities.App, name string) bool {
 	return false
 }
 
-// save writes the deployment's state to the store, each save with a higher sequence number so
-// that a late retry never overwrites a newer state. A failed save is logged, never fatal: the
-// workflow's query still answers while it runs.
+// save writes the deployment's state to the store. Each save sends the header and only the
+// checkpoints not saved yet (a checkpoint is final once saved), so that the history does not
+// grow with the square of the checkpoints; the activity merges them into the stored record.
+// Sequence numbers start from the run's start time, so that a later run's saves win over an
+// earlier run's and a late retry never overwrites a newer state. A failed save is logged and
+// its checkpoints sent again with the next: the workflow's query still answers meanwhile.
 func (w *changeWorkflow) save(ctx workflow.Context) {
 	if !w.v2 {
 		return
 	}
 	var a *activities.Activities
+	info := workflow.GetInfo(ctx)
 	w.seq++
 	names := make([]string, len(w.in.Deployment.Applications))
 	for i, app := range w.in.Deployment.Applications {
@@ -518,22 +583,28 @@ func (w *changeWorkflow) save(ctx workflow.Context) {
 			state = v.State
 		}
 	}
+	header := w.st
+	header.Checkpoints = nil
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 10},
 	})
 	// The state travels typed and arrives as JSON (activities.SaveDeploymentRequest).
 	err := workflow.ExecuteActivity(actx, a.SaveDeployment, struct {
-		Record store.Deployment `json:"record"`
-		State  DeploymentState  `json:"state"`
+		Record      store.Deployment `json:"record"`
+		State       DeploymentState  `json:"state"`
+		From        int              `json:"from"`
+		Checkpoints []Checkpoint     `json:"checkpoints"`
 	}{store.Deployment{
-		ID: w.in.Deployment.ID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Version: w.in.Deployment.Version,
+		ID: w.in.Deployment.ID, WorkflowID: info.WorkflowExecution.ID, Version: w.in.Deployment.Version,
 		PlannedAt: w.in.Deployment.PlannedAt, Applications: names, Status: w.st.Status, Gate: w.st.Gate.Decision,
-		State: state, Seq: w.seq,
-	}, w.st}).Get(ctx, nil)
+		State: state, Seq: int(info.WorkflowStartTime.UnixMilli())*1000 + w.seq,
+	}, header, w.saved, w.st.Checkpoints[w.saved:]}).Get(ctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("save deployment", "deployment", w.in.Deployment.ID, "error", err)
+		return
 	}
+	w.saved = len(w.st.Checkpoints)
 }
 
 func (w *changeWorkflow) setState(ctx workflow.Context, s string) {
@@ -541,8 +612,8 @@ func (w *changeWorkflow) setState(ctx workflow.Context, s string) {
 }
 
 // notifyHold pushes a hold to every notify channel, once per deployment and channel, with the
-// pre-check's data.
-func (w *changeWorkflow) notifyHold(ctx workflow.Context, cp Checkpoint) {
+// data of the pre-checks that held.
+func (w *changeWorkflow) notifyHold(ctx workflow.Context, held []Checkpoint) {
 	d := w.in.Deployment
 	text := fmt.Sprintf("The pre-check of deployment %s (version %s) says hold:\n", d.ID, d.Version)
 	for _, r := range w.st.Gate.Reasons {
@@ -553,8 +624,11 @@ func (w *changeWorkflow) notifyHold(ctx workflow.Context, cp Checkpoint) {
 		Title:      fmt.Sprintf("[hold] deployment %s", d.ID), Text: text, Severity: "warning", Status: GateHold,
 	}
 	if w.v2 {
-		msg.Text += "\n" + enrichmentText(cp.Enrichments)
-		msg.Data = checkpointData(d, cp)
+		for _, cp := range held {
+			msg.Text += "\n" + enrichmentText(cp.Enrichments)
+		}
+		msg.Data = checkpointData(d, held[len(held)-1])
+		msg.URL = deploymentPath(d.ID)
 	}
 	delivered := deliverAll(ctx, msg)
 	if w.v2 && len(w.st.Checkpoints) > 0 {
@@ -562,18 +636,27 @@ func (w *changeWorkflow) notifyHold(ctx workflow.Context, cp Checkpoint) {
 	}
 }
 
-// gateOf turns the pre-check into the gate: proceed only on a verdict that says STABLE.
-func gateOf(cp Checkpoint, now time.Time) GateAnswer {
+// gateOf turns a pre-check into its gate answer: proceed only on a verdict that says STABLE —
+// and, strict (v2), that names every application checked as STABLE (an inconsistent answer
+// holds).
+func gateOf(cp Checkpoint, now time.Time, apps []activities.App, strict bool) GateAnswer {
 	g := GateAnswer{Decision: GateHold, CheckedAt: now}
 	switch {
 	case cp.Verdict == nil:
 		g.Reasons = []string{"the pre-check did not complete: " + cp.Error}
-	case cp.Verdict.State == "STABLE":
+	case cp.Verdict.State == "STABLE" && (!strict || allStable(cp.Verdict, apps)):
 		g.Decision = GateProceed
 	default:
 		for _, app := range cp.Verdict.Applications {
 			if app.State != "STABLE" {
 				g.Reasons = append(g.Reasons, fmt.Sprintf("%s is %s: %s", app.Name, app.State, app.Comment))
+			}
+		}
+		if strict {
+			for _, app := range apps {
+				if !verdictNames(cp.Verdict, app.Name) {
+					g.Reasons = append(g.Reasons, fmt.Sprintf("%s was not judged by the pre-check", app.Name))
+				}
 			}
 		}
 		if len(g.Reasons) == 0 {
@@ -582,6 +665,32 @@ func gateOf(cp Checkpoint, now time.Time) GateAnswer {
 	}
 	return g
 }
+
+func allStable(v *llm.ChangeVerdict, apps []activities.App) bool {
+	for _, app := range apps {
+		if !verdictNames(v, app.Name) {
+			return false
+		}
+	}
+	for _, a := range v.Applications {
+		if a.State != "STABLE" {
+			return false
+		}
+	}
+	return true
+}
+
+func verdictNames(v *llm.ChangeVerdict, name string) bool {
+	for _, a := range v.Applications {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// deploymentPath is the API path of a deployment, for links in notifications.
+func deploymentPath(id string) string { return "/v1/deployments/" + url.PathEscape(id) }
 
 func label(d time.Duration) string {
 	s := d.String()

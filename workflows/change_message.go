@@ -65,6 +65,7 @@ func verdictMessage(d activities.Deployment, id string, cp Checkpoint) notify.Me
 		Application: apps,
 		Status:      state,
 		Data:        checkpointData(d, cp),
+		URL:         deploymentPath(d.ID),
 	}
 }
 

@@ -18,17 +18,14 @@ import (
 	"github.com/vigil-ops/vigil/store"
 )
 
-// newChangeEnv is newEnv with the deployment record's saves captured instead of stored.
-func newChangeEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Activities, *[]store.Deployment) {
+// newChangeEnv is newEnv with a real in-memory store behind the deployment record's saves.
+func newChangeEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Activities, store.Store) {
 	env, acts := newEnv(t)
-	var saved []store.Deployment
-	env.OnActivity(acts.SaveDeployment, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SaveDeploymentRequest) error {
-		d := in.Record
-		d.Body = in.State
-		saved = append(saved, d)
-		return nil
-	})
-	return env, acts, &saved
+	st, err := store.Open(t.Context(), ":memory:")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	acts.Store = st
+	return env, acts, st
 }
 
 var twoApps = []activities.App{{ID: "a1", Name: "checkout-api"}, {ID: "a2", Name: "catalog-api"}}
@@ -164,23 +161,22 @@ func TestChangeTrackingPushesAHoldToTheChannels(t *testing.T) {
 		sent = append(sent, in)
 		return activities.DeliveryResult{Channel: in.Channel, Status: "sent"}, nil
 	})
-	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventCancelled, At: start.Add(time.Hour)})
-	}, time.Hour)
+	env.RegisterDelayedCallback(func() { // the release system heeds the hold
+		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventCancelled, At: start.Add(50 * time.Minute)})
+	}, 50*time.Minute)
 	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: activities.Deployment{
 		ID: "dep-5", PlannedAt: start.Add(time.Hour), Applications: twoApps}})
 	require.NoError(t, env.GetWorkflowError())
-	// One hold per channel, then the final check after the cancellation (UNSTABLE) per channel.
-	require.Len(t, sent, 4)
+	// One hold per channel; the cancellation came before the planned time, before anything was
+	// deployed: no final check to push.
+	require.Len(t, sent, 2)
 	holds := 0
 	for _, s := range sent {
-		if strings.HasPrefix(s.Message.Title, "[hold] deployment dep-5") {
-			holds++
-			require.Contains(t, s.Message.Text, "checkout-api is UNSTABLE")
-			require.Contains(t, s.Message.Text, "could not run: no metrics source is configured", "the hold carries its enrichment")
-		} else {
-			require.Equal(t, "[UNSTABLE] deployment dep-5, checkpoint final", s.Message.Title)
-		}
+		require.True(t, strings.HasPrefix(s.Message.Title, "[hold] deployment dep-5"), s.Message.Title)
+		holds++
+		require.Contains(t, s.Message.Text, "checkout-api is UNSTABLE")
+		require.Contains(t, s.Message.Text, "could not run: no metrics source is configured", "the hold carries its enrichment")
+		require.Equal(t, "/v1/deployments/dep-5", s.Message.URL)
 	}
 	require.Equal(t, 2, holds, "one hold per channel")
 }
@@ -235,7 +231,7 @@ func TestChangeTrackingEnrichesAndNotifiesVerdicts(t *testing.T) {
 	require.Contains(t, m.Text, "POST /checkout  120 / 3 / -")
 	require.Equal(t, "critical", m.Severity)
 	require.Contains(t, m.IncidentID, "deploy-dep-6/")
-	require.True(t, strings.HasSuffix(m.IncidentID, "/+4h0m0s"), m.IncidentID)
+	require.True(t, strings.HasSuffix(m.IncidentID, "/+4h0m0s@20261126T140000Z"), m.IncidentID)
 	raw, err := json.Marshal(m.Data) // the activity receives it decoded from the workflow's JSON
 	require.NoError(t, err)
 	var data CheckpointNotice
@@ -250,20 +246,18 @@ func TestChangeTrackingEnrichesAndNotifiesVerdicts(t *testing.T) {
 	require.Empty(t, st.Checkpoints[1].Enrichments, "a STABLE verdict names nothing to enrich")
 	require.Empty(t, st.Checkpoints[1].Notified)
 
-	// The stored record: every step saved with a growing sequence, the last one complete.
-	require.GreaterOrEqual(t, len(*saved), 10)
-	for i, d := range *saved {
-		require.Equal(t, i+1, d.Seq)
-		require.Equal(t, "dep-6", d.ID)
-		require.Equal(t, []string{"checkout-api", "catalog-api"}, d.Applications)
-	}
-	last := (*saved)[len(*saved)-1]
+	// The stored record, merged from the saves of each step: the whole state.
+	last, err := saved.GetDeployment(t.Context(), "dep-6")
+	require.NoError(t, err)
+	require.Equal(t, []string{"checkout-api", "catalog-api"}, last.Applications)
 	require.Equal(t, "done", last.Status)
 	require.Equal(t, "UNSTABLE", last.State)
 	require.Equal(t, GateProceed, last.Gate)
 	var stored DeploymentState
 	require.NoError(t, json.Unmarshal(last.Body, &stored))
 	require.Len(t, stored.Checkpoints, 8)
+	require.Equal(t, labels(st.Checkpoints), labels(stored.Checkpoints))
+	require.Equal(t, st.Checkpoints[4].Notified, stored.Checkpoints[4].Notified)
 	require.Equal(t, "Top failing endpoints", stored.Checkpoints[7].Enrichments[0].Tables[0].Title)
 }
 
@@ -325,4 +319,125 @@ func TestChangeTrackingPerApplicationCheckpoints(t *testing.T) {
 	require.Equal(t, []string{"-30m0s", "10m0s", "1h0m0s"}, checked["checkout-api"])
 	require.Equal(t, []string{"-1h0m0s", "2h0m0s"}, checked["catalog-api"])
 	require.Equal(t, GateProceed, st.Gate.Decision)
+}
+
+// Events that change nothing (a repeated "finished", a late "started") do not bring the next
+// checkpoint forward.
+func TestChangeTrackingIgnoresRepeatedEvents(t *testing.T) {
+	env, acts, _ := newChangeEnv(t)
+	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	env.SetStartTime(start)
+	planned := start.Add(time.Hour)
+	var windows []time.Time
+	env.OnActivity(acts.CollectHealth, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.HealthRequest) (activities.HealthResult, error) {
+		windows = append(windows, in.To)
+		return healthAfter(time.Time{})(ctx, in)
+	})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventFinished, At: planned})
+	}, time.Hour)
+	for _, after := range []time.Duration{time.Minute, 2 * time.Minute} {
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventFinished, At: planned.Add(after)})
+			env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventStarted, At: planned.Add(after)})
+		}, time.Hour+after)
+	}
+	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Checkpoints: []time.Duration{-30 * time.Minute, 10 * time.Minute, time.Hour},
+		Deployment: activities.Deployment{ID: "dep-9", PlannedAt: planned, Applications: twoApps}})
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []time.Time{planned.Add(-30 * time.Minute), planned.Add(10 * time.Minute), planned.Add(time.Hour)}, windows,
+		"each check at its time, counted from the first finish")
+}
+
+// A deployment cancelled before its pre-check is neither pre-checked nor given a final check:
+// nothing was deployed. Its gate holds, saying why.
+func TestChangeTrackingCancelledBeforeThePreCheck(t *testing.T) {
+	env, acts, st := newChangeEnv(t)
+	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	env.SetStartTime(start)
+	checks := 0
+	env.OnActivity(acts.CollectHealth, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.HealthRequest) (activities.HealthResult, error) {
+		checks++
+		return healthAfter(time.Time{})(ctx, in)
+	})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventCancelled, At: start.Add(time.Minute)})
+	}, time.Minute)
+	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: activities.Deployment{
+		ID: "dep-10", PlannedAt: start.Add(3 * time.Hour), Applications: twoApps}})
+	require.NoError(t, env.GetWorkflowError())
+	var res DeploymentState
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, 0, checks)
+	require.Equal(t, EventCancelled, res.Status)
+	require.Equal(t, GateHold, res.Gate.Decision)
+	require.Equal(t, []string{"the deployment was cancelled before its pre-check"}, res.Gate.Reasons)
+	require.Empty(t, res.Checkpoints)
+	rec, err := st.GetDeployment(t.Context(), "dep-10")
+	require.NoError(t, err)
+	require.Equal(t, EventCancelled, rec.Status)
+}
+
+// With several pre-checks (per-application schedules) the gate stays pending until the last,
+// holds when any held, and the hold is pushed once with every reason.
+func TestChangeTrackingGateWaitsForEveryPreCheck(t *testing.T) {
+	env, acts, _ := newChangeEnv(t)
+	start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	env.SetStartTime(start)
+	planned := start.Add(2 * time.Hour)
+	// catalog-api is degraded before the deployment; checkout-api is fine.
+	env.OnActivity(acts.CollectHealth, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.HealthRequest) (activities.HealthResult, error) {
+		var res activities.HealthResult
+		for _, app := range in.Apps {
+			v := compare.Stable
+			if app.Name == "catalog-api" {
+				v = compare.Degraded
+			}
+			res.Apps = append(res.Apps, llm.ChangeApp{ID: app.ID, Name: app.Name, Findings: []compare.Finding{
+				{Metric: "error_ratio", Kind: "TRANSACTION", Verdict: v, Summary: "error_ratio " + string(v)}}})
+		}
+		return res, nil
+	})
+	env.OnActivity(acts.NotifyChannels, mock.Anything).Return([]string{"email"}, nil)
+	var holds []activities.DeliverRequest
+	env.OnActivity(acts.Deliver, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DeliverRequest) (activities.DeliveryResult, error) {
+		if strings.HasPrefix(in.Message.Title, "[hold]") {
+			holds = append(holds, in)
+		}
+		return activities.DeliveryResult{Channel: in.Channel, Status: "sent"}, nil
+	})
+	var gateAt45 GateAnswer
+	env.RegisterDelayedCallback(func() { // between the -1h and the -30m pre-checks
+		v, err := env.QueryWorkflow(QueryDeployment)
+		require.NoError(t, err)
+		var st DeploymentState
+		require.NoError(t, v.Get(&st))
+		gateAt45 = st.Gate
+	}, time.Hour+15*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventCancelled, At: planned})
+	}, 2*time.Hour)
+	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{
+		Checkpoints:    []time.Duration{-30 * time.Minute, 10 * time.Minute},
+		AppCheckpoints: map[string][]time.Duration{"catalog-api": {-time.Hour, 10 * time.Minute}},
+		Deployment:     activities.Deployment{ID: "dep-11", PlannedAt: planned, Applications: twoApps}})
+	require.NoError(t, env.GetWorkflowError())
+	var res DeploymentState
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, GatePending, gateAt45.Decision, "one pre-check of two has run")
+	require.Equal(t, GateHold, res.Gate.Decision)
+	require.Len(t, res.Gate.Reasons, 1)
+	require.Contains(t, res.Gate.Reasons[0], "catalog-api is UNSTABLE")
+	require.Len(t, holds, 1, "the hold is pushed once")
+}
+
+// An answer that says STABLE overall but leaves an application out does not open the gate.
+func TestGateNeedsEveryApplicationStable(t *testing.T) {
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	cp := Checkpoint{Verdict: &llm.ChangeVerdict{State: "STABLE", Applications: []llm.AppVerdict{{Name: "checkout-api", State: "STABLE"}}}}
+	g := gateOf(cp, now, twoApps, true)
+	require.Equal(t, GateHold, g.Decision)
+	require.Equal(t, []string{"catalog-api was not judged by the pre-check"}, g.Reasons)
+	require.Equal(t, GateProceed, gateOf(cp, now, twoApps[:1], true).Decision)
+	require.Equal(t, GateProceed, gateOf(cp, now, twoApps, false).Decision, "the first version looked at the overall state only")
 }
