@@ -60,10 +60,20 @@ func (a *API) postDeployment(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := a.startDeployment(r, d)
 	if err != nil {
-		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "could not start change tracking: " + err.Error()})
+		a.startProblem(w, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, res)
+}
+
+// startProblem answers a failed start: 409 for a conflicting announcement, 503 otherwise.
+func (a *API) startProblem(w http.ResponseWriter, err error) {
+	var ce *conflictError
+	if errors.As(err, &ce) {
+		writeProblem(w, Problem{Status: http.StatusConflict, Title: "Deployment already announced", Detail: ce.msg})
+		return
+	}
+	writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "could not start change tracking: " + err.Error()})
 }
 
 // startDeployment starts (or joins) the change tracking of a deployment.
@@ -83,8 +93,39 @@ func (a *API) startDeployment(r *http.Request, d activities.Deployment) (Deploym
 			return DeploymentAccepted{}, err
 		}
 		res.Status = "joined"
+		// The same deployment announced again joins; a different one under the same ID is a
+		// conflict, not something to drop silently.
+		if v, qerr := a.Temporal.QueryWorkflow(r.Context(), id, "", workflows.QueryDeployment); qerr == nil {
+			var st workflows.DeploymentState
+			if v.Get(&st) == nil {
+				if diff := deploymentDiff(st.Deployment, d); diff != "" {
+					return res, &conflictError{fmt.Sprintf("deployment %q is already tracked with a different %s; announce the change under a new ID (and cancel the old one)", d.ID, diff)}
+				}
+			}
+		}
 	}
 	return res, nil
+}
+
+// conflictError is an announcement that contradicts the tracked deployment of the same ID.
+type conflictError struct{ msg string }
+
+func (e *conflictError) Error() string { return e.msg }
+
+// deploymentDiff names the first field in which b differs from the tracked a, or "".
+func deploymentDiff(a, b activities.Deployment) string {
+	switch {
+	case !a.PlannedAt.Equal(b.PlannedAt):
+		return "plannedAt (" + a.PlannedAt.UTC().Format(time.RFC3339) + ")"
+	case len(a.Applications) != len(b.Applications):
+		return "applications"
+	}
+	for i := range a.Applications {
+		if a.Applications[i] != b.Applications[i] {
+			return "applications"
+		}
+	}
+	return ""
 }
 
 // changeInput is the workflow input of a deployment: the configured schedules of its
@@ -212,26 +253,16 @@ func (a *API) getDeployment(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-// getGate answers the release system: proceed, hold (with reasons) or pending. It goes through
-// the workflow's update while the deployment is tracked, its query afterwards.
+// getGate answers the release system: proceed, hold (with reasons) or pending. It reads the
+// workflow's query — a poll writes nothing to the workflow's history (callers on Temporal can
+// use the gate Update instead) — and the stored record once Temporal no longer has it.
 func (a *API) getGate(w http.ResponseWriter, r *http.Request) {
-	id := workflows.DeploymentWorkflowID(r.PathValue("id"))
-	h, err := a.Temporal.UpdateWorkflow(r.Context(), client.UpdateWorkflowOptions{
-		WorkflowID: id, UpdateName: workflows.UpdateGate, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	var gate workflows.GateAnswer
-	if err == nil {
-		err = h.Get(r.Context(), &gate)
-	}
+	st, err := a.deploymentState(r)
 	if err != nil {
-		st, qerr := a.deploymentState(r)
-		if qerr != nil {
-			a.deploymentProblem(w, r, qerr)
-			return
-		}
-		gate = st.Gate
+		a.deploymentProblem(w, r, err)
+		return
 	}
-	writeJSON(w, http.StatusOK, gate)
+	writeJSON(w, http.StatusOK, st.Gate)
 }
 
 func (a *API) postDeploymentEvent(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/workflows"
+	"go.temporal.io/api/serviceerror"
 )
 
 // GitHub's deployment webhooks: `deployment` announces a change, `deployment_status` reports its
@@ -56,6 +57,13 @@ func GitHubDeploymentID(repo string, id int64) string {
 type deliveries struct {
 	mu   sync.Mutex
 	seen map[string]time.Time
+}
+
+// forget drops a delivery whose processing failed, so that GitHub's redelivery is processed.
+func (d *deliveries) forget(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.seen, id)
 }
 
 func (d *deliveries) first(id string, now time.Time) bool {
@@ -112,6 +120,12 @@ func (a *API) postGitHub(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "duplicate", "delivery": delivery})
 		return
 	}
+	processed := false
+	defer func() {
+		if delivery != "" && !processed {
+			a.githubDeliveries.forget(delivery) // failed: let the redelivery through
+		}
+	}()
 	var e ghEvent
 	if err := json.Unmarshal(body, &e); err != nil {
 		writeProblem(w, Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: err.Error()})
@@ -132,11 +146,26 @@ func (a *API) postGitHub(w http.ResponseWriter, r *http.Request) {
 		if d.PlannedAt.IsZero() {
 			d.PlannedAt = time.Now().UTC()
 		}
-		res, err := a.startDeployment(r, d)
-		if err != nil {
-			writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "could not start change tracking: " + err.Error()})
+		var probs []ProblemField
+		for i, app := range d.Applications {
+			if app.ID == "" {
+				probs = append(probs, ProblemField{Field: fmt.Sprintf("deployment.payload.applications[%d].id", i), Message: "required"})
+			}
+			if app.Name == "" {
+				probs = append(probs, ProblemField{Field: fmt.Sprintf("deployment.payload.applications[%d].name", i), Message: "required"})
+			}
+		}
+		if len(probs) > 0 {
+			processed = true // the same payload redelivered is as invalid
+			writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid deployment", Errors: probs})
 			return
 		}
+		res, err := a.startDeployment(r, d)
+		if err != nil {
+			a.startProblem(w, err)
+			return
+		}
+		processed = true
 		writeJSON(w, http.StatusAccepted, res)
 	case "deployment_status":
 		if e.DeploymentStatus == nil {
@@ -146,6 +175,7 @@ func (a *API) postGitHub(w http.ResponseWriter, r *http.Request) {
 		typ := map[string]string{"in_progress": workflows.EventStarted, "success": workflows.EventFinished,
 			"failure": workflows.EventCancelled, "error": workflows.EventCancelled}[e.DeploymentStatus.State]
 		if typ == "" {
+			processed = true
 			writeJSON(w, http.StatusOK, map[string]any{"status": "ignored", "state": e.DeploymentStatus.State})
 			return
 		}
@@ -158,10 +188,13 @@ func (a *API) postGitHub(w http.ResponseWriter, r *http.Request) {
 			a.deploymentProblemID(w, id, err)
 			return
 		}
+		processed = true
 		writeJSON(w, http.StatusAccepted, map[string]any{"deployment": "/v1/deployments/" + id, "event": typ})
 	case "ping":
+		processed = true
 		writeJSON(w, http.StatusOK, map[string]any{"status": "pong"})
 	default:
+		processed = true
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ignored", "event": event})
 	}
 }
@@ -179,5 +212,10 @@ func githubApps(e ghEvent) []activities.App {
 }
 
 func (a *API) deploymentProblemID(w http.ResponseWriter, id string, err error) {
-	writeProblem(w, Problem{Status: http.StatusNotFound, Detail: fmt.Sprintf("deployment %q: %v", id, err)})
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: fmt.Sprintf("deployment %q is not tracked: %v", id, err)})
+		return
+	}
+	writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: fmt.Sprintf("deployment %q: %v", id, err)})
 }

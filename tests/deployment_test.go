@@ -60,6 +60,11 @@ func TestDeploymentGateAndEvents(t *testing.T) {
 	code, out, _ = post(t, base+"/v1/deployments", []byte(body))
 	require.Equal(t, http.StatusAccepted, code)
 	require.Contains(t, string(out), `"joined"`, "announcing twice starts one run")
+	other := strings.Replace(body, `"version":"2.4.0"`, `"version":"2.4.0","links":{"x":"y"}`, 1)
+	other = strings.Replace(other, `{"id":"a2","name":"catalog-api"}`, `{"id":"a3","name":"search-api"}`, 1)
+	code, out, _ = post(t, base+"/v1/deployments", []byte(other))
+	require.Equal(t, http.StatusConflict, code, "another deployment under the same ID: %s", out)
+	require.Contains(t, string(out), "different applications")
 
 	var gate struct {
 		Decision string   `json:"decision"`
