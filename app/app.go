@@ -160,6 +160,10 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		return nil, fmt.Errorf("connect to temporal at %s (namespace %s): %w", copts.HostPort, copts.Namespace, err)
 	}
 
+	if a.Temporal == nil {
+		checkSearchAttributes(ctx, a.Client, cfg.Temporal.Namespace, logger)
+	}
+
 	if a.Providers, err = BuildProviders(cfg); err != nil {
 		return nil, err
 	}
