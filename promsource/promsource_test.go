@@ -239,7 +239,8 @@ func TestDefaultQueriesGolden(t *testing.T) {
 			"latency_p50":   f(`histogram_quantile(0.5, sum by (le) (rate(` + bkt + `)))`),
 			"latency_p90":   f(`histogram_quantile(0.9, sum by (le) (rate(` + bkt + `)))`),
 			"latency_p95":   f(`histogram_quantile(0.95, sum by (le) (rate(` + bkt + `)))`),
-			"error_logs":    f(`sum(rate(log_records_total{service_name="shop",severity=~"ERROR|FATAL"}[5m]%s))`),
+			"error_logs":    f(`sum(rate(log_records_total{service_name="shop",severity="ERROR"}[5m]%s)) or (sum(rate(log_records_total{service_name="shop"}[5m]%s)) * 0)`),
+			"fatal_logs":    f(`sum(rate(log_records_total{service_name="shop",severity="FATAL"}[5m]%s)) or (sum(rate(log_records_total{service_name="shop"}[5m]%s)) * 0)`),
 			"alerts_firing": f(`count(ALERTS{alertstate="firing",application="shop"}%s) or vector(0)`),
 		}
 	}
@@ -249,7 +250,7 @@ func TestDefaultQueriesGolden(t *testing.T) {
 		golden(" offset 1w")["error_ratio"])
 
 	qs := DefaultQueries()
-	require.Len(t, qs, 7)
+	require.Len(t, qs, 8)
 	kinds := map[string]string{}
 	for _, q := range qs {
 		require.NoError(t, q.Validate())
@@ -262,7 +263,7 @@ func TestDefaultQueriesGolden(t *testing.T) {
 	}
 	require.Equal(t, map[string]string{
 		"throughput": "TRANSACTION", "error_ratio": "TRANSACTION", "latency_p50": "TRANSACTION",
-		"latency_p90": "TRANSACTION", "latency_p95": "TRANSACTION", "error_logs": "ISSUE", "alerts_firing": "ALERT",
+		"latency_p90": "TRANSACTION", "latency_p95": "TRANSACTION", "error_logs": "ISSUE", "fatal_logs": "ISSUE", "alerts_firing": "ALERT",
 	}, kinds)
 	for _, off := range []string{"", " offset 1d", " offset 1w"} {
 		g := golden(off)

@@ -35,6 +35,14 @@ const (
 	httpBuckets = `http_server_request_duration_seconds_bucket{service_name="{{app}}"}[5m]{{offset}}`
 )
 
+// logsAt counts log records of one severity per second. An application that logs but has no
+// record of that severity gets 0; one without any log records gets no data (missing, not 0):
+// a missing log pipeline must not look like a clean one.
+func logsAt(severity string) string {
+	all := `sum(rate(log_records_total{service_name="{{app}}"}[5m]{{offset}}))`
+	return `sum(rate(log_records_total{service_name="{{app}}",severity="` + severity + `"}[5m]{{offset}})) or (` + all + ` * 0)`
+}
+
 func latency(q string) string {
 	return "histogram_quantile(" + q + ", sum by (le) (rate(" + httpBuckets + ")))"
 }
@@ -46,10 +54,11 @@ func latency(q string) string {
 //	throughput (Neutral, TRANSACTION): requests per second
 //	error_ratio (HigherIsWorse, TRANSACTION): share of responses with a 5xx status
 //	latency_p50 / latency_p90 / latency_p95 (HigherIsWorse, TRANSACTION): from the duration histogram
-//	error_logs (HigherIsWorse, ISSUE): ERROR/FATAL log records per second
+//	error_logs / fatal_logs (HigherIsWorse, ISSUE): ERROR and FATAL log records per second (error
+//	logs by level; 0 when the application logs but not at that level)
 //	alerts_firing (HigherIsWorse, ALERT): firing alerts labelled application="<app>" (0 when none)
 //
-// error_logs assumes a counter log_records_total{service_name, severity} of log records by
+// error_logs and fatal_logs assume a counter log_records_total{service_name, severity} of log records by
 // severity text (e.g. produced by the OpenTelemetry Collector's count connector or a
 // log-to-metrics pipeline); without it that metric has no data and is reported as missing.
 // alerts_firing assumes alerting rules attach an "application" label. Adjust the templates when
@@ -63,8 +72,8 @@ func DefaultQueries() []Query {
 		{Metric: "latency_p50", Kind: "TRANSACTION", Direction: compare.HigherIsWorse, PromQL: latency("0.5")},
 		{Metric: "latency_p90", Kind: "TRANSACTION", Direction: compare.HigherIsWorse, PromQL: latency("0.9")},
 		{Metric: "latency_p95", Kind: "TRANSACTION", Direction: compare.HigherIsWorse, PromQL: latency("0.95")},
-		{Metric: "error_logs", Kind: "ISSUE", Direction: compare.HigherIsWorse,
-			PromQL: `sum(rate(log_records_total{service_name="{{app}}",severity=~"ERROR|FATAL"}[5m]{{offset}}))`},
+		{Metric: "error_logs", Kind: "ISSUE", Direction: compare.HigherIsWorse, PromQL: logsAt("ERROR")},
+		{Metric: "fatal_logs", Kind: "ISSUE", Direction: compare.HigherIsWorse, PromQL: logsAt("FATAL")},
 		{Metric: "alerts_firing", Kind: "ALERT", Direction: compare.HigherIsWorse,
 			PromQL: `count(ALERTS{alertstate="firing",application="{{app}}"}{{offset}}) or vector(0)`},
 	}

@@ -24,10 +24,11 @@ import (
 	"github.com/vigil-ops/vigil/workflows"
 )
 
-// BenchmarkCheckpoint20Apps times one checkpoint's data work — 20 applications × 8 metrics
-// (the default templates: 7 queries, p50/p90/p95 counted apart, plus the 5xx ratio's two
-// selectors) × the window and 2 baselines, against a real Prometheus holding 8 days of 5-minute
-// history — then the comparison engine over the result.
+// BenchmarkCheckpoint20Apps times one checkpoint's data work — 20 applications × the 8 default
+// metric templates (throughput, 5xx ratio, p50, p90, p95, error and fatal logs, firing alerts) ×
+// the window and 2 baselines = 480 range queries, against a real Prometheus holding 8 days of
+// 5-minute history — then the comparison engine over the result; and, apart, the enrichment of
+// a verdict naming every kind for all 20 applications.
 //
 //	go test ./tests -run '^$' -bench Checkpoint20Apps -benchtime 5x
 func BenchmarkCheckpoint20Apps(b *testing.B) {
