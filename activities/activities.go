@@ -56,6 +56,9 @@ type Activities struct {
 	Enricher Enricher
 	// Alerts reads the alerts Alertmanager holds (alertmanager.url; nil: not configured).
 	Alerts AlertSource
+	// AlertLabel is the alert label that names the application (alertmanager.application_label;
+	// "" is DefaultAlertLabel).
+	AlertLabel string
 }
 
 // UsageSink receives LLM call records besides the store.

@@ -82,7 +82,7 @@ func (a *Activities) CollectHealth(ctx context.Context, in HealthRequest) (Healt
 		if a.Alerts != nil {
 			// Alertmanager knows only the alerts it holds now; an unreachable Alertmanager is
 			// missing data, never a clean bill of health.
-			alerts, err := a.Alerts.Alerts(ctx, map[string]string{AlertLabel: app.Name})
+			alerts, err := a.Alerts.Alerts(ctx, map[string]string{a.alertLabel(): app.Name})
 			if err != nil {
 				ca.Findings = append(ca.Findings, compare.Finding{Metric: "alertmanager_active", Kind: "ALERT",
 					Verdict: compare.MissingData, Summary: "Alertmanager could not be read: " + err.Error()})

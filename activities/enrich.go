@@ -34,9 +34,17 @@ type AlertSource interface {
 	Alerts(ctx context.Context, matchers map[string]string) ([]amsource.Alert, error)
 }
 
-// AlertLabel is the alert label that names the application, in Alertmanager matchers and in
-// the default ALERTS templates.
-const AlertLabel = "application"
+// DefaultAlertLabel is the alert label that names the application, in Alertmanager matchers
+// (Activities.AlertLabel) and in the default ALERTS templates.
+const DefaultAlertLabel = "application"
+
+// alertLabel is the configured application label of alerts.
+func (a *Activities) alertLabel() string {
+	if a.AlertLabel != "" {
+		return a.AlertLabel
+	}
+	return DefaultAlertLabel
+}
 
 // EnrichApp names one application and the metric kinds its verdict names.
 type EnrichApp struct {
@@ -112,7 +120,7 @@ func (a *Activities) enrichApp(ctx context.Context, ea EnrichApp, in EnrichReque
 			e.Tables = append(e.Tables, tables...)
 		}
 		if kind == "ALERT" && a.Alerts != nil {
-			alerts, err := a.Alerts.Alerts(ctx, map[string]string{AlertLabel: ea.App.Name})
+			alerts, err := a.Alerts.Alerts(ctx, map[string]string{a.alertLabel(): ea.App.Name})
 			if err != nil {
 				e.Errors = append(e.Errors, "Alertmanager: "+err.Error())
 			}

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -41,4 +42,34 @@ func TestAlertFinding(t *testing.T) {
 			require.Contains(t, f.Summary, tc.summary)
 		})
 	}
+}
+
+type fakeAlerts struct{ asked []map[string]string }
+
+func (f *fakeAlerts) Alerts(_ context.Context, m map[string]string) ([]amsource.Alert, error) {
+	f.asked = append(f.asked, m)
+	return []amsource.Alert{{Name: "HighLatency", State: "active", StartsAt: time.Date(2026, 11, 26, 10, 5, 0, 0, time.UTC)}}, nil
+}
+
+// The alerts of an application are read by the configured label, in the health facts and in
+// the enrichment alike.
+func TestAlertsReadByTheConfiguredLabel(t *testing.T) {
+	fa := &fakeAlerts{}
+	a := New(nil, nil, nil)
+	a.Alerts, a.AlertLabel = fa, "service"
+	from := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	res, err := a.CollectHealth(context.Background(), HealthRequest{Apps: []App{{ID: "a1", Name: "checkout-api"}}, From: from, To: from.Add(time.Hour)})
+	require.NoError(t, err)
+	var alert compare.Finding
+	for _, f := range res.Apps[0].Findings {
+		if f.Metric == "alertmanager_active" {
+			alert = f
+		}
+	}
+	require.Equal(t, compare.Degraded, alert.Verdict)
+	es, err := a.Enrich(context.Background(), EnrichRequest{Apps: []EnrichApp{{App: App{ID: "a1", Name: "checkout-api"}, Kinds: []string{"ALERT"}}},
+		From: from, To: from.Add(time.Hour)})
+	require.NoError(t, err)
+	require.Len(t, es[0].Alerts, 1)
+	require.Equal(t, []map[string]string{{"service": "checkout-api"}, {"service": "checkout-api"}}, fa.asked)
 }

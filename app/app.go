@@ -161,7 +161,7 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 	}
 
 	if a.Temporal == nil {
-		checkSearchAttributes(ctx, a.Client, cfg.Temporal.Namespace, logger)
+		CheckSearchAttributes(ctx, a.Client, cfg.Temporal.Namespace, logger)
 	}
 
 	if a.Providers, err = BuildProviders(cfg); err != nil {

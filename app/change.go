@@ -38,6 +38,7 @@ func wireChangeSources(cfg *config.Config, acts *activities.Activities) error {
 			return fmt.Errorf("alertmanager.url: %w", err)
 		}
 		acts.Alerts = ac
+		acts.AlertLabel = cfg.Alertmanager.ApplicationLabel
 	}
 	return nil
 }

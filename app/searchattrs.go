@@ -13,11 +13,11 @@ import (
 	"github.com/vigil-ops/vigil/workflows"
 )
 
-// checkSearchAttributes makes sure the namespace has Vigil's search attributes: a workflow that
+// CheckSearchAttributes makes sure the namespace has Vigil's search attributes: a workflow that
 // sets one the namespace lacks fails its task until it is added. Missing ones are added when the
 // credentials allow it; otherwise the error says how to add them. It never stops the process:
 // a namespace managed elsewhere (Temporal Cloud) may add them later.
-func checkSearchAttributes(ctx context.Context, c client.Client, namespace string, logger *slog.Logger) {
+func CheckSearchAttributes(ctx context.Context, c client.Client, namespace string, logger *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})

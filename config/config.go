@@ -228,6 +228,9 @@ type EnrichmentQuery struct {
 type Alertmanager struct {
 	// URL is optional; when set it must be an absolute http(s) URL.
 	URL string `yaml:"url"`
+	// ApplicationLabel is the alert label that names the application (default
+	// "application"): change tracking reads an application's alerts by it.
+	ApplicationLabel string `yaml:"application_label"`
 }
 
 // Elasticsearch locates the Elasticsearch cluster.

@@ -239,6 +239,8 @@ func TestValidationErrors(t *testing.T) {
 		{"enrichment limit too large", y("prometheus:", "  enrichment:", "    - name: e", "      kind: ISSUE", "      promql: "+promql, "      limit: 101"),
 			"vigil.yaml:6: prometheus.enrichment[0].limit: must be between 0 and 100 (0 means the default), got 101"},
 		{"change notify", y("change_tracking:", "  notify: always"), `vigil.yaml:2: change_tracking.notify: must be one of all, not_stable, none; got "always"`},
+		{"alertmanager label", y("alertmanager:", "  application_label: app-name"),
+			`vigil.yaml:2: alertmanager.application_label: "app-name" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)`},
 		{"change notify empty", y("change_tracking:", `  notify: ""`), `vigil.yaml:2: change_tracking.notify: must be one of all, not_stable, none; got ""`},
 		{"application name missing", y("change_tracking:", "  applications:", "    - checkpoints: [10m]"),
 			"vigil.yaml:3: change_tracking.applications[0].name: required"},

@@ -81,6 +81,9 @@ func (c *Config) Validate() error {
 	v.httpURL("prometheus.url", c.Prometheus.URL)
 	c.validatePrometheusQueries(v)
 	v.httpURL("alertmanager.url", c.Alertmanager.URL)
+	if l := c.Alertmanager.ApplicationLabel; l != "" && !labelNameRE.MatchString(l) {
+		v.add("alertmanager.application_label", "%q is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)", l)
+	}
 	for i, u := range c.Elasticsearch.URLs {
 		p := indexPath("elasticsearch.urls", i)
 		if u == "" {
@@ -599,3 +602,6 @@ func checkDatabaseURL(s string) string {
 	}
 	return "must start with postgres://, postgresql:// or sqlite:"
 }
+
+// labelNameRE is a Prometheus/Alertmanager label name.
+var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
