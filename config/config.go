@@ -51,6 +51,10 @@ type Config struct {
 	Alerts Alerts `yaml:"alerts"`
 	// ChangeTracking configures the follow-up checkpoints after a change.
 	ChangeTracking ChangeTracking `yaml:"change_tracking"`
+	// OnCall configures the AI on-call: who is paged, by phone, for which incidents.
+	OnCall OnCall `yaml:"oncall"`
+	// Twilio places the on-call's phone calls.
+	Twilio Twilio `yaml:"twilio"`
 	// Notify configures outgoing notifications.
 	Notify Notify `yaml:"notify"`
 	// Traces configures where the transaction profile (trace) behind an
@@ -543,6 +547,7 @@ func Default() *Config {
 			},
 			Notify: NotifyNotStable,
 		},
+		OnCall: OnCall{Severities: []string{"critical"}, AckTimeout: 5 * time.Minute, Rounds: 2},
 	}
 }
 
@@ -553,4 +558,60 @@ func (c *Config) DevTemporalDB() string {
 		return c.Dev.TemporalDB
 	}
 	return filepath.Join(c.DataDir, "temporal.db")
+}
+
+// OnCall configures paging: an incident of a listed severity goes to the role oncall-triager,
+// which decides whether to page and writes the message; the people in charge of the incident's
+// application are called in order until one acknowledges.
+type OnCall struct {
+	// Severities are the incident severities the on-call considers (default [critical]).
+	Severities []string `yaml:"severities"`
+	// AckTimeout is how long each person has to acknowledge before the next is called (> 0).
+	AckTimeout time.Duration `yaml:"ack_timeout"`
+	// Rounds is how many times the rota is walked before giving up (1..5).
+	Rounds int `yaml:"rounds"`
+	// Rota lists who is in charge of what, in escalation order; application "*" covers the
+	// applications no other entry names. An empty rota turns paging off.
+	Rota []RotaEntry `yaml:"rota,omitempty"`
+}
+
+// RotaEntry is the escalation order of one application.
+type RotaEntry struct {
+	Application string   `yaml:"application"`
+	People      []Person `yaml:"people"`
+}
+
+// Person is someone who can be paged.
+type Person struct {
+	Name  string `yaml:"name"`
+	Phone string `yaml:"phone"` // E.164, e.g. "+15551230001"
+}
+
+// PeopleFor returns the escalation order for app: its own entry, else the "*" entry.
+func (o OnCall) PeopleFor(app string) []Person {
+	var star []Person
+	for _, e := range o.Rota {
+		if e.Application == app {
+			return e.People
+		}
+		if e.Application == "*" {
+			star = e.People
+		}
+	}
+	return star
+}
+
+// Twilio configures the phone calls of the on-call (Programmable Voice).
+type Twilio struct {
+	// AccountSID is the account ("AC…"); empty turns phone calls off.
+	AccountSID string `yaml:"account_sid"`
+	// AuthTokenEnv / AuthTokenFile give the auth token by reference.
+	AuthTokenEnv  string `yaml:"auth_token_env"`
+	AuthTokenFile string `yaml:"auth_token_file"`
+	// From is the caller ID, E.164.
+	From string `yaml:"from"`
+	// BaseURL replaces Twilio's API address (tests, regional edges).
+	BaseURL string `yaml:"base_url"`
+	// Language of the text-to-speech voice (default en-US).
+	Language string `yaml:"language"`
 }

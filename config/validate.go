@@ -100,6 +100,7 @@ func (c *Config) Validate() error {
 	c.validateAuth(v)
 	c.validateProviders(v)
 	c.validateChangeTracking(v)
+	c.validateOnCall(v)
 	c.validateNotify(v)
 	c.validateTraces(v)
 	if c.Alerts.GroupWindow <= 0 {
@@ -605,3 +606,50 @@ func checkDatabaseURL(s string) string {
 
 // labelNameRE is a Prometheus/Alertmanager label name.
 var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// e164RE is an E.164 phone number.
+var e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+func (c *Config) validateOnCall(v *collector) {
+	o := c.OnCall
+	for i, sev := range o.Severities {
+		v.oneOf(indexPath("oncall.severities", i), sev, "critical", "warning", "info")
+	}
+	if o.AckTimeout <= 0 {
+		v.add("oncall.ack_timeout", "must be > 0")
+	}
+	if o.Rounds < 1 || o.Rounds > 5 {
+		v.add("oncall.rounds", "must be between 1 and 5, got %d", o.Rounds)
+	}
+	seen := map[string]int{}
+	for i, e := range o.Rota {
+		p := indexPath("oncall.rota", i)
+		v.required(p+".application", e.Application)
+		if j, dup := seen[e.Application]; dup && e.Application != "" {
+			v.add(p+".application", "duplicate application %q (also oncall.rota[%d])", e.Application, j)
+		}
+		seen[e.Application] = i
+		if len(e.People) == 0 {
+			v.add(p+".people", "at least one person is required")
+		}
+		for k, person := range e.People {
+			pp := indexPath(p+".people", k)
+			v.required(pp+".name", person.Name)
+			if !e164RE.MatchString(person.Phone) {
+				v.add(pp+".phone", "%q is not an E.164 number (+ country code and number, e.g. +15551230001)", person.Phone)
+			}
+		}
+	}
+	t := c.Twilio
+	if t.AccountSID == "" {
+		return
+	}
+	if !strings.HasPrefix(t.AccountSID, "AC") {
+		v.add("twilio.account_sid", "must start with AC")
+	}
+	v.refRequired("twilio", "auth_token", t.AuthTokenEnv, t.AuthTokenFile)
+	if !e164RE.MatchString(t.From) {
+		v.add("twilio.from", "%q is not an E.164 number", t.From)
+	}
+	v.httpURL("twilio.base_url", t.BaseURL)
+}
