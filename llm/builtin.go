@@ -33,6 +33,8 @@ func (Builtin) Complete(_ context.Context, req Request) (Response, error) {
 		return Response{Text: text, Model: req.Model, OutputTokens: int64(len(strings.Fields(text)))}, nil
 	case TaskChangeVerdict:
 		return builtinChangeVerdict(req)
+	case TaskPageDecision:
+		return builtinPageDecision(req)
 	default:
 		return Response{}, fmt.Errorf("%w: task kind %q", ErrBuiltinUnsupported, req.Task.Kind)
 	}

@@ -24,6 +24,7 @@ type Task struct {
 	Kind     string        `json:"kind"` // TaskIncidentReport, ...
 	Incident *IncidentTask `json:"incident,omitempty"`
 	Change   *ChangeTask   `json:"change,omitempty"`
+	Page     *PageTask     `json:"page,omitempty"`
 }
 
 // TaskIncidentReport asks for the four-section incident report.

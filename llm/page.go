@@ -1,0 +1,81 @@
+package llm
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// TaskPageDecision asks the role oncall-triager whether to page a person for an incident and
+// for the message read out on the call, in its JSON schema: page, severity, message, reason.
+const TaskPageDecision = "page-decision"
+
+// PageTask is the structured input of a page decision.
+type PageTask struct {
+	IncidentID  string `json:"incidentId"`
+	Application string `json:"application"`
+	Rule        string `json:"rule"`
+	Severity    string `json:"severity"` // critical, warning, info
+	// Summary is the incident report's summary (or the alert's message).
+	Summary string `json:"summary"`
+}
+
+// PageDecision is the triager's answer.
+type PageDecision struct {
+	Page     bool   `json:"page"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// urlish matches what does not read well aloud: URLs, paths, hosts with ports.
+var urlish = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://\S+|\S+:\d{2,5}\S*`)
+
+// WritePageDecision is the built-in triager: it pages for critical incidents only, and reads out
+// the severity, application, rule and the summary's first sentence in plain words.
+func WritePageDecision(t PageTask) PageDecision {
+	sev := strings.ToLower(t.Severity)
+	switch sev {
+	case "critical", "warning", "info":
+	default:
+		sev = "warning"
+	}
+	d := PageDecision{Page: sev == "critical", Severity: sev}
+	if d.Page {
+		d.Reason = "critical incidents page the person in charge"
+	} else {
+		d.Reason = sev + " incidents wait for working hours"
+	}
+	summary := strings.TrimSpace(urlish.ReplaceAllString(t.Summary, ""))
+	if i := strings.IndexAny(summary, ".\n"); i > 0 {
+		summary = summary[:i]
+	}
+	summary = strings.Join(strings.Fields(strings.NewReplacer("_", " ", "-", " ").Replace(summary)), " ")
+	app := strings.NewReplacer("-", " ", "_", " ").Replace(t.Application)
+	msg := fmt.Sprintf("This is Vigil on-call. A %s incident on %s", sev, app)
+	if t.Rule != "" {
+		msg += ": " + t.Rule
+	}
+	msg += "."
+	if summary != "" {
+		msg += " " + summary + "."
+	}
+	if r := []rune(msg); len(r) > 560 {
+		msg = string(r[:560]) + "…"
+	}
+	d.Message = msg
+	return d
+}
+
+func builtinPageDecision(req Request) (Response, error) {
+	t := req.Task.Page
+	if t == nil {
+		return Response{}, fmt.Errorf("%w: page task without incident", ErrBuiltinUnsupported)
+	}
+	b, err := json.Marshal(WritePageDecision(*t))
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Text: string(b), Model: req.Model, OutputTokens: int64(len(strings.Fields(string(b))))}, nil
+}
