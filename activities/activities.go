@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-ops/vigil/analyst"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/notify"
+	"github.com/vigil-ops/vigil/phone"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/store"
@@ -59,6 +60,10 @@ type Activities struct {
 	// AlertLabel is the alert label that names the application (alertmanager.application_label;
 	// "" is DefaultAlertLabel).
 	AlertLabel string
+	// Phone places the on-call's calls (twilio; nil: not configured).
+	Phone phone.Caller
+	// OnCall is who is paged for what.
+	OnCall OnCallConfig
 }
 
 // UsageSink receives LLM call records besides the store.
@@ -338,6 +343,8 @@ type IncidentDetails struct {
 	Group []GroupAlert `json:"group,omitempty"`
 	// Deliveries says, per channel, whether the report was delivered.
 	Deliveries []DeliveryState `json:"deliveries,omitempty"`
+	// OnCall is the workflow ID of the on-call page the incident started, if any.
+	OnCall string `json:"oncall,omitempty"`
 }
 
 // DeliveryState is the outcome of one channel's delivery.

@@ -177,6 +177,9 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 	if mode != ModeServer {
 		acts := activities.New(a.Store, a.Providers, logger)
 		acts.PublicURL = cfg.HTTP.PublicURL
+		if acts.PublicURL == "" && mode == ModeDev {
+			acts.PublicURL = "http://" + a.HTTPAddr() // links and Twilio callbacks reach this process
+		}
 		if acts.Channels, err = notify.FromConfig(cfg.Notify, cfg.Secret); err != nil {
 			return nil, fmt.Errorf("notify: %w", err)
 		}
@@ -184,6 +187,9 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			return nil, fmt.Errorf("traces: %w", err)
 		}
 		if err := wireChangeSources(cfg, acts); err != nil {
+			return nil, err
+		}
+		if err := wireOnCall(cfg, acts); err != nil {
 			return nil, err
 		}
 		if len(cfg.Elasticsearch.URLs) > 0 {
@@ -222,8 +228,14 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			ChangeCheckpoints: cfg.ChangeTracking.Checkpoints,
 			AppCheckpoints:    appCheckpoints(cfg.ChangeTracking),
 			ChangeNotify:      cfg.ChangeTracking.Notify,
+			PublicURL:         publicURL(cfg, a),
 			IncidentLifetime:  cfg.Alerts.IncidentLifetime,
 			EagerStart:        mode == ModeDev,
+		}
+		if cfg.Twilio.AccountSID != "" {
+			if api.TwilioAuthToken, err = cfg.Secret(cfg.Twilio.AuthTokenEnv, cfg.Twilio.AuthTokenFile); err != nil {
+				return nil, fmt.Errorf("twilio.auth_token: %w", err)
+			}
 		}
 		handler := api.Handler()
 		if payloadCodec != nil && mode != ModeWorker {

@@ -42,6 +42,10 @@ type API struct {
 	AppCheckpoints map[string][]time.Duration
 	// ChangeNotify is change_tracking.notify: which checkpoints are pushed to people.
 	ChangeNotify string
+	// TwilioAuthToken verifies Twilio's webhooks (the on-call's calls); "" turns them off.
+	TwilioAuthToken string
+	// PublicURL is the address Twilio calls (http.public_url): signatures cover it.
+	PublicURL string
 	// GroupWindow and IncidentLifetime shape alert-group incidents (defaults
 	// DefaultGroupWindow and DefaultIncidentLifetime).
 	GroupWindow      time.Duration
@@ -108,6 +112,11 @@ func (a *API) Handler() http.Handler {
 		}
 		route("GET /v1/usage", auth(a.usage))
 		route("POST /v1/deployments", auth(a.postDeployment))
+		route("GET /v1/oncall/{id}", auth(a.getOnCall))
+		route("POST /v1/oncall/{id}/ack", auth(a.postOnCallAck))
+		// Twilio's webhooks carry its signature instead of Vigil's credentials.
+		route("POST /v1/oncall/{id}/twilio/gather", a.postTwilioGather)
+		route("POST /v1/oncall/{id}/twilio/status", a.postTwilioStatus)
 		route("GET /v1/deployments", auth(a.listDeployments))
 		route("GET /v1/deployments/{id}", auth(a.getDeployment))
 		route("GET /v1/deployments/{id}/gate", auth(a.getGate))

@@ -2,8 +2,10 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -389,6 +391,14 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 			}
 		}
 	}
+	if workflow.GetVersion(ctx, changeOnCall, workflow.DefaultVersion, 1) == 1 {
+		if id := w.page(ctx, answer.Text); id != "" {
+			record.Details.OnCall = id
+			if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+				return IncidentResult{}, err
+			}
+		}
+	}
 	w.record = record
 	w.state = IncidentState{Status: IncidentCompleted, Step: "done", Report: answer.Text, Language: lang}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(IncidentCompleted))
@@ -400,6 +410,58 @@ const changeFetchTrace = "fetch-trace"
 
 // changeDeliverReport marks the version of IncidentWorkflow that delivers the report.
 const changeDeliverReport = "deliver-report"
+
+// changeOnCall marks the version of IncidentWorkflow that hands incidents to the on-call.
+const changeOnCall = "oncall-page"
+
+// page hands the incident to the on-call when its severity and application call for it: an
+// OnCallWorkflow (one per incident episode) that outlives this one. It returns the on-call's
+// workflow ID, or "" when there is nobody to page or the start failed (logged, never fatal).
+func (w *incidentWorkflow) page(ctx workflow.Context, report string) string {
+	var a *activities.Activities
+	al := w.in.Alert
+	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	var enabled bool
+	if err := workflow.ExecuteLocalActivity(lactx, a.OnCallEnabled, al.Severity, al.Application).Get(ctx, &enabled); err != nil || !enabled {
+		return ""
+	}
+	id := OnCallWorkflowID(w.id + "/" + workflow.GetInfo(ctx).FirstRunID)
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            id,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	})
+	child := workflow.ExecuteChildWorkflow(cctx, OnCallWorkflow, OnCallInput{
+		IncidentID: w.id, Application: al.Application, Rule: al.Rule, Severity: al.Severity,
+		Summary: reportSummary(report), Client: w.in.Client,
+	})
+	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("start the on-call", "incident", w.id, "error", err)
+		return ""
+	}
+	return id
+}
+
+// reportSummary is the first section of a report (under its first heading), or its start.
+func reportSummary(report string) string {
+	lines := strings.Split(strings.TrimSpace(report), "\n")
+	var out []string
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") {
+			if i == 0 {
+				continue
+			}
+			break
+		}
+		out = append(out, t)
+	}
+	s := strings.TrimSpace(strings.Join(out, " "))
+	if r := []rune(s); len(r) > 1200 {
+		s = string(r[:1200])
+	}
+	return s
+}
 
 // deliver sends the report on every configured channel, in parallel, each delivery once (the
 // activity keeps a record per incident and channel). A channel that fails does not fail the

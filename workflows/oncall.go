@@ -1,0 +1,298 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/notify"
+	"github.com/vigil-ops/vigil/roles"
+)
+
+// OnCallRole is the role that decides whether to page and writes the message read out.
+const OnCallRole = "oncall-triager"
+
+// Names of the on-call workflow's query, update and signal.
+const (
+	QueryOnCall      = "oncall"
+	UpdateAck        = "ack"
+	SignalCallStatus = "call-status"
+)
+
+// On-call statuses.
+const (
+	OnCallDeciding       = "deciding"
+	OnCallNotPaged       = "not-paged"
+	OnCallPaging         = "paging"
+	OnCallAcknowledged   = "acknowledged"
+	OnCallUnacknowledged = "unacknowledged"
+	OnCallNobody         = "nobody-to-page"
+)
+
+// OnCallWorkflowID derives the on-call's workflow ID from the incident's episode: one page per
+// incident episode, however often it is asked for.
+func OnCallWorkflowID(incidentKey string) string { return "oncall-" + sanitizeID(incidentKey) }
+
+// OnCallInput starts an OnCallWorkflow for an incident.
+type OnCallInput struct {
+	IncidentID  string `json:"incidentId"`
+	Application string `json:"application"`
+	Rule        string `json:"rule"`
+	Severity    string `json:"severity"`
+	// Summary is the incident report's summary, the facts the triager judges.
+	Summary string `json:"summary"`
+	Client  string `json:"client"`
+}
+
+// Ack is an acknowledgement: from the phone (the person pressed 1) or the API.
+type Ack struct {
+	By   string `json:"by,omitempty"` // who; for a phone ack, the person of the step
+	Step int    `json:"step,omitempty"`
+	Via  string `json:"via"` // phone | api
+}
+
+// CallStatus is a call's progress reported by the phone provider.
+type CallStatus struct {
+	Step    int    `json:"step"`
+	CallSID string `json:"callSid"`
+	Status  string `json:"status"` // initiated, ringing, in-progress, completed, busy, no-answer, failed, canceled
+}
+
+// CallAttempt is one call of the escalation.
+type CallAttempt struct {
+	Step    int       `json:"step"`
+	Round   int       `json:"round"`
+	Person  string    `json:"person"`
+	Phone   string    `json:"phone"`
+	At      time.Time `json:"at"`
+	CallSID string    `json:"callSid,omitempty"`
+	Status  string    `json:"status"` // placed, then the provider's statuses; failed when it could not be placed
+	Error   string    `json:"error,omitempty"`
+}
+
+// OnCallState is what GET /v1/oncall/{id} and QueryOnCall show.
+type OnCallState struct {
+	Input    OnCallInput                `json:"input"`
+	Status   string                     `json:"status"`
+	Decision *llm.PageDecision          `json:"decision,omitempty"`
+	Attempts []CallAttempt              `json:"attempts"`
+	AckedBy  string                     `json:"ackedBy,omitempty"`
+	AckedAt  *time.Time                 `json:"ackedAt,omitempty"`
+	AckVia   string                     `json:"ackVia,omitempty"`
+	Error    string                     `json:"error,omitempty"`
+	Notified []activities.DeliveryState `json:"notified,omitempty"`
+}
+
+// OnCallWorkflow pages the person in charge of an incident:
+//  1. the role oncall-triager decides from the severity and the report's summary whether a
+//     person must be woken, and writes the message (the built-in triager pages for critical);
+//  2. the rota gives the escalation order of the incident's application;
+//  3. each person in turn is called with text-to-speech (one activity per call, placed once)
+//     and has oncall.ack_timeout to acknowledge — pressing 1 on the call, or the ack Update
+//     (POST /v1/oncall/{id}/ack); a call that is busy, unanswered or failed moves on at once;
+//  4. after oncall.rounds walks through the rota without an acknowledgement, the notify
+//     channels are told that nobody acknowledged.
+func OnCallWorkflow(ctx workflow.Context, in OnCallInput) (OnCallState, error) {
+	w := &onCallWorkflow{st: OnCallState{Input: in, Status: OnCallDeciding, Attempts: []CallAttempt{}}}
+	if err := w.setup(ctx); err != nil {
+		return w.st, err
+	}
+	return w.run(ctx)
+}
+
+type onCallWorkflow struct {
+	st    OnCallState
+	plan  activities.OnCallPlan
+	acked bool
+}
+
+func (w *onCallWorkflow) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryOnCall, func() (OnCallState, error) { return w.st, nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAck, func(ctx workflow.Context, ack Ack) (OnCallState, error) {
+		now := workflow.Now(ctx)
+		if w.acked { // two acknowledgements validated together: the first one counts
+			return w.st, fmt.Errorf("already acknowledged by %s", w.st.AckedBy)
+		}
+		if ack.By == "" && ack.Step > 0 && ack.Step <= len(w.st.Attempts) {
+			ack.By = w.st.Attempts[ack.Step-1].Person
+		}
+		w.acked, w.st.AckedBy, w.st.AckedAt, w.st.AckVia = true, ack.By, &now, ack.Via
+		return w.st, nil
+	}, workflow.UpdateHandlerOptions{Validator: func(ack Ack) error {
+		switch {
+		case w.acked:
+			return fmt.Errorf("already acknowledged by %s", w.st.AckedBy)
+		case w.st.Status != OnCallPaging:
+			return fmt.Errorf("nobody is being paged (status %s)", w.st.Status)
+		case ack.Via != "phone" && ack.Via != "api":
+			return errors.New(`via must be "phone" or "api"`)
+		case ack.By == "" && ack.Step == 0:
+			return errors.New("by is required")
+		case ack.Step < 0 || ack.Step > len(w.st.Attempts):
+			return fmt.Errorf("no call step %d", ack.Step)
+		}
+		return nil
+	}}); err != nil {
+		return err
+	}
+	statuses := workflow.GetSignalChannel(ctx, SignalCallStatus)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var cs CallStatus
+			statuses.Receive(ctx, &cs)
+			if cs.Step >= 1 && cs.Step <= len(w.st.Attempts) {
+				w.st.Attempts[cs.Step-1].Status = cs.Status
+			}
+		}
+	})
+	return workflow.UpsertTypedSearchAttributes(ctx, SearchAttrKind.ValueSet("oncall"),
+		SearchAttrApplication.ValueSet(w.st.Input.Application), SearchAttrSeverity.ValueSet(w.st.Input.Severity),
+		SearchAttrState.ValueSet(OnCallDeciding))
+}
+
+func (w *onCallWorkflow) setStatus(ctx workflow.Context, s string) {
+	w.st.Status = s
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(s))
+}
+
+func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
+	var a *activities.Activities
+	in := w.st.Input
+	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
+
+	// 1. The decision.
+	var role roles.Role
+	if err := workflow.ExecuteLocalActivity(lactx, a.ResolveRole, OnCallRole).Get(ctx, &role); err != nil {
+		w.st.Error = errMessage(err)
+		return w.st, err
+	}
+	answer, err := CallRole(ctx, RoleCallInput{
+		Role: role, Client: in.Client, Subject: "oncall/" + in.IncidentID,
+		Messages: []llm.Message{{Role: "user", Content: fmt.Sprintf(
+			"Incident %s on %s (rule %s), severity %s.\n\nReport summary:\n%s", in.IncidentID, in.Application, in.Rule, in.Severity, in.Summary)}},
+		Task: &llm.Task{Kind: llm.TaskPageDecision, Page: &llm.PageTask{IncidentID: in.IncidentID, Application: in.Application,
+			Rule: in.Rule, Severity: in.Severity, Summary: in.Summary}},
+	})
+	if err != nil {
+		// No decision from any link: page anyway for what was sent here — the severity chose it.
+		d := llm.WritePageDecision(llm.PageTask{Application: in.Application, Rule: in.Rule, Severity: in.Severity, Summary: in.Summary})
+		d.Page, d.Reason = true, "the triager did not answer ("+errMessage(err)+"); paging by severity"
+		w.st.Decision = &d
+	} else {
+		var d llm.PageDecision
+		if err := workflow.ExecuteLocalActivity(lactx, a.ParsePageDecision, answer.Text).Get(ctx, &d); err != nil {
+			d = llm.WritePageDecision(llm.PageTask{Application: in.Application, Rule: in.Rule, Severity: in.Severity, Summary: in.Summary})
+			d.Page, d.Reason = true, "the triager's answer was unusable ("+errMessage(err)+"); paging by severity"
+		}
+		w.st.Decision = &d
+	}
+	if !w.st.Decision.Page {
+		w.setStatus(ctx, OnCallNotPaged)
+		return w.st, nil
+	}
+
+	// 2. Who is in charge.
+	if err := workflow.ExecuteLocalActivity(lactx, a.PlanOnCall, in.Application).Get(ctx, &w.plan); err != nil {
+		w.st.Error = errMessage(err)
+		return w.st, err
+	}
+	if len(w.plan.People) == 0 {
+		w.st.Error = w.plan.Reason
+		w.setStatus(ctx, OnCallNobody)
+		w.notifyUnacknowledged(ctx)
+		return w.st, nil
+	}
+
+	// 3. Call, wait, escalate.
+	w.setStatus(ctx, OnCallPaging)
+	cctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
+			MaximumAttempts: 4, NonRetryableErrorTypes: []string{activities.ErrTypeCallRejected}},
+	})
+	firstRun := workflow.GetInfo(ctx).FirstRunID
+	wid := workflow.GetInfo(ctx).WorkflowExecution.ID
+	step := 0
+	for round := 1; round <= w.plan.Rounds && !w.acked; round++ {
+		for _, p := range w.plan.People {
+			if w.acked {
+				break
+			}
+			step++
+			w.st.Attempts = append(w.st.Attempts, CallAttempt{Step: step, Round: round, Person: p.Name, Phone: p.Phone,
+				At: workflow.Now(ctx), Status: "calling"})
+			var placed activities.PlacedCall
+			err := workflow.ExecuteActivity(cctx, a.PlaceCall, activities.PlaceCallRequest{
+				WorkflowID: wid, Key: fmt.Sprintf("%s/%s/call-%d", wid, firstRun, step), Step: step,
+				To: p.Phone, Message: w.st.Decision.Message, Language: w.plan.Language,
+			}).Get(ctx, &placed)
+			at := &w.st.Attempts[step-1]
+			if err != nil {
+				at.Status, at.Error = "failed", errMessage(err)
+				continue // the next person, at once
+			}
+			at.CallSID = placed.SID
+			if at.Status == "calling" { // a status callback may already have come
+				at.Status = "placed"
+			}
+			cur := step
+			_, _ = workflow.AwaitWithTimeout(ctx, w.plan.AckTimeout, func() bool {
+				return w.acked || callGaveUp(w.st.Attempts[cur-1].Status)
+			})
+		}
+	}
+	// Let an acknowledgement that is being handled finish before deciding.
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	if w.acked {
+		w.setStatus(ctx, OnCallAcknowledged)
+		return w.st, nil
+	}
+	w.setStatus(ctx, OnCallUnacknowledged)
+	w.notifyUnacknowledged(ctx)
+	return w.st, nil
+}
+
+// callGaveUp reports whether a call's status means nobody will answer it.
+func callGaveUp(status string) bool {
+	switch status {
+	case "busy", "no-answer", "failed", "canceled":
+		return true
+	}
+	return false
+}
+
+// notifyUnacknowledged tells the notify channels that nobody could be reached, once.
+func (w *onCallWorkflow) notifyUnacknowledged(ctx workflow.Context) {
+	in := w.st.Input
+	var b strings.Builder
+	b.WriteString(fmt.Sprintf("Nobody acknowledged the %s incident %s on %s (%s).\n", in.Severity, in.IncidentID, in.Application, in.Rule))
+	if w.st.Error != "" {
+		b.WriteString(w.st.Error + "\n")
+	}
+	for _, at := range w.st.Attempts {
+		b.WriteString(fmt.Sprintf("- call %d (round %d) to %s: %s", at.Step, at.Round, at.Person, at.Status))
+		if at.Error != "" {
+			b.WriteString(" — " + at.Error)
+		}
+		b.WriteString("\n")
+	}
+	if w.st.Decision != nil {
+		b.WriteString("\nMessage: " + w.st.Decision.Message + "\n")
+	}
+	w.st.Notified = deliverAll(ctx, notify.Message{
+		IncidentID:  workflow.GetInfo(ctx).WorkflowExecution.ID + "/" + workflow.GetInfo(ctx).FirstRunID + "/unacknowledged",
+		Title:       fmt.Sprintf("[unacknowledged] %s on %s", in.Rule, in.Application),
+		Text:        b.String(),
+		Severity:    "critical",
+		Application: in.Application, Rule: in.Rule, Status: w.st.Status,
+		URL: "/v1/oncall/" + workflow.GetInfo(ctx).WorkflowExecution.ID,
+	})
+}

@@ -1,0 +1,175 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/phone"
+)
+
+// fakePhone records the calls placed.
+type fakePhone struct {
+	mu    sync.Mutex
+	calls []phone.CallRequest
+	fail  map[string]error // by number
+}
+
+func (f *fakePhone) Call(_ context.Context, r phone.CallRequest) (phone.CallResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail[r.To]; err != nil {
+		return phone.CallResult{}, err
+	}
+	f.calls = append(f.calls, r)
+	return phone.CallResult{SID: fmt.Sprintf("CA%032d", len(f.calls)), Status: "queued"}, nil
+}
+
+func (f *fakePhone) to() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls {
+		out = append(out, c.To)
+	}
+	return out
+}
+
+var rota = []activities.Person{{Name: "Kim", Phone: "+15551230001"}, {Name: "Lee", Phone: "+15551230002"}}
+
+func newOnCallEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Activities, *fakePhone) {
+	env, acts, _ := newChangeEnv(t) // an in-memory store keeps the call records
+	fp := &fakePhone{}
+	acts.Phone, acts.PublicURL = fp, "https://vigil.example.com"
+	acts.OnCall = activities.OnCallConfig{Severities: []string{"critical"}, AckTimeout: 5 * time.Minute, Rounds: 2,
+		PeopleFor: func(string) []activities.Person { return rota }}
+	env.OnActivity(acts.NotifyChannels, mock.Anything).Return([]string{"email"}, nil)
+	return env, acts, fp
+}
+
+var critical = OnCallInput{IncidentID: "inc-1", Application: "checkout-api", Rule: "SlowSQL", Severity: "critical",
+	Summary: "SlowSQL alert on checkout-api. The SELECT on orders took 8,413 ms."}
+
+var ackSeq int
+
+func ack(env *testsuite.TestWorkflowEnvironment, a Ack, rejected *error) {
+	ackSeq++
+	env.UpdateWorkflow(UpdateAck, fmt.Sprintf("ack-%d", ackSeq), &testsuite.TestUpdateCallback{
+		OnAccept: func() {},
+		OnReject: func(err error) { *rejected = err },
+		OnComplete: func(_ any, err error) {
+			if err != nil {
+				*rejected = err
+			}
+		},
+	}, a)
+}
+
+// Kim does not answer within the timeout; Lee is called and presses 1.
+func TestOnCallEscalatesUntilAcknowledged(t *testing.T) {
+	env, _, fp := newOnCallEnv(t)
+	var rejected error
+	env.RegisterDelayedCallback(func() { ack(env, Ack{Step: 2, Via: "phone"}, &rejected) }, 7*time.Minute)
+	env.ExecuteWorkflow(OnCallWorkflow, critical)
+	require.NoError(t, env.GetWorkflowError())
+	require.NoError(t, rejected)
+	var st OnCallState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, OnCallAcknowledged, st.Status)
+	require.Equal(t, "Lee", st.AckedBy)
+	require.Equal(t, "phone", st.AckVia)
+	require.Equal(t, []string{"+15551230001", "+15551230002"}, fp.to())
+	require.True(t, st.Decision.Page)
+	require.Contains(t, fp.calls[0].Message, "critical incident on checkout api")
+	require.Contains(t, fp.calls[1].AckURL, "https://vigil.example.com/v1/oncall/")
+	require.Contains(t, fp.calls[1].AckURL, "/twilio/gather?step=2")
+	require.Len(t, st.Attempts, 2)
+	require.Equal(t, "CA00000000000000000000000000000001", st.Attempts[0].CallSID)
+}
+
+// Nobody answers: every person is called in each round, then the channels are told, once.
+func TestOnCallGivesUpAfterTheRounds(t *testing.T) {
+	env, acts, fp := newOnCallEnv(t)
+	var sent []activities.DeliverRequest
+	env.OnActivity(acts.Deliver, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DeliverRequest) (activities.DeliveryResult, error) {
+		sent = append(sent, in)
+		return activities.DeliveryResult{Channel: in.Channel, Status: "sent"}, nil
+	})
+	start := env.Now()
+	env.ExecuteWorkflow(OnCallWorkflow, critical)
+	require.NoError(t, env.GetWorkflowError())
+	var st OnCallState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, OnCallUnacknowledged, st.Status)
+	require.Equal(t, []string{"+15551230001", "+15551230002", "+15551230001", "+15551230002"}, fp.to())
+	require.GreaterOrEqual(t, env.Now().Sub(start), 20*time.Minute, "4 calls × 5 minutes")
+	require.Len(t, sent, 1)
+	require.Equal(t, "[unacknowledged] SlowSQL on checkout-api", sent[0].Message.Title)
+	require.Contains(t, sent[0].Message.Text, "call 4 (round 2) to Lee")
+}
+
+// A busy line or an unanswered call moves on at once; a number the provider refuses too.
+func TestOnCallMovesOnWhenACallFails(t *testing.T) {
+	env, _, fp := newOnCallEnv(t)
+	fp.fail = map[string]error{"+15551230002": &phone.Error{Status: 400, Code: 21211, Message: "invalid To", Retryable: false}}
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalCallStatus, CallStatus{Step: 1, Status: "busy"})
+	}, time.Minute)
+	var rejected error
+	env.RegisterDelayedCallback(func() { ack(env, Ack{By: "Kim", Via: "api"}, &rejected) }, 2*time.Minute)
+	env.ExecuteWorkflow(OnCallWorkflow, critical)
+	require.NoError(t, env.GetWorkflowError())
+	var st OnCallState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, OnCallAcknowledged, st.Status)
+	require.Equal(t, "busy", st.Attempts[0].Status)
+	require.Equal(t, "failed", st.Attempts[1].Status)
+	require.Contains(t, st.Attempts[1].Error, "CallRejected")
+	require.Equal(t, "Kim", st.Attempts[2].Person, "round 2 started at once")
+	require.Equal(t, "Kim", st.AckedBy)
+}
+
+// The triager does not page for a warning; an ack then is refused.
+func TestOnCallDoesNotPageForAWarning(t *testing.T) {
+	env, _, fp := newOnCallEnv(t)
+	in := critical
+	in.Severity = "warning"
+	var rejected error
+	env.RegisterDelayedCallback(func() { ack(env, Ack{By: "Kim", Via: "api"}, &rejected) }, 0)
+	env.ExecuteWorkflow(OnCallWorkflow, in)
+	require.NoError(t, env.GetWorkflowError())
+	var st OnCallState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, OnCallNotPaged, st.Status)
+	require.False(t, st.Decision.Page)
+	require.Empty(t, fp.to())
+}
+
+func TestOnCallAckValidation(t *testing.T) {
+	env, _, _ := newOnCallEnv(t)
+	var noBy, badVia, ok error
+	env.RegisterDelayedCallback(func() { ack(env, Ack{Via: "api"}, &noBy) }, time.Minute)
+	env.RegisterDelayedCallback(func() { ack(env, Ack{By: "Kim", Via: "fax"}, &badVia) }, time.Minute+time.Second)
+	env.RegisterDelayedCallback(func() { ack(env, Ack{By: "Kim", Via: "api"}, &ok) }, 2*time.Minute)
+	env.ExecuteWorkflow(OnCallWorkflow, critical)
+	require.NoError(t, env.GetWorkflowError())
+	require.ErrorContains(t, noBy, "by is required")
+	require.ErrorContains(t, badVia, `via must be "phone" or "api"`)
+	require.NoError(t, ok)
+	var st OnCallState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, "Kim", st.AckedBy)
+}
+
+func TestReportSummary(t *testing.T) {
+	require.Equal(t, "SlowSQL alert on checkout-api. Cause: slow SQL.",
+		reportSummary("[Summary]\nSlowSQL alert on checkout-api.\nCause: slow SQL.\n\n[Transaction]\n- URL: /x"))
+	require.Equal(t, "plain text", reportSummary("plain text"))
+}
