@@ -18,6 +18,8 @@ import (
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/llm/llmtest"
 	"github.com/vigil-ops/vigil/llm/openai"
+	"github.com/vigil-ops/vigil/phone"
+	"github.com/vigil-ops/vigil/phone/twiliotest"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/store"
@@ -47,7 +49,18 @@ func TestRecordHistories(t *testing.T) {
 	require.NoError(t, err)
 	reg.Register("local", prov)
 	reg.AddModel(llm.ModelInfo{Provider: "local", Model: "m"})
-	w := worker.New(c, activities.New(st, reg, testenv.Logger(t)), worker.Options{})
+	acts := activities.New(st, reg, testenv.Logger(t))
+	// The on-call calls a local Twilio; nobody on the rota acknowledges in time but the second.
+	tw := twiliotest.New(t, "AC0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef")
+	acts.Phone, err = phone.NewTwilio(phone.TwilioConfig{AccountSID: "AC0123456789abcdef0123456789abcdef",
+		AuthToken: "0123456789abcdef0123456789abcdef", From: "+15550000000", BaseURL: tw.URL})
+	require.NoError(t, err)
+	acts.PublicURL = "https://vigil.example.com"
+	acts.OnCall = activities.OnCallConfig{Severities: []string{"critical"}, AckTimeout: 2 * time.Second, Rounds: 1,
+		PeopleFor: func(string) []activities.Person {
+			return []activities.Person{{Name: "Kim", Phone: "+15551230001"}, {Name: "Lee", Phone: "+15551230002"}}
+		}}
+	w := worker.New(c, acts, worker.Options{})
 	require.NoError(t, w.Start())
 	defer w.Stop()
 
@@ -71,6 +84,8 @@ func TestRecordHistories(t *testing.T) {
 		out := filepath.Join("..", "workflows", "testdata", "histories", name+".json")
 		require.NoError(t, os.MkdirAll(filepath.Dir(out), 0o755))
 		require.NoError(t, os.WriteFile(out, b, 0o644))
+		// The workflow ID, for replays of code that derives child IDs from it.
+		require.NoError(t, os.WriteFile(strings.TrimSuffix(out, ".json")+".wfid", []byte(id+"\n"), 0o644))
 		t.Logf("recorded %s (%d events)", out, len(hist.Events))
 	}
 	for _, ex := range []string{"slow-sql", "normal"} {
@@ -87,6 +102,26 @@ func TestRecordHistories(t *testing.T) {
 		Role: role, Client: "recorder",
 		Messages: []llm.Message{{Role: "user", Content: "Why is jdbc:mysql://db-main.corp.example.com:3306/shop slow for kim@example.com?"}},
 	})
+	// The on-call: a decision by the built-in triager, a call nobody answers (status no-answer),
+	// a second call acknowledged through the ack Update.
+	go func() {
+		id := workflows.OnCallWorkflowID("rec-incident")
+		for len(tw.Calls()) < 1 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		_ = c.SignalWorkflow(ctx, id, "", workflows.SignalCallStatus, workflows.CallStatus{Step: 1, CallSID: tw.Calls()[0].SID, Status: "no-answer"})
+		for len(tw.Calls()) < 2 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.UpdateAck,
+			Args: []any{workflows.Ack{Step: 2, Via: "phone"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+		if err == nil {
+			_ = h.Get(ctx, nil)
+		}
+	}()
+	record("oncall", workflows.OnCallWorkflowID("rec-incident"), workflows.OnCallWorkflow, workflows.OnCallInput{
+		IncidentID: "rec-incident", Application: "checkout-api", Rule: "SlowSQL", Severity: "critical",
+		Summary: "SlowSQL alert on checkout-api. The SELECT on orders took 8,413 ms.", Client: "recorder"})
 	// Change tracking on a schedule of seconds: the pre-check (no metrics source: hold, with its
 	// enrichment), the finish reported by the release system, two checkpoints, the stored record.
 	planned := time.Now().UTC().Add(3 * time.Second)

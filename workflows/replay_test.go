@@ -1,10 +1,13 @@
 package workflows
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -24,7 +27,19 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflowWithOptions(ProbeWorkflow, workflow.RegisterOptions{Name: "ProbeWorkflow"})
 			r.RegisterWorkflowWithOptions(ChangeTrackingWorkflow, workflow.RegisterOptions{Name: "ChangeTrackingWorkflow"})
 			r.RegisterWorkflowWithOptions(OnCallWorkflow, workflow.RegisterOptions{Name: "OnCallWorkflow"})
-			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
+			id, err := os.ReadFile(strings.TrimSuffix(f, ".json") + ".wfid")
+			if err != nil { // recorded before IDs were kept: the replayer's own ID will do
+				require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
+				return
+			}
+			raw, err := os.Open(f)
+			require.NoError(t, err)
+			defer raw.Close()
+			hist, err := client.HistoryFromJSON(raw, client.HistoryJSONOptions{})
+			require.NoError(t, err)
+			runID := hist.Events[0].GetWorkflowExecutionStartedEventAttributes().GetOriginalExecutionRunId()
+			require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{
+				OriginalExecution: workflow.Execution{ID: strings.TrimSpace(string(id)), RunID: runID}}))
 		})
 	}
 }
