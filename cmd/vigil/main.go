@@ -33,7 +33,8 @@ Usage:
   vigil roles apply -f FILE|DIR | list | show CODE [--version N] | versions CODE |
               restore CODE --version N | export
   vigil usage [--group-by client|role|model|provider] [--since 24h]
-  vigil deploy notify|event|get|gate ...  announce a deployment, report its events, read its verdicts
+  vigil deploy notify|event|get|gate|list ...  announce a deployment, report its events, read its verdicts
+  vigil oncall get|ack ID ...          read an on-call page, acknowledge it
   vigil mask [--scope FILE] [--explain]   mask sensitive values of stdin (vault to FILE, 0600)
   vigil unmask --scope FILE               restore them
   vigil config check [--config FILE]   validate configuration and print it
@@ -75,6 +76,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = unmaskCmd(args[1:], os.Stdin, stdout)
 	case "deploy":
 		err = deployCmd(args[1:], stdout)
+	case "oncall":
+		err = oncallCmd(args[1:], stdout)
 	case "roles":
 		err = rolesCmd(args[1:], stdout)
 	case "usage":
