@@ -101,3 +101,38 @@ func TestCriticalIncidentPagesByPhoneUntilAcknowledged(t *testing.T) {
 	code, out, _ = post(t, base+"/v1/oncall/"+details.OnCall+"/ack", []byte(`{}`))
 	require.Equal(t, http.StatusUnprocessableEntity, code, string(out))
 }
+
+// An Alertmanager group's critical incident pages; when Alertmanager resolves the group, the
+// paging stops before anyone else is called.
+func TestResolvedIncidentStopsThePage(t *testing.T) {
+	tw := twiliotest.New(t, testTwilioSID, testTwilioToken)
+	t.Setenv("VIGIL_TEST_TWILIO_TOKEN", testTwilioToken)
+	_, base := testenv.StartDev(t, testenv.DevConfig(t, func(c *config.Config) {
+		c.Alerts.GroupWindow = time.Second
+		c.Twilio = config.Twilio{AccountSID: testTwilioSID, AuthTokenEnv: "VIGIL_TEST_TWILIO_TOKEN", From: "+15550000000", BaseURL: tw.URL}
+		c.OnCall = config.OnCall{Severities: []string{"critical"}, AckTimeout: time.Hour, Rounds: 1,
+			Rota: []config.RotaEntry{{Application: "checkout-api", People: []config.Person{
+				{Name: "Kim Minji", Phone: "+15551230001"}, {Name: "Lee Jun", Phone: "+15551230002"}}}}}
+	}))
+	code, out, _ := post(t, base+"/v1/alerts/alertmanager", amPayload("firing", "pod-a"))
+	require.Equal(t, http.StatusAccepted, code, string(out))
+	var acc struct {
+		WorkflowID string `json:"workflowId"`
+	}
+	require.NoError(t, json.Unmarshal(out, &acc))
+	v := waitIncident(t, base, acc.WorkflowID)
+	var details struct {
+		OnCall string `json:"oncall"`
+	}
+	require.NoError(t, json.Unmarshal(v.Details, &details))
+	require.NotEmpty(t, details.OnCall)
+	require.Eventually(t, func() bool { return len(tw.Calls()) == 1 }, 30*time.Second, 50*time.Millisecond)
+
+	code, out, _ = post(t, base+"/v1/alerts/alertmanager", amPayload("resolved", "pod-a"))
+	require.Equal(t, http.StatusAccepted, code, string(out))
+	var st workflows.OnCallState
+	require.Eventually(t, func() bool {
+		return getJSON(t, base+"/v1/oncall/"+details.OnCall, &st) == http.StatusOK && st.Status == workflows.OnCallResolved
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Len(t, tw.Calls(), 1, "Lee was never called")
+}

@@ -223,6 +223,15 @@ func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (Inc
 		if allResolved {
 			_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(IncidentResolved))
 			w.state.Step = "resolved"
+			if w.record.Details != nil && w.record.Details.OnCall != "" &&
+				workflow.GetVersion(ctx, changeOnCallResolve, workflow.DefaultVersion, 1) == 1 {
+				// Stop paging: nobody needs to be woken for an incident that is over. The page
+				// may have ended already; that is not an error here.
+				err := workflow.SignalExternalWorkflow(ctx, w.record.Details.OnCall, "", SignalIncidentResolved, nil).Get(ctx, nil)
+				if err != nil {
+					workflow.GetLogger(ctx).Info("on-call not told of the resolution", "oncall", w.record.Details.OnCall, "error", err)
+				}
+			}
 			return res, nil
 		}
 		if over || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
@@ -413,6 +422,9 @@ const changeDeliverReport = "deliver-report"
 
 // changeOnCall marks the version of IncidentWorkflow that hands incidents to the on-call.
 const changeOnCall = "oncall-page"
+
+// changeOnCallResolve marks the version that tells the on-call when the incident resolves.
+const changeOnCallResolve = "oncall-resolve"
 
 // page hands the incident to the on-call when its severity and application call for it: an
 // OnCallWorkflow (one per incident episode) that outlives this one. It returns the on-call's

@@ -23,6 +23,8 @@ const (
 	QueryOnCall      = "oncall"
 	UpdateAck        = "ack"
 	SignalCallStatus = "call-status"
+	// SignalIncidentResolved tells the on-call that its incident resolved: paging stops.
+	SignalIncidentResolved = "incident-resolved"
 )
 
 // On-call statuses.
@@ -33,6 +35,7 @@ const (
 	OnCallAcknowledged   = "acknowledged"
 	OnCallUnacknowledged = "unacknowledged"
 	OnCallNobody         = "nobody-to-page"
+	OnCallResolved       = "resolved" // the incident resolved before anyone acknowledged
 )
 
 // OnCallWorkflowID derives the on-call's workflow ID from the incident's episode: one page per
@@ -97,7 +100,8 @@ type OnCallState struct {
 //     and has oncall.ack_timeout to acknowledge — pressing 1 on the call, or the ack Update
 //     (POST /v1/oncall/{id}/ack); a call that is busy, unanswered or failed moves on at once;
 //  4. after oncall.rounds walks through the rota without an acknowledgement, the notify
-//     channels are told that nobody acknowledged.
+//     channels are told that nobody acknowledged;
+//  5. the incident resolving (SignalIncidentResolved, from the incident) stops the paging.
 func OnCallWorkflow(ctx workflow.Context, in OnCallInput) (OnCallState, error) {
 	w := &onCallWorkflow{st: OnCallState{Input: in, Status: OnCallDeciding, Attempts: []CallAttempt{}}}
 	if err := w.setup(ctx); err != nil {
@@ -107,9 +111,10 @@ func OnCallWorkflow(ctx workflow.Context, in OnCallInput) (OnCallState, error) {
 }
 
 type onCallWorkflow struct {
-	st    OnCallState
-	plan  activities.OnCallPlan
-	acked bool
+	st       OnCallState
+	plan     activities.OnCallPlan
+	acked    bool
+	resolved bool
 }
 
 func (w *onCallWorkflow) setup(ctx workflow.Context) error {
@@ -130,6 +135,8 @@ func (w *onCallWorkflow) setup(ctx workflow.Context) error {
 		switch {
 		case w.acked:
 			return fmt.Errorf("already acknowledged by %s", w.st.AckedBy)
+		case w.resolved:
+			return errors.New("the incident resolved: nobody is being paged")
 		case w.st.Status != OnCallPaging:
 			return fmt.Errorf("nobody is being paged (status %s)", w.st.Status)
 		case ack.Via != "phone" && ack.Via != "api":
@@ -152,6 +159,11 @@ func (w *onCallWorkflow) setup(ctx workflow.Context) error {
 				w.st.Attempts[cs.Step-1].Status = cs.Status
 			}
 		}
+	})
+	resolvedCh := workflow.GetSignalChannel(ctx, SignalIncidentResolved)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		resolvedCh.Receive(ctx, nil)
+		w.resolved = true
 	})
 	return workflow.UpsertTypedSearchAttributes(ctx, SearchAttrKind.ValueSet("oncall"),
 		SearchAttrApplication.ValueSet(w.st.Input.Application), SearchAttrSeverity.ValueSet(w.st.Input.Severity),
@@ -221,9 +233,9 @@ func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 	firstRun := workflow.GetInfo(ctx).FirstRunID
 	wid := workflow.GetInfo(ctx).WorkflowExecution.ID
 	step := 0
-	for round := 1; round <= w.plan.Rounds && !w.acked; round++ {
+	for round := 1; round <= w.plan.Rounds && !w.acked && !w.resolved; round++ {
 		for _, p := range w.plan.People {
-			if w.acked {
+			if w.acked || w.resolved {
 				break
 			}
 			step++
@@ -245,7 +257,7 @@ func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 			}
 			cur := step
 			_, _ = workflow.AwaitWithTimeout(ctx, w.plan.AckTimeout, func() bool {
-				return w.acked || callGaveUp(w.st.Attempts[cur-1].Status)
+				return w.acked || w.resolved || callGaveUp(w.st.Attempts[cur-1].Status)
 			})
 		}
 	}
@@ -253,6 +265,10 @@ func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	if w.acked {
 		w.setStatus(ctx, OnCallAcknowledged)
+		return w.st, nil
+	}
+	if w.resolved {
+		w.setStatus(ctx, OnCallResolved)
 		return w.st, nil
 	}
 	w.setStatus(ctx, OnCallUnacknowledged)

@@ -173,3 +173,21 @@ func TestReportSummary(t *testing.T) {
 		reportSummary("[Summary]\nSlowSQL alert on checkout-api.\nCause: slow SQL.\n\n[Transaction]\n- URL: /x"))
 	require.Equal(t, "plain text", reportSummary("plain text"))
 }
+
+// The incident resolving stops the paging: nobody else is called, nobody is told.
+func TestOnCallStopsWhenTheIncidentResolves(t *testing.T) {
+	env, acts, fp := newOnCallEnv(t)
+	sent := 0
+	env.OnActivity(acts.Deliver, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DeliverRequest) (activities.DeliveryResult, error) {
+		sent++
+		return activities.DeliveryResult{Channel: in.Channel, Status: "sent"}, nil
+	})
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalIncidentResolved, nil) }, 2*time.Minute)
+	env.ExecuteWorkflow(OnCallWorkflow, critical)
+	require.NoError(t, env.GetWorkflowError())
+	var st OnCallState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, OnCallResolved, st.Status)
+	require.Equal(t, []string{"+15551230001"}, fp.to())
+	require.Equal(t, 0, sent)
+}
