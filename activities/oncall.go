@@ -129,7 +129,9 @@ func (a *Activities) PlaceCall(ctx context.Context, in PlaceCallRequest) (Placed
 	if d, err := a.Store.GetDelivery(ctx, in.Key, "phone"); err == nil && d.Status == "sent" {
 		return PlacedCall{SID: d.Detail, Status: "queued", Repeat: true}, nil
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return PlacedCall{}, fmt.Errorf("read call record: %w", err)
+		// Vigil's database may be part of the outage: calling once more is better than
+		// calling nobody.
+		a.Logger.Warn("call record unreadable; calling anyway", "key", in.Key, "error", err)
 	}
 	if a.PublicURL == "" {
 		return PlacedCall{}, temporal.NewNonRetryableApplicationError(

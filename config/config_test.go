@@ -132,6 +132,9 @@ func TestRedactedMasksURLPasswords(t *testing.T) {
 	require.Contains(t, out, "postgres://vigil:xxxxx@db/vigil?sslmode=disable")
 }
 
+// twilioOK is a valid twilio section, for cases about the rota.
+const twilioOK = "twilio: {account_sid: AC123, auth_token_env: T, from: '+15550000000'}"
+
 func TestValidationErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -239,12 +242,16 @@ func TestValidationErrors(t *testing.T) {
 		{"enrichment limit too large", y("prometheus:", "  enrichment:", "    - name: e", "      kind: ISSUE", "      promql: "+promql, "      limit: 101"),
 			"vigil.yaml:6: prometheus.enrichment[0].limit: must be between 0 and 100 (0 means the default), got 101"},
 		{"change notify", y("change_tracking:", "  notify: always"), `vigil.yaml:2: change_tracking.notify: must be one of all, not_stable, none; got "always"`},
-		{"oncall phone", y("oncall:", "  rota:", "    - application: api", "      people:", "        - {name: Kim, phone: 555-1234}"),
+		{"oncall phone", y("oncall:", "  rota:", "    - application: api", "      people:", "        - {name: Kim, phone: 555-1234}", twilioOK),
 			`vigil.yaml:5: oncall.rota[0].people[0].phone: "555-1234" is not an E.164 number (+ country code and number, e.g. +15551230001)`},
 		{"oncall rounds", y("oncall:", "  rounds: 9"), "vigil.yaml:2: oncall.rounds: must be between 1 and 5, got 9"},
 		{"oncall severity", y("oncall:", "  severities: [urgent]"), `vigil.yaml:2: oncall.severities[0]: must be one of critical, warning, info; got "urgent"`},
-		{"oncall duplicate", y("oncall:", "  rota:", "    - {application: api, people: [{name: A, phone: '+15551230001'}]}", "    - {application: api, people: [{name: B, phone: '+15551230002'}]}"),
+		{"oncall duplicate", y("oncall:", "  rota:", "    - {application: api, people: [{name: A, phone: '+15551230001'}]}", "    - {application: api, people: [{name: B, phone: '+15551230002'}]}", twilioOK),
 			`vigil.yaml:4: oncall.rota[1].application: duplicate application "api" (also oncall.rota[0])`},
+		{"oncall without twilio", y("oncall:", "  rota:", "    - {application: api, people: [{name: A, phone: '+15551230001'}]}"),
+			"vigil.yaml:2: oncall.rota: paging needs phone calls: set twilio.account_sid (or remove the rota)"},
+		{"twilio language", y("twilio:", "  account_sid: AC123", "  auth_token_env: T", "  from: '+15550000000'", "  language: english please"),
+			`vigil.yaml:5: twilio.language: "english please" is not a language tag like en-US or ko-KR`},
 		{"twilio from", y("twilio:", "  account_sid: AC123", "  auth_token_env: T", "  from: nobody"), `vigil.yaml:4: twilio.from: "nobody" is not an E.164 number`},
 		{"alertmanager label", y("alertmanager:", "  application_label: app-name"),
 			`vigil.yaml:2: alertmanager.application_label: "app-name" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)`},

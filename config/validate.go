@@ -122,6 +122,9 @@ func (c *Config) ValidateProduction() error {
 	if d.URL == "" && d.URLEnv == "" && d.URLFile == "" {
 		v.add("database.url", "required for vigil server and vigil worker (set database.url, database.url_env or database.url_file, or DATABASE_URL or VIGIL_DATABASE_URL)")
 	}
+	if c.Twilio.AccountSID != "" && c.HTTP.PublicURL == "" {
+		v.add("http.public_url", "required with twilio: Twilio sends each call's acknowledgement to it")
+	}
 	return joinSorted(v.errs)
 }
 
@@ -607,6 +610,9 @@ func checkDatabaseURL(s string) string {
 // labelNameRE is a Prometheus/Alertmanager label name.
 var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
+// langTagRE is a BCP 47 language tag as Twilio's <Say> takes it.
+var langTagRE = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`)
+
 // e164RE is an E.164 phone number.
 var e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
@@ -642,7 +648,13 @@ func (c *Config) validateOnCall(v *collector) {
 	}
 	t := c.Twilio
 	if t.AccountSID == "" {
+		if len(o.Rota) > 0 {
+			v.add("oncall.rota", "paging needs phone calls: set twilio.account_sid (or remove the rota)")
+		}
 		return
+	}
+	if t.Language != "" && !langTagRE.MatchString(t.Language) {
+		v.add("twilio.language", "%q is not a language tag like en-US or ko-KR", t.Language)
 	}
 	if !strings.HasPrefix(t.AccountSID, "AC") {
 		v.add("twilio.account_sid", "must start with AC")

@@ -129,20 +129,17 @@ func TwiML(message, language, ackURL string) string {
 	}
 	prompt += "Press 1 to acknowledge."
 
+	// The prompt plays twice, each time inside a <Gather>: pressing 1 during the repeat counts too.
 	var b strings.Builder
-	b.WriteString(`<Response><Gather numDigits="1" action="`)
-	escape(&b, ackURL)
-	b.WriteString(`" method="POST" timeout="10"><Say language="`)
-	escape(&b, language)
-	b.WriteString(`">`)
-	escape(&b, prompt)
-	b.WriteString(`</Say></Gather>`)
-	if message != "" {
-		b.WriteString(`<Say language="`)
+	b.WriteString(`<Response>`)
+	for range 2 {
+		b.WriteString(`<Gather numDigits="1" action="`)
+		escape(&b, ackURL)
+		b.WriteString(`" method="POST" timeout="10"><Say language="`)
 		escape(&b, language)
 		b.WriteString(`">`)
-		escape(&b, message)
-		b.WriteString(`</Say>`)
+		escape(&b, prompt)
+		b.WriteString(`</Say></Gather>`)
 	}
 	b.WriteString(`</Response>`)
 	return b.String()

@@ -26,7 +26,9 @@ const TwilioAPI = "https://api.twilio.com"
 
 // DefaultTimeout bounds one call request when [TwilioConfig] gives no HTTP
 // client.
-const DefaultTimeout = 30 * time.Second
+// Shorter than the call activity's 30 s limit: a slow answer fails the request, not the
+// activity mid-flight.
+const DefaultTimeout = 20 * time.Second
 
 // IdempotencyHeader carries [CallRequest.Key] on the create-call request.
 const IdempotencyHeader = "I-Twilio-Idempotency-Token"

@@ -366,6 +366,16 @@ type twimlDoc struct {
 	} `xml:"Say"`
 }
 
+// twimlGathers is the TwiML's <Gather> elements, in order.
+type twimlGathers struct {
+	Gather []struct {
+		Action string `xml:"action,attr"`
+		Say    struct {
+			Text string `xml:",chardata"`
+		} `xml:"Say"`
+	} `xml:"Gather"`
+}
+
 func TestTwiMLEscapesMessageAndURL(t *testing.T) {
 	msg := `디스크 사용률 95% <sda1> & "quotes" 'apos'`
 	ack := `https://vigil.example.com/ack?wf=a&step="1"`
@@ -383,14 +393,17 @@ func TestTwiMLEscapesMessageAndURL(t *testing.T) {
 	require.Equal(t, "10", d.Gather.Timeout)
 	require.Equal(t, "ko-KR", d.Gather.Say.Language)
 	require.Equal(t, msg+". Press 1 to acknowledge.", d.Gather.Say.Text)
-	require.Len(t, d.Say, 1, "the message again when nothing is pressed")
-	require.Equal(t, "ko-KR", d.Say[0].Language)
-	require.Equal(t, msg, d.Say[0].Text)
+	require.Empty(t, d.Say, "every prompt is inside a <Gather>")
+	var g twimlGathers
+	require.NoError(t, xml.Unmarshal([]byte(doc), &g))
+	require.Len(t, g.Gather, 2, "the prompt again when nothing is pressed, pressing 1 still counts")
+	require.Equal(t, ack, g.Gather[1].Action)
+	require.Equal(t, msg+". Press 1 to acknowledge.", g.Gather[1].Say.Text)
 }
 
 func TestTwiMLDefaultsAndPunctuation(t *testing.T) {
 	require.Equal(t,
-		`<Response><Gather numDigits="1" action="https://x.example/ack" method="POST" timeout="10"><Say language="en-US">Disk full. Press 1 to acknowledge.</Say></Gather><Say language="en-US">Disk full.</Say></Response>`,
+		`<Response>`+strings.Repeat(`<Gather numDigits="1" action="https://x.example/ack" method="POST" timeout="10"><Say language="en-US">Disk full. Press 1 to acknowledge.</Say></Gather>`, 2)+`</Response>`,
 		phone.TwiML(" Disk full. ", "", "https://x.example/ack"))
 	require.Contains(t, phone.TwiML("Is it down?", "", "https://x.example/ack"), ">Is it down? Press 1")
 	require.Contains(t, phone.TwiML("Down", "", "https://x.example/ack"), ">Down. Press 1")

@@ -89,11 +89,12 @@ func (a *API) ack(r *http.Request, id string, ack workflows.Ack) (workflows.OnCa
 // acknowledgement the workflow refused, 503 otherwise.
 func (a *API) onCallProblem(w http.ResponseWriter, r *http.Request, err error) {
 	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
+	msg := err.Error()
+	// An ID of another kind of workflow (an incident's) has no such query or update: not a page.
+	if errors.As(err, &nf) || strings.Contains(msg, "unknown queryType") || strings.Contains(msg, "unknown update") {
 		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: fmt.Sprintf("no on-call page %q", r.PathValue("id"))})
 		return
 	}
-	msg := err.Error()
 	if strings.Contains(msg, "already acknowledged") || strings.Contains(msg, "nobody is being paged") ||
 		strings.Contains(msg, "no call step") || strings.Contains(msg, "workflow execution already completed") {
 		writeProblem(w, Problem{Status: http.StatusConflict, Title: "Not acknowledged", Detail: msg})
@@ -139,11 +140,17 @@ func (a *API) postTwilioGather(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	step, _ := strconv.Atoi(r.URL.Query().Get("step"))
 	if !phone.Acknowledged(form) {
+		// Declined: the next person is called at once, not after the timeout.
+		err := a.Temporal.SignalWorkflow(r.Context(), r.PathValue("id"), "", workflows.SignalCallStatus,
+			workflows.CallStatus{Step: step, CallSID: form.Get("CallSid"), Status: "declined"})
+		if err != nil {
+			a.Logger.Warn("phone decline not delivered", "oncall", r.PathValue("id"), "error", err)
+		}
 		twiml(w, "Not acknowledged. Vigil will call the next person.")
 		return
 	}
-	step, _ := strconv.Atoi(r.URL.Query().Get("step"))
 	if _, err := a.ack(r, r.PathValue("id"), workflows.Ack{Step: step, Via: "phone"}); err != nil {
 		if strings.Contains(err.Error(), "already acknowledged") {
 			twiml(w, "This incident was already acknowledged. Thank you.")

@@ -26,6 +26,7 @@ const (
 // on the rota is called through the real twilio-go client (against a local Twilio), does not
 // press 1, the second one is called and presses 1 — the signed Twilio callback acknowledges the
 // page. A second acknowledgement is refused; a forged callback is refused.
+// (Kim presses 2 instead of hanging up: a declined call moves on at once.)
 func TestCriticalIncidentPagesByPhoneUntilAcknowledged(t *testing.T) {
 	tw := twiliotest.New(t, testTwilioSID, testTwilioToken)
 	t.Setenv("VIGIL_TEST_TWILIO_TOKEN", testTwilioToken)
@@ -56,14 +57,15 @@ func TestCriticalIncidentPagesByPhoneUntilAcknowledged(t *testing.T) {
 	require.Contains(t, first.Twiml, "critical incident on checkout api")
 	require.Contains(t, first.Twiml, "Press 1 to acknowledge")
 
-	// Kim presses 2: not an acknowledgement; then the call ends unanswered — Lee is called.
+	// Kim presses 2: not an acknowledgement — Lee is called at once, not after the timeout; the
+	// call's late status callback changes nothing.
 	status, err := tw.Answer(first.SID, "2")
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, status)
-	status, err = tw.Status(first.SID, "no-answer")
+	require.Eventually(t, func() bool { return len(tw.Calls()) == 2 }, 30*time.Second, 50*time.Millisecond)
+	status, err = tw.Status(first.SID, "completed")
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNoContent, status)
-	require.Eventually(t, func() bool { return len(tw.Calls()) == 2 }, 30*time.Second, 50*time.Millisecond)
 	second := tw.Calls()[1]
 	require.Equal(t, "+15551230002", second.To)
 
@@ -90,7 +92,7 @@ func TestCriticalIncidentPagesByPhoneUntilAcknowledged(t *testing.T) {
 	require.Equal(t, "Lee Jun", st.AckedBy)
 	require.Equal(t, "phone", st.AckVia)
 	require.Len(t, st.Attempts, 2)
-	require.Equal(t, "no-answer", st.Attempts[0].Status)
+	require.Equal(t, "declined", st.Attempts[0].Status)
 	require.Len(t, tw.Calls(), 2, "each person called once")
 
 	// The page is over: a later acknowledgement through the API is a conflict, an unknown page 404.

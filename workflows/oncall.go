@@ -155,8 +155,17 @@ func (w *onCallWorkflow) setup(ctx workflow.Context) error {
 		for {
 			var cs CallStatus
 			statuses.Receive(ctx, &cs)
-			if cs.Step >= 1 && cs.Step <= len(w.st.Attempts) {
-				w.st.Attempts[cs.Step-1].Status = cs.Status
+			if cs.Step < 1 || cs.Step > len(w.st.Attempts) {
+				continue
+			}
+			at := &w.st.Attempts[cs.Step-1]
+			switch {
+			case at.CallSID != "" && cs.CallSID != "" && cs.CallSID != at.CallSID:
+				// Another call's callback (a duplicate placed by a retried request): not this step's.
+			case callGaveUp(at.Status) || at.Status == "failed":
+				// Callbacks arrive out of order: a finished call stays finished.
+			default:
+				at.Status = cs.Status
 			}
 		}
 	})
@@ -181,30 +190,34 @@ func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
 
 	// 1. The decision.
-	var role roles.Role
-	if err := workflow.ExecuteLocalActivity(lactx, a.ResolveRole, OnCallRole).Get(ctx, &role); err != nil {
-		w.st.Error = errMessage(err)
-		return w.st, err
-	}
-	answer, err := CallRole(ctx, RoleCallInput{
-		Role: role, Client: in.Client, Subject: "oncall/" + in.IncidentID,
-		Messages: []llm.Message{{Role: "user", Content: fmt.Sprintf(
-			"Incident %s on %s (rule %s), severity %s.\n\nReport summary:\n%s", in.IncidentID, in.Application, in.Rule, in.Severity, in.Summary)}},
-		Task: &llm.Task{Kind: llm.TaskPageDecision, Page: &llm.PageTask{IncidentID: in.IncidentID, Application: in.Application,
-			Rule: in.Rule, Severity: in.Severity, Summary: in.Summary}},
-	})
-	if err != nil {
-		// No decision from any link: page anyway for what was sent here — the severity chose it.
+	// Without a usable role or answer the built-in triager decides (by severity): a broken
+	// role must not keep the person in charge from being called.
+	builtin := func(why string) *llm.PageDecision {
 		d := llm.WritePageDecision(llm.PageTask{Application: in.Application, Rule: in.Rule, Severity: in.Severity, Summary: in.Summary})
-		d.Page, d.Reason = true, "the triager did not answer ("+errMessage(err)+"); paging by severity"
-		w.st.Decision = &d
+		d.Reason += " (" + why + ")"
+		return &d
+	}
+	var role roles.Role
+	err := workflow.ExecuteLocalActivity(lactx, a.ResolveRole, OnCallRole).Get(ctx, &role)
+	var answer RoleCallResult
+	if err == nil {
+		answer, err = CallRole(ctx, RoleCallInput{
+			Role: role, Client: in.Client, Subject: "oncall/" + in.IncidentID,
+			Messages: []llm.Message{{Role: "user", Content: fmt.Sprintf(
+				"Incident %s on %s (rule %s), severity %s.\n\nReport summary:\n%s", in.IncidentID, in.Application, in.Rule, in.Severity, in.Summary)}},
+			Task: &llm.Task{Kind: llm.TaskPageDecision, Page: &llm.PageTask{IncidentID: in.IncidentID, Application: in.Application,
+				Rule: in.Rule, Severity: in.Severity, Summary: in.Summary}},
+		})
+	}
+	if err != nil {
+		w.st.Decision = builtin("the triager did not answer: " + errMessage(err))
 	} else {
 		var d llm.PageDecision
 		if err := workflow.ExecuteLocalActivity(lactx, a.ParsePageDecision, answer.Text).Get(ctx, &d); err != nil {
-			d = llm.WritePageDecision(llm.PageTask{Application: in.Application, Rule: in.Rule, Severity: in.Severity, Summary: in.Summary})
-			d.Page, d.Reason = true, "the triager's answer was unusable ("+errMessage(err)+"); paging by severity"
+			w.st.Decision = builtin("the triager's answer was unusable: " + errMessage(err))
+		} else {
+			w.st.Decision = &d
 		}
-		w.st.Decision = &d
 	}
 	if !w.st.Decision.Page {
 		w.setStatus(ctx, OnCallNotPaged)
@@ -276,10 +289,11 @@ func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 	return w.st, nil
 }
 
-// callGaveUp reports whether a call's status means nobody will answer it.
+// callGaveUp reports whether a call is over without an acknowledgement coming from it: busy,
+// unanswered, failed, declined (a key other than 1) or completed (answered, then hung up).
 func callGaveUp(status string) bool {
 	switch status {
-	case "busy", "no-answer", "failed", "canceled":
+	case "busy", "no-answer", "failed", "canceled", "completed", "declined":
 		return true
 	}
 	return false

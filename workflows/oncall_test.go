@@ -191,3 +191,25 @@ func TestOnCallStopsWhenTheIncidentResolves(t *testing.T) {
 	require.Equal(t, []string{"+15551230001"}, fp.to())
 	require.Equal(t, 0, sent)
 }
+
+// Callbacks arrive out of order and from other calls: a finished call stays finished, another
+// call's status is not this step's.
+func TestOnCallCallStatusesInAnyOrder(t *testing.T) {
+	env, _, fp := newOnCallEnv(t)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalCallStatus, CallStatus{Step: 1, CallSID: "CA-other", Status: "busy"}) // not Kim's call
+	}, 30*time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalCallStatus, CallStatus{Step: 1, CallSID: "CA00000000000000000000000000000001", Status: "no-answer"})
+		env.SignalWorkflow(SignalCallStatus, CallStatus{Step: 1, CallSID: "CA00000000000000000000000000000001", Status: "ringing"})
+	}, time.Minute)
+	var rejected error
+	env.RegisterDelayedCallback(func() { ack(env, Ack{Step: 2, Via: "phone"}, &rejected) }, 90*time.Second)
+	env.ExecuteWorkflow(OnCallWorkflow, critical)
+	require.NoError(t, env.GetWorkflowError())
+	var st OnCallState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, "no-answer", st.Attempts[0].Status)
+	require.Equal(t, []string{"+15551230001", "+15551230002"}, fp.to(), "Lee called after Kim's no-answer, not after 5 minutes")
+	require.Equal(t, "Lee", st.AckedBy)
+}
