@@ -163,3 +163,20 @@ func (a *Activities) PlaceCall(ctx context.Context, in PlaceCallRequest) (Placed
 	}
 	return PlacedCall{SID: res.SID, Status: res.Status}, nil
 }
+
+// HangupCall ends a call still ringing or in progress when the page is over (acknowledged by
+// someone else, or the incident resolved). A provider that cannot hang up is not an error.
+func (a *Activities) HangupCall(ctx context.Context, callSID string) error {
+	h, ok := a.Phone.(phone.Hanger)
+	if !ok || callSID == "" {
+		return nil
+	}
+	if err := h.Hangup(ctx, callSID); err != nil {
+		var pe *phone.Error
+		if errors.As(err, &pe) && !pe.Retryable {
+			return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeCallRejected, nil)
+		}
+		return err
+	}
+	return nil
+}

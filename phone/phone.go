@@ -41,6 +41,11 @@ type CallResult struct {
 	Status string `json:"status"`
 }
 
+// Hanger ends calls in progress (a page acknowledged or over while someone's phone rings).
+type Hanger interface {
+	Hangup(ctx context.Context, callSID string) error
+}
+
 // Caller places calls.
 type Caller interface {
 	// Call places one call; failures are [*Error]s.

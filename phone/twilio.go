@@ -164,6 +164,41 @@ func (t *Twilio) Call(ctx context.Context, r CallRequest) (CallResult, error) {
 	return res, nil
 }
 
+// Hangup ends a call that is queued, ringing or in progress (Twilio: update the call with
+// Status=completed), so that nobody keeps being rung for a page that is over. A call that has
+// already ended is not an error.
+func (t *Twilio) Hangup(ctx context.Context, callSID string) error {
+	if !callSIDRE.MatchString(callSID) {
+		return &Error{Message: fmt.Sprintf("%q is not a call SID", callSID)}
+	}
+	tr := &callTransport{ctx: ctx, next: t.http.Transport, base: t.base}
+	if tr.next == nil {
+		tr.next = http.DefaultTransport
+	}
+	hc := *t.http
+	hc.Transport = tr
+	c := &client.Client{Credentials: client.NewCredentials(t.sid, t.token), HTTPClient: &hc}
+	c.SetAccountSid(t.sid)
+	rest := twilio.NewRestClientWithParams(twilio.ClientParams{
+		Username: t.sid, Password: t.token, AccountSid: t.sid, Client: c,
+	})
+	params := &openapi.UpdateCallParams{}
+	params.SetStatus("completed")
+	_, err := rest.Api.UpdateCall(callSID, params)
+	tr.finish()
+	if err != nil {
+		e := tr.classify(err)
+		// Twilio answers 21220 ("call is not in-progress") for a call that has ended.
+		if e.Code == 21220 {
+			return nil
+		}
+		return e
+	}
+	return nil
+}
+
+var callSIDRE = regexp.MustCompile(`^CA[0-9a-fA-F]{32}$`)
+
 // callTransport sends the one request of a Call: it binds it to the
 // caller's context (twilio-go uses context.Background), points it at
 // BaseURL, adds the idempotency header and records the answer's status and

@@ -516,3 +516,19 @@ func TestAnswerAndStatusReachSignedHandlers(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusForbidden, code)
 }
+
+func TestTwilioHangup(t *testing.T) {
+	srv := twiliotest.New(t, testSID, testToken)
+	tw := newTwilio(t, srv.URL, testToken)
+	res, err := tw.Call(context.Background(), testRequest())
+	require.NoError(t, err)
+	require.NoError(t, tw.Hangup(context.Background(), res.SID))
+	require.Equal(t, []string{res.SID}, srv.HungUp())
+
+	err = tw.Hangup(context.Background(), "CA"+strings.Repeat("0", 32)) // unknown call
+	var pe *phone.Error
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, 404, pe.Status)
+	require.False(t, pe.Retryable)
+	require.ErrorAs(t, tw.Hangup(context.Background(), "not-a-sid"), &pe)
+}

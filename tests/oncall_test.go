@@ -94,6 +94,7 @@ func TestCriticalIncidentPagesByPhoneUntilAcknowledged(t *testing.T) {
 	require.Len(t, st.Attempts, 2)
 	require.Equal(t, "declined", st.Attempts[0].Status)
 	require.Len(t, tw.Calls(), 2, "each person called once")
+	require.Empty(t, tw.HungUp(), "the call answered with 1 ends by itself")
 
 	// The page is over: a later acknowledgement through the API is a conflict, an unknown page 404.
 	code, out, _ = post(t, base+"/v1/oncall/"+details.OnCall+"/ack", []byte(`{"by":"Kim Minji"}`))
@@ -137,4 +138,6 @@ func TestResolvedIncidentStopsThePage(t *testing.T) {
 		return getJSON(t, base+"/v1/oncall/"+details.OnCall, &st) == http.StatusOK && st.Status == workflows.OnCallResolved
 	}, 30*time.Second, 100*time.Millisecond)
 	require.Len(t, tw.Calls(), 1, "Lee was never called")
+	require.Equal(t, []string{tw.Calls()[0].SID}, tw.HungUp(), "Kim's ringing phone was hung up")
+	require.Equal(t, "hung-up", st.Attempts[0].Status)
 }

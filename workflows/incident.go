@@ -423,6 +423,9 @@ const changeDeliverReport = "deliver-report"
 // changeOnCall marks the version of IncidentWorkflow that hands incidents to the on-call.
 const changeOnCall = "oncall-page"
 
+// changeOnCallOnFailure marks the version that pages for an incident whose report failed.
+const changeOnCallOnFailure = "oncall-on-failure"
+
 // changeOnCallResolve marks the version that tells the on-call when the incident resolves.
 const changeOnCallResolve = "oncall-resolve"
 
@@ -503,6 +506,15 @@ func (w *incidentWorkflow) fail(ctx, actx workflow.Context, record activities.In
 	record.Details = &activities.IncidentDetails{Error: cause.Error(), Step: w.state.Step}
 	if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("record incident failure", "error", err)
+	}
+	// No report is no reason not to wake the person in charge of a critical alert.
+	if workflow.GetVersion(ctx, changeOnCallOnFailure, workflow.DefaultVersion, 1) == 1 {
+		if id := w.page(ctx, w.in.Alert.Message+" (The incident report could not be written.)"); id != "" {
+			record.Details.OnCall = id
+			if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Error("record incident failure", "error", err)
+			}
+		}
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(IncidentFailed))
 	return IncidentResult{Status: IncidentFailed}, cause

@@ -88,6 +88,7 @@ type OnCallState struct {
 	AckedBy  string                     `json:"ackedBy,omitempty"`
 	AckedAt  *time.Time                 `json:"ackedAt,omitempty"`
 	AckVia   string                     `json:"ackVia,omitempty"`
+	AckStep  int                        `json:"ackStep,omitempty"` // the call that was answered with 1
 	Error    string                     `json:"error,omitempty"`
 	Notified []activities.DeliveryState `json:"notified,omitempty"`
 }
@@ -129,7 +130,7 @@ func (w *onCallWorkflow) setup(ctx workflow.Context) error {
 		if ack.By == "" && ack.Step > 0 && ack.Step <= len(w.st.Attempts) {
 			ack.By = w.st.Attempts[ack.Step-1].Person
 		}
-		w.acked, w.st.AckedBy, w.st.AckedAt, w.st.AckVia = true, ack.By, &now, ack.Via
+		w.acked, w.st.AckedBy, w.st.AckedAt, w.st.AckVia, w.st.AckStep = true, ack.By, &now, ack.Via, ack.Step
 		return w.st, nil
 	}, workflow.UpdateHandlerOptions{Validator: func(ack Ack) error {
 		switch {
@@ -276,6 +277,7 @@ func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 	}
 	// Let an acknowledgement that is being handled finish before deciding.
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	w.hangUp(ctx, cctx)
 	if w.acked {
 		w.setStatus(ctx, OnCallAcknowledged)
 		return w.st, nil
@@ -287,6 +289,24 @@ func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 	w.setStatus(ctx, OnCallUnacknowledged)
 	w.notifyUnacknowledged(ctx)
 	return w.st, nil
+}
+
+// hangUp ends the last call when the page ended while it may still ring: acknowledged through
+// the API or another call, or the incident resolved. The call answered with 1 ends by itself.
+func (w *onCallWorkflow) hangUp(ctx, cctx workflow.Context) {
+	if !w.acked && !w.resolved || len(w.st.Attempts) == 0 {
+		return
+	}
+	at := &w.st.Attempts[len(w.st.Attempts)-1]
+	if at.CallSID == "" || callGaveUp(at.Status) || at.Status == "failed" || (w.acked && w.st.AckStep == at.Step) {
+		return
+	}
+	var a *activities.Activities
+	if err := workflow.ExecuteActivity(cctx, a.HangupCall, at.CallSID).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("hang up", "call", at.CallSID, "error", err)
+		return
+	}
+	at.Status = "hung-up"
 }
 
 // callGaveUp reports whether a call is over without an acknowledgement coming from it: busy,

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -10,9 +11,11 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/phone"
+	"github.com/vigil-ops/vigil/roles"
 )
 
 // fakePhone records the calls placed.
@@ -212,4 +215,21 @@ func TestOnCallCallStatusesInAnyOrder(t *testing.T) {
 	require.Equal(t, "no-answer", st.Attempts[0].Status)
 	require.Equal(t, []string{"+15551230001", "+15551230002"}, fp.to(), "Lee called after Kim's no-answer, not after 5 minutes")
 	require.Equal(t, "Lee", st.AckedBy)
+}
+
+// An incident whose report cannot be written still pages for its critical alert.
+func TestFailedIncidentStillPages(t *testing.T) {
+	env, acts := newEnv(t)
+	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(acts.ResolveRole, mock.Anything, IncidentRole).Return(roles.Role{}, errors.New("role store is down"))
+	env.OnActivity(acts.OnCallEnabled, mock.Anything, "critical", "checkout-api").Return(true, nil)
+	var paged OnCallInput
+	env.OnWorkflow(OnCallWorkflow, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in OnCallInput) (OnCallState, error) {
+		paged = in
+		return OnCallState{Status: OnCallPaging}, nil
+	})
+	env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Alert: exampleAlert(t, "slow-sql"), Client: "test"})
+	require.Error(t, env.GetWorkflowError(), "the incident itself failed")
+	require.Equal(t, "checkout-api", paged.Application)
+	require.Contains(t, paged.Summary, "The incident report could not be written.")
 }

@@ -44,6 +44,7 @@ type Server struct {
 	failN    int
 	failCode int
 	seq      map[string]int // status callbacks sent per call
+	hungUp   []string       // calls ended through the API, in order
 }
 
 // Call is a call placed on a [Server].
@@ -73,6 +74,7 @@ func New(t testing.TB, accountSID, authToken string) *Server {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Calls.json", s.createCall)
+	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Calls/{call}", s.updateCall)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
 	})
@@ -179,6 +181,41 @@ func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
 			"events":        uri + "/Events.json",
 		},
 	})
+}
+
+// HungUp returns the SIDs of the calls ended through the API (Status=completed), in order.
+func (s *Server) HungUp() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.hungUp...)
+}
+
+// updateCall handles POST …/Calls/{CallSid}.json: Status=completed ends the call.
+func (s *Server) updateCall(w http.ResponseWriter, r *http.Request) {
+	user, pass, ok := r.BasicAuth()
+	if !ok || !equal(user, s.accountSID) || !equal(pass, s.authToken) {
+		writeError(w, http.StatusUnauthorized, 20003, "Authenticate")
+		return
+	}
+	sid := strings.TrimSuffix(r.PathValue("call"), ".json")
+	if err := r.ParseForm(); err != nil {
+		writeError(w, http.StatusBadRequest, 20001, "unreadable form: "+err.Error())
+		return
+	}
+	if _, err := s.call(sid); err != nil {
+		writeError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
+		return
+	}
+	if st := r.PostForm.Get("Status"); st != "completed" && st != "canceled" {
+		writeError(w, http.StatusBadRequest, 21218, "Invalid Status "+st)
+		return
+	}
+	s.mu.Lock()
+	s.hungUp = append(s.hungUp, sid)
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(map[string]any{"sid": sid, "account_sid": s.accountSID, "status": "completed"})
 }
 
 // Answer simulates the callee answering and pressing digits: it sends the
