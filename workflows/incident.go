@@ -435,6 +435,14 @@ const changeOnCallResolve = "oncall-resolve"
 func (w *incidentWorkflow) page(ctx workflow.Context, report string) string {
 	var a *activities.Activities
 	al := w.in.Alert
+	// A group is as severe as its most severe alert: a critical alert that joined a warning's
+	// group pages too.
+	rank := map[string]int{"info": 1, "warning": 2, "critical": 3}
+	for _, g := range w.group {
+		if g.Status == "firing" && rank[strings.ToLower(g.Severity)] > rank[strings.ToLower(al.Severity)] {
+			al.Severity = strings.ToLower(g.Severity)
+		}
+	}
 	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
 	var enabled bool
 	if err := workflow.ExecuteLocalActivity(lactx, a.OnCallEnabled, al.Severity, al.Application).Get(ctx, &enabled); err != nil || !enabled {

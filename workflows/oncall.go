@@ -125,6 +125,9 @@ func (w *onCallWorkflow) setup(ctx workflow.Context) error {
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAck, func(ctx workflow.Context, ack Ack) (OnCallState, error) {
 		now := workflow.Now(ctx)
 		if w.acked { // two acknowledgements validated together: the first one counts
+			if ack.By != "" && ack.By == w.st.AckedBy {
+				return w.st, nil // the same acknowledgement again (a client's retry)
+			}
 			return w.st, fmt.Errorf("already acknowledged by %s", w.st.AckedBy)
 		}
 		if ack.By == "" && ack.Step > 0 && ack.Step <= len(w.st.Attempts) {
@@ -134,11 +137,13 @@ func (w *onCallWorkflow) setup(ctx workflow.Context) error {
 		return w.st, nil
 	}, workflow.UpdateHandlerOptions{Validator: func(ack Ack) error {
 		switch {
+		case w.acked && ack.By != "" && ack.By == w.st.AckedBy:
+			return nil // idempotent: the same person again
 		case w.acked:
 			return fmt.Errorf("already acknowledged by %s", w.st.AckedBy)
 		case w.resolved:
 			return errors.New("the incident resolved: nobody is being paged")
-		case w.st.Status != OnCallPaging:
+		case w.st.Status != OnCallPaging && w.st.Status != OnCallDeciding:
 			return fmt.Errorf("nobody is being paged (status %s)", w.st.Status)
 		case ack.Via != "phone" && ack.Via != "api":
 			return errors.New(`via must be "phone" or "api"`)
@@ -219,6 +224,10 @@ func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 		} else {
 			w.st.Decision = &d
 		}
+	}
+	if w.acked { // someone took it while the triager was deciding: nobody needs calling
+		w.setStatus(ctx, OnCallAcknowledged)
+		return w.st, nil
 	}
 	if !w.st.Decision.Page {
 		w.setStatus(ctx, OnCallNotPaged)

@@ -233,3 +233,34 @@ func TestFailedIncidentStillPages(t *testing.T) {
 	require.Equal(t, "checkout-api", paged.Application)
 	require.Contains(t, paged.Summary, "The incident report could not be written.")
 }
+
+// A group is paged for its most severe alert: a critical alert joining a warning's group pages,
+// and the resolution of the group reaches the page.
+func TestGroupPagesForItsMostSevereAlert(t *testing.T) {
+	env, acts := newEnv(t)
+	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(acts.ResolveRole, mock.Anything, IncidentRole).Return(func(_ context.Context, code string) (roles.Role, error) {
+		r, _ := roles.Default(code)
+		return r, nil
+	})
+	env.OnActivity(acts.OnCallEnabled, mock.Anything, mock.Anything, mock.Anything).Return(func(_ context.Context, severity, _ string) (bool, error) {
+		return severity == "critical", nil
+	})
+	var paged []OnCallInput
+	env.OnWorkflow(OnCallWorkflow, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in OnCallInput) (OnCallState, error) {
+		paged = append(paged, in)
+		return OnCallState{Status: OnCallPaging}, nil
+	})
+	warning := exampleAlert(t, "slow-sql")
+	warning.Fingerprint, warning.Severity = "fp-1", "warning"
+	crit := warning
+	crit.Fingerprint, crit.Severity, crit.Instance = "fp-2", "critical", "prod-test-api-2"
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlert, crit) }, 5*time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalResolved, ResolvedSignal{Fingerprints: []string{"fp-1", "fp-2"}})
+	}, time.Hour)
+	env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Alert: warning, GroupKey: "{}:{alertname=\"SlowSQL\"}", Window: 30 * time.Second, Lifetime: 24 * time.Hour})
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, paged, 1)
+	require.Equal(t, "critical", paged[0].Severity)
+}
