@@ -139,19 +139,33 @@ func TestOnCallMovesOnWhenACallFails(t *testing.T) {
 	require.Equal(t, "Kim", st.AckedBy)
 }
 
-// The triager does not page for a warning; an ack then is refused.
+// The triager does not page for a warning.
 func TestOnCallDoesNotPageForAWarning(t *testing.T) {
 	env, _, fp := newOnCallEnv(t)
 	in := critical
 	in.Severity = "warning"
-	var rejected error
-	env.RegisterDelayedCallback(func() { ack(env, Ack{By: "Kim", Via: "api"}, &rejected) }, 0)
 	env.ExecuteWorkflow(OnCallWorkflow, in)
 	require.NoError(t, env.GetWorkflowError())
 	var st OnCallState
 	require.NoError(t, env.GetWorkflowResult(&st))
 	require.Equal(t, OnCallNotPaged, st.Status)
 	require.False(t, st.Decision.Page)
+	require.Empty(t, fp.to())
+}
+
+// Someone who takes the incident while the triager is still deciding ends the page before
+// anyone is called.
+func TestOnCallAcknowledgedWhileDeciding(t *testing.T) {
+	env, _, fp := newOnCallEnv(t)
+	var rejected error
+	env.RegisterDelayedCallback(func() { ack(env, Ack{By: "Kim", Via: "api"}, &rejected) }, 0)
+	env.ExecuteWorkflow(OnCallWorkflow, critical)
+	require.NoError(t, env.GetWorkflowError())
+	require.NoError(t, rejected)
+	var st OnCallState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, OnCallAcknowledged, st.Status)
+	require.Equal(t, "Kim", st.AckedBy)
 	require.Empty(t, fp.to())
 }
 
