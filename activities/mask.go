@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"strings"
 	"sync"
 
 	"go.temporal.io/sdk/temporal"
@@ -64,11 +65,44 @@ func (a *Activities) MaskTexts(_ context.Context, in MaskRequest) (MaskResult, e
 type UnmaskRequest struct {
 	Vault *mask.Vault `json:"vault"`
 	Text  string      `json:"text"`
+	// JSON says the text is a JSON answer (a json_object or json_schema role): the values are
+	// restored inside its strings and re-escaped, so that an original with a quote or a
+	// backslash keeps the JSON valid.
+	JSON bool `json:"json,omitempty"`
 }
 
 // UnmaskText restores the original values of every token the text contains.
 func (a *Activities) UnmaskText(_ context.Context, in UnmaskRequest) (string, error) {
+	if in.JSON {
+		var v any
+		if err := json.Unmarshal([]byte(strings.TrimSpace(in.Text)), &v); err == nil {
+			b, err := json.Marshal(unmaskJSON(in.Vault, v))
+			if err == nil {
+				return string(b), nil
+			}
+		}
+	}
 	return mask.Unmask(in.Vault, in.Text), nil
+}
+
+// unmaskJSON restores the original values in every string (keys included) of a decoded JSON value.
+func unmaskJSON(vault *mask.Vault, v any) any {
+	switch x := v.(type) {
+	case string:
+		return mask.Unmask(vault, x)
+	case []any:
+		for i := range x {
+			x[i] = unmaskJSON(vault, x[i])
+		}
+		return x
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			out[mask.Unmask(vault, k)] = unmaskJSON(vault, val)
+		}
+		return out
+	}
+	return v
 }
 
 // maskForLog masks a text with a throw-away vault, for the usage log of answers that were never

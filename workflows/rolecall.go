@@ -166,7 +166,8 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 			attempts += res.Attempt
 			if masking && vault.Len() > 0 {
 				// The answer quotes tokens; the reader sees the original values again.
-				if err := workflow.ExecuteLocalActivity(lactx, a.UnmaskText, activities.UnmaskRequest{Vault: vault, Text: res.Text}).Get(ctx, &res.Text); err != nil {
+				if err := workflow.ExecuteLocalActivity(lactx, a.UnmaskText, activities.UnmaskRequest{Vault: vault, Text: res.Text,
+					JSON: in.Role.ResponseFormat.Type == "json_schema" || in.Role.ResponseFormat.Type == "json_object"}).Get(ctx, &res.Text); err != nil {
 					return RoleCallResult{Vault: vault}, err
 				}
 			}
