@@ -23,12 +23,14 @@ import (
 	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/codec"
 	"github.com/vigil-ops/vigil/config"
 	"github.com/vigil-ops/vigil/devserver"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/llm/openai"
+	"github.com/vigil-ops/vigil/mcpserver"
 	"github.com/vigil-ops/vigil/notify"
 	"github.com/vigil-ops/vigil/obs"
 	"github.com/vigil-ops/vigil/roles"
@@ -236,6 +238,10 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			if api.TwilioAuthToken, err = cfg.Secret(cfg.Twilio.AuthTokenEnv, cfg.Twilio.AuthTokenFile); err != nil {
 				return nil, fmt.Errorf("twilio.auth_token: %w", err)
 			}
+		}
+		if mode != ModeWorker {
+			srv := mcpserver.New(a.Store, "vigil")
+			api.MCP = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
 		}
 		handler := api.Handler()
 		if payloadCodec != nil && mode != ModeWorker {

@@ -42,6 +42,8 @@ type API struct {
 	AppCheckpoints map[string][]time.Duration
 	// ChangeNotify is change_tracking.notify: which checkpoints are pushed to people.
 	ChangeNotify string
+	// MCP serves the MCP tools (streamable HTTP) at /mcp for authenticated clients; nil: off.
+	MCP http.Handler
 	// TwilioAuthToken verifies Twilio's webhooks (the on-call's calls); "" turns them off.
 	TwilioAuthToken string
 	// PublicURL is the address Twilio calls (http.public_url): signatures cover it.
@@ -112,6 +114,9 @@ func (a *API) Handler() http.Handler {
 		}
 		route("GET /v1/usage", auth(a.usage))
 		route("POST /v1/deployments", auth(a.postDeployment))
+		if a.MCP != nil {
+			route("/mcp", auth(a.MCP.ServeHTTP))
+		}
 		route("GET /v1/oncall/{id}", auth(a.getOnCall))
 		route("POST /v1/oncall/{id}/ack", auth(a.postOnCallAck))
 		// Twilio's webhooks carry its signature instead of Vigil's credentials.
@@ -139,6 +144,16 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.status = code
 	s.ResponseWriter.WriteHeader(code)
 }
+
+// Flush passes flushes through: the MCP endpoint streams server-sent events.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection (deadlines of long streams).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (a *API) instrument(route string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

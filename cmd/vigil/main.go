@@ -35,6 +35,7 @@ Usage:
   vigil usage [--group-by client|role|model|provider] [--since 24h]
   vigil deploy notify|event|get|gate|list ...  announce a deployment, report its events, read its verdicts
   vigil oncall get|ack ID ...          read an on-call page, acknowledge it
+  vigil mcp [--config FILE]            serve the MCP tools (incidents, slow SQL, errors) on stdio
   vigil mask [--scope FILE] [--explain]   mask sensitive values of stdin (vault to FILE, 0600)
   vigil unmask --scope FILE               restore them
   vigil config check [--config FILE]   validate configuration and print it
@@ -78,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = deployCmd(args[1:], stdout)
 	case "oncall":
 		err = oncallCmd(args[1:], stdout)
+	case "mcp":
+		err = mcpCmd(args[1:], stderr)
 	case "roles":
 		err = rolesCmd(args[1:], stdout)
 	case "usage":
