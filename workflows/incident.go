@@ -204,6 +204,11 @@ func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (Inc
 		if allResolved {
 			w.record.Status, w.state.Status, res.Status = IncidentResolved, IncidentResolved, IncidentResolved
 		}
+		if changed && !allResolved && w.record.Details != nil && w.record.Details.OnCall == "" &&
+			workflow.GetVersion(ctx, changeOnCallLate, workflow.DefaultVersion, 1) == 1 {
+			// A more severe alert joined after the report: it may call for a page now.
+			w.record.Details.OnCall = w.page(ctx, res.Report)
+		}
 		if changed || allResolved {
 			w.record.Details.Group = append([]activities.GroupAlert(nil), w.group...)
 			if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, w.record).Get(ctx, nil); err != nil {
@@ -425,6 +430,9 @@ const changeOnCall = "oncall-page"
 
 // changeOnCallOnFailure marks the version that pages for an incident whose report failed.
 const changeOnCallOnFailure = "oncall-on-failure"
+
+// changeOnCallLate marks the version that pages when a severe alert joins after the report.
+const changeOnCallLate = "oncall-late-alert"
 
 // changeOnCallResolve marks the version that tells the on-call when the incident resolves.
 const changeOnCallResolve = "oncall-resolve"
