@@ -64,6 +64,8 @@ type Activities struct {
 	Phone phone.Caller
 	// OnCall is who is paged for what.
 	OnCall OnCallConfig
+	// GitHub is the code host of the code-tuning agent (nil: not configured).
+	GitHub Repo
 }
 
 // UsageSink receives LLM call records besides the store.

@@ -194,6 +194,9 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		if err := wireOnCall(cfg, acts); err != nil {
 			return nil, err
 		}
+		if err := wireTuning(cfg, acts); err != nil {
+			return nil, err
+		}
 		if len(cfg.Elasticsearch.URLs) > 0 {
 			if a.usage, err = newUsageSink(ctx, cfg, logger); err != nil {
 				return nil, err
@@ -240,6 +243,10 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			}
 		}
 		if mode != ModeWorker {
+			if err := ensureTuningSchedule(ctx, a.Client, cfg, logger); err != nil {
+				return nil, err
+			}
+			api.Tuning = tuningInput(cfg)
 			srv := mcpserver.New(a.Store, "vigil")
 			api.MCP = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
 		}

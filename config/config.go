@@ -55,6 +55,8 @@ type Config struct {
 	OnCall OnCall `yaml:"oncall"`
 	// Twilio places the on-call's phone calls.
 	Twilio Twilio `yaml:"twilio"`
+	// CodeTuning configures the nightly code-tuning agent.
+	CodeTuning CodeTuning `yaml:"code_tuning"`
 	// Notify configures outgoing notifications.
 	Notify Notify `yaml:"notify"`
 	// Traces configures where the transaction profile (trace) behind an
@@ -547,7 +549,8 @@ func Default() *Config {
 			},
 			Notify: NotifyNotStable,
 		},
-		OnCall: OnCall{Severities: []string{"critical"}, AckTimeout: 5 * time.Minute, Rounds: 2},
+		OnCall:     OnCall{Severities: []string{"critical"}, AckTimeout: 5 * time.Minute, Rounds: 2},
+		CodeTuning: CodeTuning{BaseBranch: "main", Schedule: "0 2 * * *", MaxProblems: 3},
 	}
 }
 
@@ -614,4 +617,27 @@ type Twilio struct {
 	BaseURL string `yaml:"base_url"`
 	// Language of the text-to-speech voice (default en-US).
 	Language string `yaml:"language"`
+}
+
+// CodeTuning configures the nightly agent that opens pull requests fixing the worst errors and
+// slow spots; empty repository turns it off.
+type CodeTuning struct {
+	// Repository is the GitHub repository, owner/name.
+	Repository string `yaml:"repository"`
+	// BaseBranch is the preset branch the code is read from and pull requests target.
+	BaseBranch string `yaml:"base_branch"`
+	// Schedule is the run's cron expression (UTC), "0 2 * * *" by default.
+	Schedule string `yaml:"schedule"`
+	// MaxProblems is how many problems one run works on (1..10).
+	MaxProblems int `yaml:"max_problems"`
+	// GitHub is the access to the repository.
+	GitHub GitHubAccess `yaml:"github"`
+}
+
+// GitHubAccess is a GitHub token by reference and the API address.
+type GitHubAccess struct {
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+	// APIURL replaces https://api.github.com/ (GitHub Enterprise, tests).
+	APIURL string `yaml:"api_url"`
 }

@@ -101,6 +101,7 @@ func (c *Config) Validate() error {
 	c.validateProviders(v)
 	c.validateChangeTracking(v)
 	c.validateOnCall(v)
+	c.validateCodeTuning(v)
 	c.validateNotify(v)
 	c.validateTraces(v)
 	if c.Alerts.GroupWindow <= 0 {
@@ -664,4 +665,26 @@ func (c *Config) validateOnCall(v *collector) {
 		v.add("twilio.from", "%q is not an E.164 number", t.From)
 	}
 	v.httpURL("twilio.base_url", t.BaseURL)
+}
+
+// repoRE is a GitHub owner/name.
+var repoRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$`)
+
+func (c *Config) validateCodeTuning(v *collector) {
+	t := c.CodeTuning
+	if t.MaxProblems < 1 || t.MaxProblems > 10 {
+		v.add("code_tuning.max_problems", "must be between 1 and 10, got %d", t.MaxProblems)
+	}
+	if t.Repository == "" {
+		return
+	}
+	if !repoRE.MatchString(t.Repository) {
+		v.add("code_tuning.repository", "%q is not owner/name", t.Repository)
+	}
+	v.required("code_tuning.base_branch", t.BaseBranch)
+	if f := strings.Fields(t.Schedule); len(f) != 5 {
+		v.add("code_tuning.schedule", "%q is not a cron expression of 5 fields (minute hour day month weekday)", t.Schedule)
+	}
+	v.refRequired("code_tuning.github", "token", t.GitHub.TokenEnv, t.GitHub.TokenFile)
+	v.httpURL("code_tuning.github.api_url", t.GitHub.APIURL)
 }

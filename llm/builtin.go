@@ -35,6 +35,8 @@ func (Builtin) Complete(_ context.Context, req Request) (Response, error) {
 		return builtinChangeVerdict(req)
 	case TaskPageDecision:
 		return builtinPageDecision(req)
+	case TaskCodeChange:
+		return builtinCodeChange(req)
 	default:
 		return Response{}, fmt.Errorf("%w: task kind %q", ErrBuiltinUnsupported, req.Task.Kind)
 	}

@@ -25,6 +25,8 @@ type Task struct {
 	Incident *IncidentTask `json:"incident,omitempty"`
 	Change   *ChangeTask   `json:"change,omitempty"`
 	Page     *PageTask     `json:"page,omitempty"`
+	// CodeChange is the problem and files of a code-tuning change.
+	CodeChange *CodeChangeTask `json:"codeChange,omitempty"`
 }
 
 // TaskIncidentReport asks for the four-section incident report.

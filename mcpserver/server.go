@@ -172,6 +172,8 @@ type SlowSQL struct {
 	Executions      int      `json:"executions"`
 	Applications    []string `json:"applications"`
 	Incidents       []string `json:"incidents"`
+	// Sources are the code locations that ran it (span names such as Repository.method).
+	Sources []string `json:"sources,omitempty"`
 }
 
 // SlowSQLInput selects slow statements.
@@ -186,12 +188,19 @@ type SlowSQLOutput struct {
 }
 
 func (t *tools) slowSQL(ctx context.Context, _ *mcp.CallToolRequest, in SlowSQLInput) (*mcp.CallToolResult, SlowSQLOutput, error) {
+	out, err := FindSlowSQL(ctx, t.st, in)
+	return nil, out, err
+}
+
+// FindSlowSQL aggregates the SQL spans of the newest incidents' profiles by statement.
+func FindSlowSQL(ctx context.Context, st store.Store, in SlowSQLInput) (SlowSQLOutput, error) {
+	t := &tools{st: st}
 	n, err := in.limit()
 	if err != nil {
-		return nil, SlowSQLOutput{}, err
+		return SlowSQLOutput{}, err
 	}
 	if in.MinDurationMs < 0 {
-		return nil, SlowSQLOutput{}, errors.New("minDurationMs must be >= 0")
+		return SlowSQLOutput{}, errors.New("minDurationMs must be >= 0")
 	}
 	if in.MinDurationMs == 0 {
 		in.MinDurationMs = 100
@@ -214,10 +223,11 @@ func (t *tools) slowSQL(ctx context.Context, _ *mcp.CallToolRequest, in SlowSQLI
 			s.Executions += max(sp.Count, 1)
 			s.Applications = addOnce(s.Applications, inc.Application)
 			s.Incidents = addOnce(s.Incidents, inc.WorkflowID)
+			s.Sources = addOnce(s.Sources, sp.Name)
 		}
 	})
 	if err != nil {
-		return nil, SlowSQLOutput{}, err
+		return SlowSQLOutput{}, err
 	}
 	out := SlowSQLOutput{Statements: []SlowSQL{}}
 	for _, k := range order {
@@ -227,7 +237,7 @@ func (t *tools) slowSQL(ctx context.Context, _ *mcp.CallToolRequest, in SlowSQLI
 	}
 	slices.SortStableFunc(out.Statements, func(a, b SlowSQL) int { return cmp.Compare(b.MaxDurationMs, a.MaxDurationMs) })
 	out.Statements = out.Statements[:min(n, len(out.Statements))]
-	return nil, out, nil
+	return out, nil
 }
 
 // ErrorGroup is one kind of error across incidents.
@@ -247,9 +257,16 @@ type ErrorsOutput struct {
 }
 
 func (t *tools) errors(ctx context.Context, _ *mcp.CallToolRequest, in Filter) (*mcp.CallToolResult, ErrorsOutput, error) {
+	out, err := FindErrors(ctx, t.st, in)
+	return nil, out, err
+}
+
+// FindErrors groups the exceptions and failing calls of the newest incidents' profiles.
+func FindErrors(ctx context.Context, st store.Store, in Filter) (ErrorsOutput, error) {
+	t := &tools{st: st}
 	n, err := in.limit()
 	if err != nil {
-		return nil, ErrorsOutput{}, err
+		return ErrorsOutput{}, err
 	}
 	by := map[string]*ErrorGroup{}
 	var order []string
@@ -278,7 +295,7 @@ func (t *tools) errors(ctx context.Context, _ *mcp.CallToolRequest, in Filter) (
 		}
 	})
 	if err != nil {
-		return nil, ErrorsOutput{}, err
+		return ErrorsOutput{}, err
 	}
 	out := ErrorsOutput{Errors: []ErrorGroup{}}
 	for _, k := range order {
@@ -286,7 +303,7 @@ func (t *tools) errors(ctx context.Context, _ *mcp.CallToolRequest, in Filter) (
 	}
 	slices.SortStableFunc(out.Errors, func(a, b ErrorGroup) int { return cmp.Compare(b.Occurrences, a.Occurrences) })
 	out.Errors = out.Errors[:min(n, len(out.Errors))]
-	return nil, out, nil
+	return out, nil
 }
 
 // SpanSummary is one step of a slow transaction.

@@ -42,6 +42,9 @@ type API struct {
 	AppCheckpoints map[string][]time.Duration
 	// ChangeNotify is change_tracking.notify: which checkpoints are pushed to people.
 	ChangeNotify string
+	// Tuning is the input of code-tuning runs started through the API (code_tuning); an empty
+	// repository turns the endpoint off.
+	Tuning workflows.TuningInput
 	// MCP serves the MCP tools (streamable HTTP) at /mcp for authenticated clients; nil: off.
 	MCP http.Handler
 	// TwilioAuthToken verifies Twilio's webhooks (the on-call's calls); "" turns them off.
@@ -117,6 +120,8 @@ func (a *API) Handler() http.Handler {
 		if a.MCP != nil {
 			route("/mcp", auth(a.MCP.ServeHTTP))
 		}
+		route("POST /v1/code-tuning/runs", auth(a.postTuningRun))
+		route("GET /v1/code-tuning/runs/{id}", auth(a.getTuningRun))
 		route("GET /v1/oncall/{id}", auth(a.getOnCall))
 		route("POST /v1/oncall/{id}/ack", auth(a.postOnCallAck))
 		// Twilio's webhooks carry its signature instead of Vigil's credentials.

@@ -49,6 +49,7 @@ func Register(r interface {
 	r.RegisterWorkflowWithOptions(workflows.RoleInvokeWorkflow, workflow.RegisterOptions{Name: "RoleInvokeWorkflow"})
 	r.RegisterWorkflowWithOptions(workflows.ChangeTrackingWorkflow, workflow.RegisterOptions{Name: "ChangeTrackingWorkflow"})
 	r.RegisterWorkflowWithOptions(workflows.OnCallWorkflow, workflow.RegisterOptions{Name: "OnCallWorkflow"})
+	r.RegisterWorkflowWithOptions(workflows.CodeTuningWorkflow, workflow.RegisterOptions{Name: "CodeTuningWorkflow"})
 	r.RegisterActivity(acts)
 }
 

@@ -1,0 +1,73 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/config"
+	"github.com/vigil-ops/vigil/ghclient"
+	"github.com/vigil-ops/vigil/workflows"
+)
+
+// wireTuning gives the worker its GitHub access (code_tuning.github).
+func wireTuning(cfg *config.Config, acts *activities.Activities) error {
+	t := cfg.CodeTuning
+	if t.Repository == "" {
+		return nil
+	}
+	token, err := cfg.Secret(t.GitHub.TokenEnv, t.GitHub.TokenFile)
+	if err != nil {
+		return fmt.Errorf("code_tuning.github.token: %w", err)
+	}
+	gh, err := ghclient.New(ghclient.Config{Token: token, APIURL: t.GitHub.APIURL})
+	if err != nil {
+		return fmt.Errorf("code_tuning.github: %w", err)
+	}
+	acts.GitHub = gh
+	return nil
+}
+
+// tuningInput is the input of the configured code-tuning runs.
+func tuningInput(cfg *config.Config) workflows.TuningInput {
+	return workflows.TuningInput{Repository: cfg.CodeTuning.Repository, Base: cfg.CodeTuning.BaseBranch,
+		MaxProblems: cfg.CodeTuning.MaxProblems, Client: "code-tuning"}
+}
+
+// ensureTuningSchedule creates the nightly code-tuning schedule under its fixed ID, or brings an
+// existing one up to the configuration; overlapping runs are skipped.
+func ensureTuningSchedule(ctx context.Context, c client.Client, cfg *config.Config, logger *slog.Logger) error {
+	if cfg.CodeTuning.Repository == "" {
+		return nil
+	}
+	spec := client.ScheduleSpec{CronExpressions: []string{cfg.CodeTuning.Schedule}}
+	action := &client.ScheduleWorkflowAction{ID: "code-tuning", Workflow: workflows.CodeTuningWorkflow,
+		Args: []any{tuningInput(cfg)}, TaskQueue: cfg.Temporal.TaskQueue}
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID: workflows.TuningScheduleID, Spec: spec, Action: action, Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		err = c.ScheduleClient().GetHandle(ctx, workflows.TuningScheduleID).Update(ctx, client.ScheduleUpdateOptions{
+			DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+				s := in.Description.Schedule
+				s.Spec, s.Action = &spec, action
+				if s.Policy != nil {
+					s.Policy.Overlap = enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
+				}
+				return &client.ScheduleUpdate{Schedule: &s}, nil
+			},
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("code-tuning schedule: %w", err)
+	}
+	logger.Info("code-tuning schedule ready", "id", workflows.TuningScheduleID, "cron", cfg.CodeTuning.Schedule,
+		"repository", cfg.CodeTuning.Repository)
+	return nil
+}

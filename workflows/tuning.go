@@ -1,0 +1,161 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/ghclient"
+	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/roles"
+)
+
+// TuningRole is the role that proposes code changes.
+const TuningRole = "code-tuner"
+
+// TuningScheduleID is the fixed ID of the nightly code-tuning schedule.
+const TuningScheduleID = "vigil-code-tuning"
+
+// TuningInput starts a CodeTuningWorkflow.
+type TuningInput struct {
+	Repository  string `json:"repository"` // owner/name
+	Base        string `json:"base"`       // the preset branch the code is read from and PRs target
+	MaxProblems int    `json:"maxProblems,omitempty"`
+	Client      string `json:"client,omitempty"`
+}
+
+// TuningResult is one problem's outcome.
+type TuningResult struct {
+	Problem     activities.TuningProblem `json:"problem"`
+	Status      string                   `json:"status"` // pr-opened, no-change, no-source, failed
+	Files       []string                 `json:"files,omitempty"`
+	Explanation string                   `json:"explanation,omitempty"`
+	PullRequest *ghclient.PullRequest    `json:"pullRequest,omitempty"`
+	Error       string                   `json:"error,omitempty"`
+}
+
+// TuningState is a code-tuning run's progress and outcome (QueryTuning).
+type TuningState struct {
+	Input   TuningInput    `json:"input"`
+	Status  string         `json:"status"` // running, done
+	Results []TuningResult `json:"results"`
+}
+
+// QueryTuning is the code-tuning workflow's query.
+const QueryTuning = "tuning"
+
+// CodeTuningWorkflow is the nightly code-tuning agent:
+//  1. it picks the worst problems of the recent incidents (the slowest SQL, the most frequent
+//     errors with a stack trace);
+//  2. for each, it reads the files the problem points at (span names, stack frames) from the
+//     preset branch;
+//  3. the role code-tuner proposes the change as whole new file contents (JSON schema);
+//  4. a change becomes a pull request on a branch named after the run's day and the problem —
+//     opened once, so a retry or a rerun the same day finds it; the person in charge reviews
+//     and merges.
+//
+// A problem that fails does not stop the others; the built-in analyst proposes no change.
+func CodeTuningWorkflow(ctx workflow.Context, in TuningInput) (TuningState, error) {
+	st := TuningState{Input: in, Status: "running", Results: []TuningResult{}}
+	if err := workflow.SetQueryHandler(ctx, QueryTuning, func() (TuningState, error) { return st, nil }); err != nil {
+		return st, err
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrKind.ValueSet("code-tuning"), SearchAttrState.ValueSet("running"))
+	var a *activities.Activities
+	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 5,
+			NonRetryableErrorTypes: []string{activities.ErrTypeRepoRejected}},
+	})
+	if in.Base == "" {
+		in.Base = "main"
+	}
+
+	var problems []activities.TuningProblem
+	if err := workflow.ExecuteActivity(actx, a.TuningProblems, in.MaxProblems).Get(ctx, &problems); err != nil {
+		return st, err
+	}
+	var role *roles.Role
+	day := workflow.Now(ctx).UTC().Format("20060102")
+	for _, p := range problems {
+		r := TuningResult{Problem: p}
+		func() {
+			var src activities.Sources
+			if err := workflow.ExecuteActivity(actx, a.ReadSources, activities.SourceRequest{
+				Repository: in.Repository, Branch: in.Base, Hints: p.Hints}).Get(ctx, &src); err != nil {
+				r.Status, r.Error = "failed", errMessage(err)
+				return
+			}
+			if len(src.Files) == 0 {
+				r.Status = "no-source"
+				r.Explanation = fmt.Sprintf("no file in %s@%s matches %v", in.Repository, in.Base, p.Hints)
+				return
+			}
+			if role == nil {
+				var rr roles.Role
+				if err := workflow.ExecuteLocalActivity(lactx, a.ResolveRole, TuningRole).Get(ctx, &rr); err != nil {
+					r.Status, r.Error = "failed", errMessage(err)
+					return
+				}
+				role = &rr
+			}
+			var prompt strings.Builder
+			prompt.WriteString("PROBLEM\n" + p.Detail + "\n")
+			paths := make([]string, 0, len(src.Files))
+			for _, f := range src.Files {
+				paths = append(paths, f.Path)
+				prompt.WriteString("\nFILE " + f.Path + "\n" + f.Content + "\n")
+			}
+			answer, err := CallRole(ctx, RoleCallInput{
+				Role: *role, Client: in.Client, Subject: "tuning/" + p.Key,
+				Messages: []llm.Message{{Role: "user", Content: prompt.String()}},
+				Task:     &llm.Task{Kind: llm.TaskCodeChange, CodeChange: &llm.CodeChangeTask{Problem: p.Detail, Paths: paths}},
+			})
+			if err != nil {
+				r.Status, r.Error = "failed", errMessage(err)
+				return
+			}
+			var change llm.CodeChange
+			if err := workflow.ExecuteLocalActivity(lactx, a.ParseCodeChange, answer.Text).Get(ctx, &change); err != nil {
+				r.Status, r.Error = "failed", errMessage(err)
+				return
+			}
+			r.Explanation = change.Explanation
+			var files []llm.FileChange
+			for _, f := range change.Files {
+				for _, shown := range paths {
+					if f.Path == shown { // only files it was shown
+						files = append(files, f)
+					}
+				}
+			}
+			if len(files) == 0 {
+				r.Status = "no-change"
+				return
+			}
+			for _, f := range files {
+				r.Files = append(r.Files, f.Path)
+			}
+			body := fmt.Sprintf("%s\n\n**Problem** (%s, %s)\n\n```\n%s\n```\n\nProposed by Vigil's code-tuning agent (%s/%s). Review before merging.",
+				change.Explanation, p.Kind, p.Application, p.Detail, answer.Provider, answer.Model)
+			var pr ghclient.PullRequest
+			if err := workflow.ExecuteActivity(actx, a.OpenPullRequest, activities.PullRequestRequest{
+				Repository: in.Repository, Base: in.Base, Branch: "vigil/tune-" + day + "-" + p.Key,
+				Title: "vigil: " + p.Title, Body: body, Files: files,
+			}).Get(ctx, &pr); err != nil {
+				r.Status, r.Error = "failed", errMessage(err)
+				return
+			}
+			r.Status, r.PullRequest = "pr-opened", &pr
+		}()
+		st.Results = append(st.Results, r)
+	}
+	st.Status = "done"
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet("done"))
+	return st, nil
+}
