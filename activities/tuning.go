@@ -63,8 +63,8 @@ func (a *Activities) TuningProblems(ctx context.Context, max int) ([]TuningProbl
 		}
 		out = append(out, TuningProblem{
 			Key: "sql-" + shortHash(s.SQL), Kind: "slow_sql",
-			Title:  fmt.Sprintf("Slow SQL on %s (%.0f ms)", strings.Join(s.Tables, ", "), s.MaxDurationMs),
-			Detail: fmt.Sprintf("%s statement on %v took up to %.0f ms (%d executions, %.0f ms in all) in %v, run by %v:\n%s", s.CRUD, s.Tables, s.MaxDurationMs, s.Executions, s.TotalDurationMs, s.Applications, s.Sources, s.SQL),
+			Title:       fmt.Sprintf("Slow SQL on %s (%.0f ms)", strings.Join(s.Tables, ", "), s.MaxDurationMs),
+			Detail:      fmt.Sprintf("%s statement on %v took up to %.0f ms (%d executions, %.0f ms in all) in %v, run by %v:\n%s", s.CRUD, s.Tables, s.MaxDurationMs, s.Executions, s.TotalDurationMs, s.Applications, s.Sources, s.SQL),
 			Application: first(s.Applications), Hints: hints,
 		})
 	}
