@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/ghclient"
+	"github.com/vigil-ops/vigil/ghclient/githubtest"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/llm/llmtest"
 	"github.com/vigil-ops/vigil/llm/openai"
@@ -122,6 +125,20 @@ func TestRecordHistories(t *testing.T) {
 	record("oncall", workflows.OnCallWorkflowID("rec-incident"), workflows.OnCallWorkflow, workflows.OnCallInput{
 		IncidentID: "rec-incident", Application: "checkout-api", Rule: "SlowSQL", Severity: "critical",
 		Summary: "SlowSQL alert on checkout-api. The SELECT on orders took 8,413 ms.", Client: "recorder"})
+	// Code tuning: a slow-SQL incident in the store, its file in a local GitHub, the built-in
+	// tuner proposing no change.
+	gh := githubtest.New(t, "acme", "shop", "gh-token", map[string]string{"src/OrderRepository.java": "class OrderRepository {}\n"})
+	acts.GitHub, err = ghclient.New(ghclient.Config{Token: "gh-token", APIURL: gh.URL})
+	require.NoError(t, err)
+	if raw, ok := profile.Example("slow-sql"); ok {
+		al, err := profile.ParseAlert(raw)
+		require.NoError(t, err)
+		b, _ := json.Marshal(al)
+		require.NoError(t, st.SaveIncident(ctx, store.Incident{WorkflowID: "rec-slow-sql", RunID: "r", AlertName: al.Rule,
+			Application: al.Application, Severity: al.Severity, Status: "completed", Alert: b}))
+	}
+	record("code-tuning", "code-tuning-record", workflows.CodeTuningWorkflow, workflows.TuningInput{
+		Repository: "acme/shop", Base: "main", MaxProblems: 2, Client: "recorder"})
 	// Change tracking on a schedule of seconds: the pre-check (no metrics source: hold, with its
 	// enrichment), the finish reported by the release system, two checkpoints, the stored record.
 	planned := time.Now().UTC().Add(3 * time.Second)

@@ -27,6 +27,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflowWithOptions(ProbeWorkflow, workflow.RegisterOptions{Name: "ProbeWorkflow"})
 			r.RegisterWorkflowWithOptions(ChangeTrackingWorkflow, workflow.RegisterOptions{Name: "ChangeTrackingWorkflow"})
 			r.RegisterWorkflowWithOptions(OnCallWorkflow, workflow.RegisterOptions{Name: "OnCallWorkflow"})
+			r.RegisterWorkflowWithOptions(CodeTuningWorkflow, workflow.RegisterOptions{Name: "CodeTuningWorkflow"})
 			id, err := os.ReadFile(strings.TrimSuffix(f, ".json") + ".wfid")
 			if err != nil { // recorded before IDs were kept: the replayer's own ID will do
 				require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
