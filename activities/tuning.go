@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-ops/vigil/ghclient"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/mcpserver"
+	"github.com/vigil-ops/vigil/profile"
 )
 
 // ErrTypeRepoRejected marks a GitHub call that will not succeed by retrying (bad token, no such
@@ -49,7 +50,7 @@ func (a *Activities) TuningProblems(ctx context.Context, max int) ([]TuningProbl
 	if max <= 0 {
 		max = 3
 	}
-	out := []TuningProblem{}
+	var sqlProblems, errProblems []TuningProblem
 	sqls, err := mcpserver.FindSlowSQL(ctx, a.Store, mcpserver.SlowSQLInput{Filter: mcpserver.Filter{Limit: max}, MinDurationMs: slowSQLThresholdMs})
 	if err != nil {
 		return nil, err
@@ -57,18 +58,19 @@ func (a *Activities) TuningProblems(ctx context.Context, max int) ([]TuningProbl
 	for _, s := range sqls.Statements {
 		var hints []string
 		for _, src := range s.Sources {
-			if cls, _, ok := strings.Cut(src, "."); ok && cls != "" {
-				hints = appendHint(hints, cls)
+			// "com.shop.OrderRepository.findRecentDuplicates": the class is the segment before the method.
+			if parts := strings.Split(src, "."); len(parts) >= 2 && parts[len(parts)-2] != "" {
+				hints = appendHint(hints, parts[len(parts)-2])
 			}
 		}
-		out = append(out, TuningProblem{
-			Key: "sql-" + shortHash(s.SQL), Kind: "slow_sql",
+		sqlProblems = append(sqlProblems, TuningProblem{
+			Key: "sql-" + shortHash(profile.NormalizeSQL(s.SQL)), Kind: "slow_sql",
 			Title:       fmt.Sprintf("Slow SQL on %s (%.0f ms)", strings.Join(s.Tables, ", "), s.MaxDurationMs),
 			Detail:      fmt.Sprintf("%s statement on %v took up to %.0f ms (%d executions, %.0f ms in all) in %v, run by %v:\n%s", s.CRUD, s.Tables, s.MaxDurationMs, s.Executions, s.TotalDurationMs, s.Applications, s.Sources, s.SQL),
 			Application: first(s.Applications), Hints: hints,
 		})
 	}
-	errs, err := mcpserver.FindErrors(ctx, a.Store, mcpserver.Filter{Limit: max})
+	errs, err := mcpserver.FindErrors(ctx, a.Store, mcpserver.Filter{Limit: 200})
 	if err != nil {
 		return nil, err
 	}
@@ -76,14 +78,43 @@ func (a *Activities) TuningProblems(ctx context.Context, max int) ([]TuningProbl
 		if e.StackTrace == "" {
 			continue // nothing points at the code
 		}
-		out = append(out, TuningProblem{
-			Key: "err-" + shortHash(e.Type+e.Message), Kind: "error",
+		errProblems = append(errProblems, TuningProblem{
+			Key: "err-" + shortHash(e.Type+"\x00"+firstFrame(e.StackTrace)), Kind: "error",
 			Title:       fmt.Sprintf("%s: %s", e.Type, e.Message),
 			Detail:      fmt.Sprintf("%s: %s — %d occurrences in %v\n%s", e.Type, e.Message, e.Occurrences, e.Applications, e.StackTrace),
 			Application: first(e.Applications), Hints: stackHints(e.StackTrace),
 		})
 	}
-	return out[:min(max, len(out))], nil
+	// Slow spots and errors take turns, so that neither crowds the other out.
+	out := []TuningProblem{}
+	for i := 0; len(out) < max && (i < len(sqlProblems) || i < len(errProblems)); i++ {
+		if i < len(sqlProblems) {
+			out = append(out, sqlProblems[i])
+		}
+		if i < len(errProblems) && len(out) < max {
+			out = append(out, errProblems[i])
+		}
+	}
+	return out, nil
+}
+
+// firstFrame is a stack trace's first frame line: with the exception type it identifies an
+// error across messages that differ only in their values.
+func firstFrame(trace string) string {
+	for _, l := range strings.Split(trace, "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "at ") || strings.Contains(l, ".go:") {
+			return l
+		}
+	}
+	return ""
+}
+
+// maskPublic masks the sensitive values of a text that leaves Vigil (a pull request).
+func maskPublic(text string) string {
+	if m := maskForLog(text); m != "" || text == "" {
+		return m
+	}
+	return "(withheld: the text could not be masked)"
 }
 
 var (
@@ -134,7 +165,7 @@ type Sources struct {
 // maxSourceFiles and maxSourceBytes bound what one problem shows the LLM.
 const (
 	maxSourceFiles = 3
-	maxSourceBytes = 100_000
+	maxSourceBytes = 20_000 // the whole file comes back in the answer: it must fit its token budget
 )
 
 // ReadSources finds the files a problem's hints name (a file name, or a class whose file has
@@ -193,6 +224,9 @@ func (a *Activities) OpenPullRequest(ctx context.Context, in PullRequestRequest)
 	if a.GitHub == nil {
 		return ghclient.PullRequest{}, temporal.NewNonRetryableApplicationError("no GitHub access is configured (code_tuning.github)", ErrTypeRepoRejected, nil)
 	}
+	// Stored incidents hold production values (SQL literals, addresses, e-mail): the pull
+	// request shows them masked, like everything that leaves Vigil.
+	in.Title, in.Body = maskPublic(in.Title), maskPublic(in.Body)
 	files := make([]ghclient.FileChange, len(in.Files))
 	for i, f := range in.Files {
 		files[i] = ghclient.FileChange{Path: f.Path, Content: f.Content}

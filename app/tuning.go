@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -44,11 +45,15 @@ func tuningInput(cfg *config.Config) workflows.TuningInput {
 // existing one up to the configuration; overlapping runs are skipped.
 func ensureTuningSchedule(ctx context.Context, c client.Client, cfg *config.Config, logger *slog.Logger) error {
 	if cfg.CodeTuning.Repository == "" {
+		// Turned off: a schedule left from an earlier configuration must not run on.
+		if err := c.ScheduleClient().GetHandle(ctx, workflows.TuningScheduleID).Delete(ctx); err == nil {
+			logger.Info("code-tuning schedule deleted (code_tuning.repository is empty)")
+		}
 		return nil
 	}
 	spec := client.ScheduleSpec{CronExpressions: []string{cfg.CodeTuning.Schedule}}
 	action := &client.ScheduleWorkflowAction{ID: "code-tuning", Workflow: workflows.CodeTuningWorkflow,
-		Args: []any{tuningInput(cfg)}, TaskQueue: cfg.Temporal.TaskQueue}
+		Args: []any{tuningInput(cfg)}, TaskQueue: cfg.Temporal.TaskQueue, WorkflowRunTimeout: 6 * time.Hour}
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID: workflows.TuningScheduleID, Spec: spec, Action: action, Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 	})

@@ -23,8 +23,8 @@ const scanLimit = 500
 func New(st store.Store, version string) *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "vigil", Title: "Vigil", Version: version}, &mcp.ServerOptions{
 		Instructions: "Vigil's knowledge of production incidents: list them, read one's report and facts, " +
-			"and the slow SQL, errors with stack traces and slow transactions behind them. Values were " +
-			"masked before any LLM saw them; these tools return what Vigil stored.",
+			"and the slow SQL, errors with stack traces and slow transactions behind them. The values are " +
+			"what Vigil stored, not masked: serve this only to clients allowed to see production data.",
 	})
 	t := &tools{st: st}
 	mcp.AddTool(s, &mcp.Tool{Name: "list_incidents", Description: "The newest incidents (alert, application, severity, status), optionally of one application or status."}, t.listIncidents)
@@ -212,11 +212,12 @@ func FindSlowSQL(ctx context.Context, st store.Store, in SlowSQLInput) (SlowSQLO
 			if sp.Kind != profile.KindSQL || sp.SQL == "" {
 				continue
 			}
-			s, ok := by[sp.SQL]
+			key := profile.NormalizeSQL(sp.SQL) // the same statement with other literals is one
+			s, ok := by[key]
 			if !ok {
 				s = &SlowSQL{SQL: sp.SQL, Tables: sp.Tables, CRUD: sp.CRUD}
-				by[sp.SQL] = s
-				order = append(order, sp.SQL)
+				by[key] = s
+				order = append(order, key)
 			}
 			s.MaxDurationMs = max(s.MaxDurationMs, sp.DurationMs)
 			s.TotalDurationMs += sp.DurationMs

@@ -23,7 +23,7 @@ const repoFile = "src/main/java/com/shop/OrderRepository.java"
 // The code-tuning agent end to end: a slow-SQL incident, the schedule created at start, a run
 // started through the API reads the repository file the slow span names from a local GitHub
 // (through go-github), the role code-tuner (an OpenAI-compatible LLM) changes it, and a pull
-// request is opened — once: a second run the same day finds it.
+// request is opened — once: the next run finds it still open.
 func TestCodeTuningOpensAPullRequest(t *testing.T) {
 	gh := githubtest.New(t, "acme", "shop", "gh-test-token", map[string]string{
 		repoFile:    "class OrderRepository {\n  List<Order> findRecentDuplicates() { /* SELECT ... */ }\n}\n",
@@ -97,7 +97,7 @@ func TestCodeTuningOpensAPullRequest(t *testing.T) {
 	require.Contains(t, mainContent, "findRecentDuplicates", "the preset branch is untouched")
 	commits := gh.Commits()
 
-	// A second run the same day: the same pull request, no new commit.
+	// The next run: the same pull request, no new commit.
 	st = run()
 	require.Equal(t, "pr-opened", st.Results[0].Status)
 	require.True(t, st.Results[0].PullRequest.Existing)

@@ -54,9 +54,8 @@ const QueryTuning = "tuning"
 //  2. for each, it reads the files the problem points at (span names, stack frames) from the
 //     preset branch;
 //  3. the role code-tuner proposes the change as whole new file contents (JSON schema);
-//  4. a change becomes a pull request on a branch named after the run's day and the problem —
-//     opened once, so a retry or a rerun the same day finds it; the person in charge reviews
-//     and merges.
+//  4. a change becomes a pull request on a branch named after the problem — opened once, so a
+//     retry or the next night's run finds it still open; the person in charge reviews and merges.
 //
 // A problem that fails does not stop the others; the built-in analyst proposes no change.
 func CodeTuningWorkflow(ctx workflow.Context, in TuningInput) (TuningState, error) {
@@ -81,7 +80,6 @@ func CodeTuningWorkflow(ctx workflow.Context, in TuningInput) (TuningState, erro
 		return st, err
 	}
 	var role *roles.Role
-	day := workflow.Now(ctx).UTC().Format("20060102")
 	for _, p := range problems {
 		r := TuningResult{Problem: p}
 		func() {
@@ -128,8 +126,9 @@ func CodeTuningWorkflow(ctx workflow.Context, in TuningInput) (TuningState, erro
 			r.Explanation = change.Explanation
 			var files []llm.FileChange
 			for _, f := range change.Files {
-				for _, shown := range paths {
-					if f.Path == shown { // only files it was shown
+				for _, shown := range src.Files {
+					// Only files it was shown, and only when they change.
+					if f.Path == shown.Path && f.Content != shown.Content && strings.TrimSpace(f.Content) != "" {
 						files = append(files, f)
 					}
 				}
@@ -141,12 +140,16 @@ func CodeTuningWorkflow(ctx workflow.Context, in TuningInput) (TuningState, erro
 			for _, f := range files {
 				r.Files = append(r.Files, f.Path)
 			}
-			body := fmt.Sprintf("%s\n\n**Problem** (%s, %s)\n\n```\n%s\n```\n\nProposed by Vigil's code-tuning agent (%s/%s). Review before merging.",
-				change.Explanation, p.Kind, p.Application, p.Detail, answer.Provider, answer.Model)
+			body := fmt.Sprintf("%s\n\n**Problem** (%s, %s)\n\n~~~~~~~~\n%s\n~~~~~~~~\n\nProposed by Vigil's code-tuning agent (%s/%s). Review before merging.",
+				change.Explanation, p.Kind, p.Application, strings.ReplaceAll(p.Detail, "~~~~~~~~", "~ ~ ~ ~"), answer.Provider, answer.Model)
+			title := "vigil: " + p.Title
+			if r := []rune(title); len(r) > 200 {
+				title = string(r[:199]) + "…"
+			}
 			var pr ghclient.PullRequest
 			if err := workflow.ExecuteActivity(actx, a.OpenPullRequest, activities.PullRequestRequest{
-				Repository: in.Repository, Base: in.Base, Branch: "vigil/tune-" + day + "-" + p.Key,
-				Title: "vigil: " + p.Title, Body: body, Files: files,
+				Repository: in.Repository, Base: in.Base, Branch: "vigil/tune-" + p.Key,
+				Title: title, Body: body, Files: files,
 			}).Get(ctx, &pr); err != nil {
 				r.Status, r.Error = "failed", errMessage(err)
 				return

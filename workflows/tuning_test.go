@@ -63,7 +63,7 @@ func TestCodeTuningOpensAPullRequestPerChange(t *testing.T) {
 	require.Equal(t, "no-source", st.Results[2].Status)
 
 	require.Len(t, opened, 1)
-	require.Equal(t, "vigil/tune-"+env.Now().UTC().Format("20060102")+"-sql-abc", opened[0].Branch)
+	require.Equal(t, "vigil/tune-sql-abc", opened[0].Branch)
 	require.Equal(t, "main", opened[0].Base)
 	require.Equal(t, "vigil: Slow SQL on orders (8413 ms)", opened[0].Title)
 	require.Contains(t, opened[0].Body, "Narrow the query.")

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -38,6 +40,11 @@ func mcpCmd(args []string, stderr io.Writer) error {
 	dsn, err := cfg.DatabaseURL(true)
 	if err != nil {
 		return err
+	}
+	if file, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		if _, err := os.Stat(file); err != nil {
+			return fmt.Errorf("no Vigil data at %s (start vigil dev there first, or pass --data-dir or --config with database.url)", file)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
