@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v62/github"
+	"github.com/vigil-ops/vigil/httpretry"
 )
 
 // Error is a failed GitHub call. Retryable says whether trying again later
@@ -84,10 +85,10 @@ func classify(op string, err error) *Error {
 		e := &Error{Status: http.StatusForbidden, Message: op + ": " + nonEmpty(rl.Message, "API rate limit exceeded"), Retryable: true, err: err}
 		if rl.Response != nil {
 			e.Status = rl.Response.StatusCode
-			e.RetryAfter = retryAfter(rl.Response.Header)
+			e.RetryAfter = httpretry.RetryAfter(rl.Response.Header)
 		}
 		if e.RetryAfter == 0 && !rl.Rate.Reset.IsZero() {
-			e.RetryAfter = until(rl.Rate.Reset.Time)
+			e.RetryAfter = httpretry.Until(rl.Rate.Reset.Time)
 		}
 		return e
 	case errors.As(err, &ab):
@@ -104,12 +105,12 @@ func classify(op string, err error) *Error {
 		e := &Error{Status: status, Message: op + ": " + describe(er), err: err}
 		h := er.Response.Header
 		rateLimited := (status == http.StatusForbidden || status == http.StatusTooManyRequests) && h.Get("X-RateLimit-Remaining") == "0"
-		if retryableStatus(status) || rateLimited {
+		if httpretry.RetryableStatus(status) || rateLimited {
 			e.Retryable = true
-			e.RetryAfter = retryAfter(h)
+			e.RetryAfter = httpretry.RetryAfter(h)
 			if e.RetryAfter == 0 && rateLimited {
 				if n, perr := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); perr == nil {
-					e.RetryAfter = until(time.Unix(n, 0))
+					e.RetryAfter = httpretry.Until(time.Unix(n, 0))
 				}
 			}
 		}
@@ -147,35 +148,4 @@ func nonEmpty(s, fallback string) string {
 		return fallback
 	}
 	return s
-}
-
-// retryableStatus reports whether an HTTP status may go away on retry:
-// 408, 425, 429 and 5xx.
-func retryableStatus(status int) bool {
-	return status == http.StatusRequestTimeout || status == http.StatusTooEarly ||
-		status == http.StatusTooManyRequests || status >= 500
-}
-
-// retryAfter parses a Retry-After header (seconds or an HTTP date).
-func retryAfter(h http.Header) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return until(t)
-	}
-	return 0
-}
-
-// until is the time left until t, rounded up to a second, or 0 if past.
-func until(t time.Time) time.Duration {
-	d := time.Until(t)
-	if d <= 0 {
-		return 0
-	}
-	return (d + time.Second - 1).Truncate(time.Second)
 }

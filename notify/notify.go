@@ -10,10 +10,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/vigil-ops/vigil/httpretry"
 )
 
 // Message is one incident notification.
@@ -161,7 +162,7 @@ func statusError(channel, target string, r *httpResult) *DeliveryError {
 	e := &DeliveryError{Channel: channel, Retryable: retry,
 		Err: fmt.Errorf("POST %s: HTTP %d%s", hostOf(target), r.status, snippet(r.body))}
 	if retry {
-		e.RetryAfter = retryAfter(r.header)
+		e.RetryAfter = httpretry.RetryAfter(r.header)
 	}
 	return e
 }
@@ -181,23 +182,6 @@ func snippet(b []byte) string {
 		return ""
 	}
 	return ": " + truncate(strings.Join(strings.Fields(s), " "), 200)
-}
-
-// retryAfter parses a Retry-After header (seconds or an HTTP date).
-func retryAfter(h http.Header) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d.Round(time.Second)
-		}
-	}
-	return 0
 }
 
 // truncate shortens s to at most n runes, marking the cut with "…".

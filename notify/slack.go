@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/vigil-ops/vigil/httpretry"
 )
 
 // SlackConfig configures [NewSlack]: either WebhookURL (an incoming
@@ -122,7 +124,7 @@ func (s *Slack) Send(ctx context.Context, m Message) error {
 		e := &DeliveryError{Channel: "slack", Retryable: slackRetryable[resp.Error],
 			Err: fmt.Errorf("chat.postMessage: %s", resp.Error)}
 		if e.Retryable {
-			e.RetryAfter = retryAfter(r.header)
+			e.RetryAfter = httpretry.RetryAfter(r.header)
 		}
 		return e
 	}

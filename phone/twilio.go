@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/twilio/twilio-go"
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+	"github.com/vigil-ops/vigil/httpretry"
 )
 
 // TwilioAPI is the base URL of Twilio's REST API.
@@ -304,17 +304,17 @@ func (t *callTransport) classify(err error) *Error {
 		if e.Message == "" {
 			e.Message = http.StatusText(e.Status)
 		}
-		if retryableStatus(e.Status) {
+		if httpretry.RetryableStatus(e.Status) {
 			e.Retryable = true
-			e.RetryAfter = retryAfter(header)
+			e.RetryAfter = httpretry.RetryAfter(header)
 		}
 		return e
 	case status >= 400:
 		// An error answer that is not Twilio's JSON (a proxy's page).
 		e := &Error{Status: status, Message: "unreadable error answer: " + err.Error()}
-		if retryableStatus(status) {
+		if httpretry.RetryableStatus(status) {
 			e.Retryable = true
-			e.RetryAfter = retryAfter(header)
+			e.RetryAfter = httpretry.RetryAfter(header)
 		}
 		return e
 	case status != 0:
@@ -335,30 +335,6 @@ func (t *callTransport) classify(err error) *Error {
 		target = TwilioAPI
 	}
 	return &Error{Message: "POST " + target + ": " + msg, Retryable: true}
-}
-
-// retryableStatus reports whether an HTTP status may go away on retry:
-// 408, 425, 429 and 5xx.
-func retryableStatus(status int) bool {
-	return status == http.StatusRequestTimeout || status == http.StatusTooEarly ||
-		status == http.StatusTooManyRequests || status >= 500
-}
-
-// retryAfter parses a Retry-After header (seconds or an HTTP date).
-func retryAfter(h http.Header) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d.Round(time.Second)
-		}
-	}
-	return 0
 }
 
 // idempotencyToken returns the header value for key: key itself when it is
