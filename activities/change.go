@@ -105,10 +105,15 @@ func (a *Activities) CollectHealth(ctx context.Context, in HealthRequest) (Healt
 // schema by the link activity).
 func (a *Activities) ParseVerdict(_ context.Context, text string) (llm.ChangeVerdict, error) {
 	var v llm.ChangeVerdict
-	s := strings.TrimSpace(text)
-	s = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(s, "```json"), "```"), "```")
-	if err := json.Unmarshal([]byte(strings.TrimSpace(s)), &v); err != nil {
+	if err := decodeJSONAnswer(text, &v); err != nil {
 		return v, temporal.NewNonRetryableApplicationError("change verdict is not JSON: "+err.Error(), "BadVerdict", err)
 	}
 	return v, nil
+}
+
+// decodeJSONAnswer decodes an LLM's JSON answer, tolerating a ```json fence.
+func decodeJSONAnswer(text string, v any) error {
+	s := strings.TrimSpace(text)
+	s = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(s, "```json"), "```"), "```")
+	return json.Unmarshal([]byte(strings.TrimSpace(s)), v)
 }

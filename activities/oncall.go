@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -87,9 +86,7 @@ func (a *Activities) PlanOnCall(_ context.Context, app string) (OnCallPlan, erro
 // role's schema by the link activity).
 func (a *Activities) ParsePageDecision(_ context.Context, text string) (llm.PageDecision, error) {
 	var d llm.PageDecision
-	s := strings.TrimSpace(text)
-	s = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(s, "```json"), "```"), "```")
-	if err := json.Unmarshal([]byte(strings.TrimSpace(s)), &d); err != nil {
+	if err := decodeJSONAnswer(text, &d); err != nil {
 		return d, temporal.NewNonRetryableApplicationError("page decision is not JSON: "+err.Error(), "BadPageDecision", err)
 	}
 	if d.Page && strings.TrimSpace(d.Message) == "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -271,11 +270,4 @@ func repoError(err error) error {
 func shortHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:6])
-}
-
-// decodeJSONAnswer decodes an LLM's JSON answer, tolerating a ```json fence.
-func decodeJSONAnswer(text string, v any) error {
-	s := strings.TrimSpace(text)
-	s = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(s, "```json"), "```"), "```")
-	return json.Unmarshal([]byte(strings.TrimSpace(s)), v)
 }

@@ -129,17 +129,7 @@ func (t *Twilio) Call(ctx context.Context, r CallRequest) (CallResult, error) {
 		return CallResult{}, &Error{Message: "call not placed: " + err.Error(), Retryable: true}
 	}
 
-	tr := &callTransport{ctx: ctx, next: t.http.Transport, base: t.base, key: idempotencyToken(r.Key)}
-	if tr.next == nil {
-		tr.next = http.DefaultTransport
-	}
-	hc := *t.http
-	hc.Transport = tr
-	c := &client.Client{Credentials: client.NewCredentials(t.sid, t.token), HTTPClient: &hc}
-	c.SetAccountSid(t.sid)
-	rest := twilio.NewRestClientWithParams(twilio.ClientParams{
-		Username: t.sid, Password: t.token, AccountSid: t.sid, Client: c,
-	})
+	rest, tr := t.rest(ctx, idempotencyToken(r.Key))
 
 	params := &openapi.CreateCallParams{}
 	params.SetTo(r.To).SetFrom(t.from).SetTwiml(twiml)
@@ -171,17 +161,7 @@ func (t *Twilio) Hangup(ctx context.Context, callSID string) error {
 	if !callSIDRE.MatchString(callSID) {
 		return &Error{Message: fmt.Sprintf("%q is not a call SID", callSID)}
 	}
-	tr := &callTransport{ctx: ctx, next: t.http.Transport, base: t.base}
-	if tr.next == nil {
-		tr.next = http.DefaultTransport
-	}
-	hc := *t.http
-	hc.Transport = tr
-	c := &client.Client{Credentials: client.NewCredentials(t.sid, t.token), HTTPClient: &hc}
-	c.SetAccountSid(t.sid)
-	rest := twilio.NewRestClientWithParams(twilio.ClientParams{
-		Username: t.sid, Password: t.token, AccountSid: t.sid, Client: c,
-	})
+	rest, tr := t.rest(ctx, "")
 	params := &openapi.UpdateCallParams{}
 	params.SetStatus("completed")
 	_, err := rest.Api.UpdateCall(callSID, params)
@@ -195,6 +175,22 @@ func (t *Twilio) Hangup(ctx context.Context, callSID string) error {
 		return e
 	}
 	return nil
+}
+
+// rest returns a twilio-go client whose one request goes through a callTransport bound to ctx
+// (and carrying the idempotency key, when not empty).
+func (t *Twilio) rest(ctx context.Context, key string) (*twilio.RestClient, *callTransport) {
+	tr := &callTransport{ctx: ctx, next: t.http.Transport, base: t.base, key: key}
+	if tr.next == nil {
+		tr.next = http.DefaultTransport
+	}
+	hc := *t.http
+	hc.Transport = tr
+	c := &client.Client{Credentials: client.NewCredentials(t.sid, t.token), HTTPClient: &hc}
+	c.SetAccountSid(t.sid)
+	return twilio.NewRestClientWithParams(twilio.ClientParams{
+		Username: t.sid, Password: t.token, AccountSid: t.sid, Client: c,
+	}), tr
 }
 
 var callSIDRE = regexp.MustCompile(`^CA[0-9a-fA-F]{32}$`)
