@@ -204,8 +204,8 @@ func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (Inc
 		if allResolved {
 			w.record.Status, w.state.Status, res.Status = IncidentResolved, IncidentResolved, IncidentResolved
 		}
-		if changed && !allResolved && w.record.Details != nil && w.record.Details.OnCall == "" &&
-			workflow.GetVersion(ctx, changeOnCallLate, workflow.DefaultVersion, 1) == 1 {
+		if rank, _ := w.groupSeverity(); changed && !allResolved && w.record.Details != nil && w.record.Details.OnCall == "" &&
+			rank > w.askedSeverity && workflow.GetVersion(ctx, changeOnCallLate, workflow.DefaultVersion, 1) == 1 {
 			// A more severe alert joined after the report: it may call for a page now.
 			w.record.Details.OnCall = w.page(ctx, res.Report)
 		}
@@ -292,6 +292,23 @@ type incidentWorkflow struct {
 	seen  map[string]int
 
 	record activities.IncidentRecord
+	// askedSeverity is the severity the on-call was last asked about: a later alert asks again
+	// only when it raises the group's severity (not once per alert of a storm).
+	askedSeverity int
+}
+
+// severityRank orders severities for paging; unknown ones rank lowest.
+var severityRank = map[string]int{"info": 1, "warning": 2, "critical": 3}
+
+// groupSeverity is the rank and name of the most severe firing alert of the incident.
+func (w *incidentWorkflow) groupSeverity() (int, string) {
+	sev := strings.ToLower(w.in.Alert.Severity)
+	for _, g := range w.group {
+		if g.Status == "firing" && severityRank[strings.ToLower(g.Severity)] > severityRank[sev] {
+			sev = strings.ToLower(g.Severity)
+		}
+	}
+	return severityRank[sev], sev
 }
 
 func (w *incidentWorkflow) setup(ctx workflow.Context) error {
@@ -445,12 +462,11 @@ func (w *incidentWorkflow) page(ctx workflow.Context, report string) string {
 	al := w.in.Alert
 	// A group is as severe as its most severe alert: a critical alert that joined a warning's
 	// group pages too.
-	rank := map[string]int{"info": 1, "warning": 2, "critical": 3}
-	for _, g := range w.group {
-		if g.Status == "firing" && rank[strings.ToLower(g.Severity)] > rank[strings.ToLower(al.Severity)] {
-			al.Severity = strings.ToLower(g.Severity)
-		}
+	rank, sev := w.groupSeverity()
+	if rank > severityRank[strings.ToLower(al.Severity)] {
+		al.Severity = sev
 	}
+	w.askedSeverity = max(rank, severityRank[strings.ToLower(al.Severity)])
 	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
 	var enabled bool
 	if err := workflow.ExecuteLocalActivity(lactx, a.OnCallEnabled, al.Severity, al.Application).Get(ctx, &enabled); err != nil || !enabled {
