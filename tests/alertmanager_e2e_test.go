@@ -140,14 +140,7 @@ receivers:
 	cmd.Stdout, cmd.Stderr = &amOut, &amOut
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + amAddr + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 100*time.Millisecond, "alertmanager did not start:\n%s", &amOut)
+	require.Eventually(t, ready(amAddr), 30*time.Second, 100*time.Millisecond, "alertmanager did not start:\n%s", &amOut)
 
 	alert := fmt.Sprintf(`[{"labels":{"alertname":"HighErrorRate","application":"checkout-api","instance":"pod-1","severity":"critical"},
 	  "annotations":{"summary":"5xx ratio above 5%% on checkout-api"},"startsAt":%q}]`, time.Now().UTC().Format(time.RFC3339))

@@ -137,14 +137,7 @@ func TestChangeTrackingAgainstRealPrometheus(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + addr + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 60*time.Second, 200*time.Millisecond)
+	require.Eventually(t, ready(addr), 60*time.Second, 200*time.Millisecond)
 
 	// A real Alertmanager holding an alert for the regressed application that fired after the
 	// deployment: Vigil reads it over the API v2 as an ALERT fact and attaches it.
@@ -286,13 +279,18 @@ func startQuietAlertmanager(t *testing.T, dir string) string {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	require.Eventually(t, func() bool {
+	require.Eventually(t, ready(addr), 30*time.Second, 100*time.Millisecond)
+	return addr
+}
+
+// ready reports whether the Prometheus-style server at addr answers /-/ready.
+func ready(addr string) func() bool {
+	return func() bool {
 		resp, err := http.Get("http://" + addr + "/-/ready")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 100*time.Millisecond)
-	return addr
+	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/phone"
+	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/roles"
 )
 
@@ -251,54 +252,20 @@ func TestFailedIncidentStillPages(t *testing.T) {
 // A group is paged for its most severe alert: a critical alert joining a warning's group pages,
 // and the resolution of the group reaches the page.
 func TestGroupPagesForItsMostSevereAlert(t *testing.T) {
-	env, acts := newEnv(t)
-	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(nil)
-	env.OnActivity(acts.ResolveRole, mock.Anything, IncidentRole).Return(func(_ context.Context, code string) (roles.Role, error) {
-		r, _ := roles.Default(code)
-		return r, nil
-	})
-	env.OnActivity(acts.OnCallEnabled, mock.Anything, mock.Anything, mock.Anything).Return(func(_ context.Context, severity, _ string) (bool, error) {
-		return severity == "critical", nil
-	})
-	var paged []OnCallInput
-	env.OnWorkflow(OnCallWorkflow, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in OnCallInput) (OnCallState, error) {
-		paged = append(paged, in)
-		return OnCallState{Status: OnCallPaging}, nil
-	})
-	warning := exampleAlert(t, "slow-sql")
-	warning.Fingerprint, warning.Severity = "fp-1", "warning"
-	crit := warning
-	crit.Fingerprint, crit.Severity, crit.Instance = "fp-2", "critical", "prod-test-api-2"
+	env, paged, warning, crit := groupPageEnv(t)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlert, crit) }, 5*time.Second)
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(SignalResolved, ResolvedSignal{Fingerprints: []string{"fp-1", "fp-2"}})
 	}, time.Hour)
 	env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Alert: warning, GroupKey: "{}:{alertname=\"SlowSQL\"}", Window: 30 * time.Second, Lifetime: 24 * time.Hour})
 	require.NoError(t, env.GetWorkflowError())
-	require.Len(t, paged, 1)
-	require.Equal(t, "critical", paged[0].Severity)
+	require.Len(t, *paged, 1)
+	require.Equal(t, "critical", (*paged)[0].Severity)
 }
 
 // A critical alert that joins a warning's group after its report pages then, once.
 func TestLateCriticalAlertPages(t *testing.T) {
-	env, acts := newEnv(t)
-	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(nil)
-	env.OnActivity(acts.ResolveRole, mock.Anything, IncidentRole).Return(func(_ context.Context, code string) (roles.Role, error) {
-		r, _ := roles.Default(code)
-		return r, nil
-	})
-	env.OnActivity(acts.OnCallEnabled, mock.Anything, mock.Anything, mock.Anything).Return(func(_ context.Context, severity, _ string) (bool, error) {
-		return severity == "critical", nil
-	})
-	var paged []OnCallInput
-	env.OnWorkflow(OnCallWorkflow, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in OnCallInput) (OnCallState, error) {
-		paged = append(paged, in)
-		return OnCallState{Status: OnCallPaging}, nil
-	})
-	warning := exampleAlert(t, "slow-sql")
-	warning.Fingerprint, warning.Severity = "fp-1", "warning"
-	crit := warning
-	crit.Fingerprint, crit.Severity, crit.Instance = "fp-2", "critical", "prod-test-api-2"
+	env, paged, warning, crit := groupPageEnv(t)
 	other := crit
 	other.Fingerprint, other.Instance = "fp-3", "prod-test-api-3"
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlert, crit) }, 5*time.Minute)
@@ -308,7 +275,31 @@ func TestLateCriticalAlertPages(t *testing.T) {
 	}, time.Hour)
 	env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Alert: warning, GroupKey: "{}:{alertname=\"SlowSQL\"}", Window: 30 * time.Second, Lifetime: 24 * time.Hour})
 	require.NoError(t, env.GetWorkflowError())
-	require.Len(t, paged, 1, "paged when the critical alert joined, not again for the next")
-	require.Equal(t, "critical", paged[0].Severity)
-	require.NotEmpty(t, paged[0].Summary, "the report's summary")
+	require.Len(t, *paged, 1, "paged when the critical alert joined, not again for the next")
+	require.Equal(t, "critical", (*paged)[0].Severity)
+	require.NotEmpty(t, (*paged)[0].Summary, "the report's summary")
+}
+
+// groupPageEnv is an incident group's environment where critical incidents page: the pages
+// started, a warning alert and a critical one of the same group.
+func groupPageEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *[]OnCallInput, profile.Alert, profile.Alert) {
+	env, acts := newEnv(t)
+	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(acts.ResolveRole, mock.Anything, IncidentRole).Return(func(_ context.Context, code string) (roles.Role, error) {
+		r, _ := roles.Default(code)
+		return r, nil
+	})
+	env.OnActivity(acts.OnCallEnabled, mock.Anything, mock.Anything, mock.Anything).Return(func(_ context.Context, severity, _ string) (bool, error) {
+		return severity == "critical", nil
+	})
+	var paged []OnCallInput
+	env.OnWorkflow(OnCallWorkflow, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in OnCallInput) (OnCallState, error) {
+		paged = append(paged, in)
+		return OnCallState{Status: OnCallPaging}, nil
+	})
+	warning := exampleAlert(t, "slow-sql")
+	warning.Fingerprint, warning.Severity = "fp-1", "warning"
+	crit := warning
+	crit.Fingerprint, crit.Severity, crit.Instance = "fp-2", "critical", "prod-test-api-2"
+	return env, &paged, warning, crit
 }
