@@ -46,59 +46,55 @@ func wireChangeSources(cfg *config.Config, acts *activities.Activities) error {
 // healthQueries applies prometheus.queries to the default templates: an entry with a default's
 // name replaces it (or removes it when disabled), a new name is added.
 func healthQueries(over []config.PrometheusQuery) ([]promsource.Query, error) {
-	out := promsource.DefaultQueries()
-	for i, o := range over {
-		at := -1
-		for j, q := range out {
-			if q.Metric == o.Metric {
-				at = j
+	return overrideByName(promsource.DefaultQueries(), over, "prometheus.queries",
+		func(q promsource.Query) string { return q.Metric },
+		func(o config.PrometheusQuery) (string, bool) { return o.Metric, o.Disabled },
+		func(o config.PrometheusQuery) (promsource.Query, error) {
+			dir, err := promsource.ParseDirection(o.Direction)
+			if err != nil {
+				return promsource.Query{}, fmt.Errorf("direction: %w", err)
 			}
-		}
-		if o.Disabled {
-			if at >= 0 {
-				out = append(out[:at], out[at+1:]...)
-			}
-			continue
-		}
-		dir, err := promsource.ParseDirection(o.Direction)
-		if err != nil {
-			return nil, fmt.Errorf("prometheus.queries[%d].direction: %w", i, err)
-		}
-		q := promsource.Query{Metric: o.Metric, Kind: o.Kind, Direction: dir, PromQL: o.PromQL}
-		if err := q.Validate(); err != nil {
-			return nil, fmt.Errorf("prometheus.queries[%d]: %w", i, err)
-		}
-		if at >= 0 {
-			out[at] = q
-		} else {
-			out = append(out, q)
-		}
-	}
-	return out, nil
+			q := promsource.Query{Metric: o.Metric, Kind: o.Kind, Direction: dir, PromQL: o.PromQL}
+			return q, q.Validate()
+		})
 }
 
 // enrichQueries applies prometheus.enrichment to the default enrichment templates, by name.
 func enrichQueries(over []config.EnrichmentQuery) ([]promsource.EnrichQuery, error) {
-	out := promsource.DefaultEnrichQueries()
+	return overrideByName(promsource.DefaultEnrichQueries(), over, "prometheus.enrichment",
+		func(q promsource.EnrichQuery) string { return q.Name },
+		func(o config.EnrichmentQuery) (string, bool) { return o.Name, o.Disabled },
+		func(o config.EnrichmentQuery) (promsource.EnrichQuery, error) {
+			q := promsource.EnrichQuery{Name: o.Name, Kind: o.Kind, Title: o.Title, PromQL: o.PromQL, Limit: o.Limit}
+			if q.Title == "" {
+				q.Title = o.Name
+			}
+			return q, q.Validate()
+		})
+}
+
+// overrideByName applies configured entries to defaults by name: a disabled entry removes the
+// default of its name, another replaces it, a new name is appended. Errors name the entry's path.
+func overrideByName[T, O any](defaults []T, over []O, path string, nameOf func(T) string,
+	entry func(O) (name string, disabled bool), build func(O) (T, error)) ([]T, error) {
+	out := defaults
 	for i, o := range over {
+		name, disabled := entry(o)
 		at := -1
 		for j, q := range out {
-			if q.Name == o.Name {
+			if nameOf(q) == name {
 				at = j
 			}
 		}
-		if o.Disabled {
+		if disabled {
 			if at >= 0 {
 				out = append(out[:at], out[at+1:]...)
 			}
 			continue
 		}
-		q := promsource.EnrichQuery{Name: o.Name, Kind: o.Kind, Title: o.Title, PromQL: o.PromQL, Limit: o.Limit}
-		if q.Title == "" {
-			q.Title = o.Name
-		}
-		if err := q.Validate(); err != nil {
-			return nil, fmt.Errorf("prometheus.enrichment[%d]: %w", i, err)
+		q, err := build(o)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", path, i, err)
 		}
 		if at >= 0 {
 			out[at] = q
