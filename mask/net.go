@@ -304,7 +304,7 @@ func (sc *scanner) jdbc(i, j int) int {
 	s, hi := sc.s, sc.hi
 	p := j + 1
 	var first, lastSeg string
-	ns := 0
+	ns, segEnd := 0, 0
 	for {
 		q := p
 		for q < hi && (isAlnum(s[q]) || s[q] == '_' || s[q] == '+' || s[q] == '-') {
@@ -316,7 +316,7 @@ func (sc *scanner) jdbc(i, j int) int {
 		if ns == 0 {
 			first = s[p:q]
 		}
-		lastSeg = s[p:q]
+		lastSeg, segEnd = s[p:q], q
 		ns++
 		p = q
 		if p >= hi || s[p] != ':' {
@@ -344,8 +344,9 @@ func (sc *scanner) jdbc(i, j int) int {
 		p++
 	}
 	if ns == 2 && foldEq(first, "postgresql") { // jdbc:postgresql:database
-		sc.add(p-len(lastSeg), p, kJDBC, shName, 0)
-		return p
+		// The database is the last segment, not what a trailing ':' leaves after it.
+		sc.add(segEnd-len(lastSeg), segEnd, kJDBC, shName, 0)
+		return segEnd
 	}
 	return 0
 }
