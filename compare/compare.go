@@ -19,7 +19,7 @@ const (
 )
 
 // Metric is one metric's per-minute series: the window after the change and
-// its baselines (nil/empty = missing).
+// its baselines (nil/empty = no series).
 type Metric struct {
 	Name      string // e.g. "latency_p95", "error_ratio", "throughput"
 	Kind      string // TRANSACTION | ALERT | ISSUE  (the verdict schema's metric names)
@@ -27,17 +27,28 @@ type Metric struct {
 	Current   []float64 // per-minute values after the change; NaN entries are missing points
 	Day       []float64 // same window 24 h earlier
 	Week      []float64 // same window 7 days earlier
+	// MinRelChange and MinAbsChange are the smallest changes of the median that count as
+	// material for this metric (0: Options.MinRelChange, and no absolute minimum). A change must
+	// be significant and material against a baseline to make it worse or better.
+	MinRelChange float64
+	MinAbsChange float64
+	// Invalid, when set, says why this metric could not be queried properly (e.g. a template whose
+	// rate window is shorter than four scrape intervals): the metric is missing data, with this
+	// reason.
+	Invalid string
 }
 
 // Options tunes Compare.
 //
-// A metric is a regression only if it is worse against BOTH baselines that
-// have data (significant and at least MinRelChange); worse against one and
-// fine against the other (e.g. a weekly pattern) is Inconclusive.
+// A metric is a regression only if it is worse against EVERY baseline that
+// has data (significant, and a material change: at least the metric's
+// relative and absolute minimum); worse against one and in line with the
+// other (a weekly rhythm, or an incident a day earlier) is not a regression
+// of this change.
 type Options struct {
-	MinPoints    int     // minimum non-NaN points per series for a test (default 10)
+	MinPoints    int     // minimum non-NaN points per series for a test (default 10; fewer for a window with fewer points, see Compare)
 	Alpha        float64 // significance of the rank test (default 0.01)
-	MinRelChange float64 // relative change of the median below which a difference is not a regression (default 0.2 = 20 %)
+	MinRelChange float64 // relative change of the median below which a difference is not material, for metrics without their own (default 0.2 = 20 %)
 }
 
 // DefaultOptions returns MinPoints 10, Alpha 0.01, MinRelChange 0.2.
@@ -67,8 +78,17 @@ const (
 	Stable       Verdict = "STABLE"
 	Degraded     Verdict = "DEGRADED"
 	Improved     Verdict = "IMPROVED"
-	Inconclusive Verdict = "INCONCLUSIVE"
-	MissingData  Verdict = "MISSING_DATA"
+	Inconclusive Verdict = "INCONCLUSIVE" // e.g. an alert already firing before the window
+	// MissingData: some data, too little to judge (or the metric could not be queried).
+	MissingData Verdict = "MISSING_DATA"
+	// NotCollected: no series in the window nor in either baseline — the metric is not collected
+	// for this application (no log pipeline, say). Named, never held against the application.
+	NotCollected Verdict = "NOT_COLLECTED"
+	// Gone: present in a baseline, absent (or absent for most of the window) now — traffic or
+	// logs that disappeared after the change. A regression.
+	Gone Verdict = "GONE"
+	// New: present now, absent in both baselines (a new service or metric): not judged.
+	New Verdict = "NEW"
 )
 
 // Finding is one metric's comparison: the facts handed to the LLM. It encodes to JSON with
@@ -184,39 +204,76 @@ func (x *jsonFloat) UnmarshalJSON(b []byte) error {
 
 // Compare compares m's current window with its 1d and 1w baselines.
 //
-// Rules: fewer than MinPoints non-NaN current points → MissingData; a baseline
-// with fewer than MinPoints points is left out (and named in Summary); no
-// usable baseline → MissingData. Otherwise Degraded if worse against every
-// usable baseline, Improved if better against every one, Inconclusive if
-// worse against some but not all, Stable otherwise. Neutral metrics are
-// Stable (the change is in Summary) unless data is missing.
+// Availability comes first, in three states: no series now nor in either baseline → NotCollected
+// (not held against the application); present in a baseline and absent now, or present for less
+// than half of the window where a baseline had at least twice as many points → Gone (a
+// regression); present now and absent in both baselines → New (not judged). Then: fewer than the
+// minimum points now → MissingData; a baseline with too few points is left out (and named in
+// Summary); no usable baseline → MissingData. The minimum is Options.MinPoints, or 60 % of the
+// window's points for a short window (at least 3).
+//
+// Against each usable baseline a difference counts when it is significant (Mann-Whitney U on the
+// per-minute values, p < Alpha) and material (|relative change of the median| ≥ the metric's
+// MinRelChange and |absolute change| ≥ its MinAbsChange). Degraded: worse against every usable
+// baseline. Improved: better against every one. Worse against one and in line with the other:
+// Stable — the window matches a day or a week earlier, so the difference is a daily or weekly
+// rhythm (or an incident in the other baseline), not this change; Summary says which baseline
+// differed. Neutral metrics are Stable unless their data is missing or gone.
 func Compare(m Metric, o Options) Finding {
 	o = o.withDefaults()
 	f := Finding{Metric: m.Name, Kind: m.Kind, CurrentMedian: math.NaN()}
-	cur := clean(m.Current)
+	if m.Invalid != "" {
+		f.Verdict = MissingData
+		f.Summary = fmt.Sprintf("%s: %s; not judged", m.Name, m.Invalid)
+		return f
+	}
+	cur, day, week := clean(m.Current), clean(m.Day), clean(m.Week)
 	if len(cur) > 0 {
 		f.CurrentMedian = median(cur)
 	}
-	if len(cur) < o.MinPoints {
+	grid := max(len(m.Current), len(m.Day), len(m.Week))
+	minPoints := o.MinPoints
+	if short := max(3, grid*6/10); grid > 0 && short < minPoints {
+		minPoints = short
+	}
+	basePoints := max(len(day), len(week))
+	switch {
+	case len(cur) == 0 && basePoints == 0:
+		f.Verdict = NotCollected
+		f.Summary = fmt.Sprintf("%s: not collected (no series after the change, a day or a week earlier); not held against the application", m.Name)
+		return f
+	case len(cur) == 0 || (len(cur)*2 < grid && basePoints >= 2*len(cur) && basePoints >= minPoints):
+		f.Verdict = Gone
+		f.Summary = fmt.Sprintf("%s: present before (%d points a day or a week earlier) but absent after the change (%d of %d points): gone", m.Name, basePoints, len(cur), grid)
+		return f
+	case basePoints == 0:
+		f.Verdict = New
+		f.Summary = fmt.Sprintf("%s: new (median %s after the change, no series a day or a week earlier); not judged", m.Name, num(f.CurrentMedian))
+		return f
+	case len(cur) < minPoints:
 		f.Verdict = MissingData
-		f.Summary = fmt.Sprintf("%s: missing data after the change (%d of the required %d points); not judged", m.Name, len(cur), o.MinPoints)
+		f.Summary = fmt.Sprintf("%s: missing data after the change (%d of the required %d points); not judged", m.Name, len(cur), minPoints)
 		return f
 	}
 
+	minRel := o.MinRelChange
+	if m.MinRelChange > 0 && !math.IsInf(m.MinRelChange, 0) {
+		minRel = m.MinRelChange
+	}
+	minAbs := max(m.MinAbsChange, 0)
 	var missing []string
 	for _, b := range []struct {
 		name string
 		data []float64
-	}{{"1d", m.Day}, {"1w", m.Week}} {
-		base := clean(b.data)
-		if len(base) < o.MinPoints {
-			missing = append(missing, fmt.Sprintf("no usable %s baseline (%d points)", b.name, len(base)))
+	}{{"1d", day}, {"1w", week}} {
+		if len(b.data) < minPoints {
+			missing = append(missing, fmt.Sprintf("no usable %s baseline (%d points)", b.name, len(b.data)))
 			continue
 		}
-		r := BaselineResult{Name: b.name, Median: median(base), Points: len(base)}
+		r := BaselineResult{Name: b.name, Median: median(b.data), Points: len(b.data)}
 		r.RelChange = relChange(f.CurrentMedian, r.Median)
-		r.U, r.P = MannWhitney(cur, base)
-		changed := r.P < o.Alpha && math.Abs(r.RelChange) >= o.MinRelChange
+		r.U, r.P = MannWhitney(cur, b.data)
+		changed := r.P < o.Alpha && math.Abs(r.RelChange) >= minRel && math.Abs(f.CurrentMedian-r.Median) >= minAbs
 		switch m.Direction {
 		case HigherIsWorse:
 			r.Worse = changed && r.RelChange > 0
@@ -241,7 +298,7 @@ func Compare(m Metric, o Options) Finding {
 		if r.Better {
 			better++
 		}
-		if r.P < o.Alpha && math.Abs(r.RelChange) >= o.MinRelChange {
+		if r.P < o.Alpha && math.Abs(r.RelChange) >= minRel && math.Abs(f.CurrentMedian-r.Median) >= minAbs {
 			changedAny = true
 		}
 	}
@@ -260,8 +317,9 @@ func Compare(m Metric, o Options) Finding {
 	case better == n:
 		f.Verdict, conclusion = Improved, "better"
 	case worse > 0:
-		f.Verdict = Inconclusive
-		conclusion = "worse against " + worseNames(f.Baselines) + " only: inconclusive"
+		f.Verdict = Stable
+		conclusion = "worse than " + baselineNames(f.Baselines, true) + " only, in line with " + baselineNames(f.Baselines, false) +
+			": a recurring pattern, not this change"
 	default:
 		f.Verdict, conclusion = Stable, "no regression"
 	}
@@ -282,55 +340,91 @@ func Compare(m Metric, o Options) Finding {
 	return f
 }
 
-func worseNames(rs []BaselineResult) string {
+// baselineNames lists the baselines that are worse (or, with worse false, that are not).
+func baselineNames(rs []BaselineResult, worse bool) string {
 	var names []string
 	for _, r := range rs {
-		if r.Worse {
+		if r.Worse == worse {
 			names = append(names, r.Name)
 		}
 	}
 	return strings.Join(names, ", ")
 }
 
-// Application rolls findings up into an application state:
+// Judgement is an application's roll-up of its findings.
+type Judgement struct {
+	State  string   // STABLE, MOSTLY_STABLE or UNSTABLE
+	Faulty []string // kinds at fault, sorted and unique
+	// Judged is false when no request metric (TRANSACTION) could be compared with a baseline —
+	// or, without request metrics, no metric at all: the state is then never STABLE.
+	Judged bool
+	// Collected is false when no finding has any data now or in a baseline (every metric not
+	// collected): there is nothing to judge, e.g. before a new service's first deployment.
+	Collected    bool
+	NotCollected []string // metrics not collected, in order
+	New          []string // metrics present only now, not judged, in order
+}
+
+// Judge rolls findings up into an application state:
 //
-//   - "UNSTABLE" if any TRANSACTION or ALERT metric is Degraded;
-//   - "MOSTLY_STABLE" if only ISSUE metrics are Degraded, any metric is
-//     Inconclusive, or data is missing for some metric (or there are no
-//     findings at all): missing data is never STABLE by default;
-//   - "STABLE" otherwise (every finding Stable or Improved).
-//
-// faulty lists, sorted and unique, the Kinds of the findings that are
-// neither Stable nor Improved (Degraded, Inconclusive or MissingData).
-func Application(findings []Finding) (state string, faulty []string) {
-	state = "STABLE"
-	if len(findings) == 0 {
-		state = "MOSTLY_STABLE"
-	}
+//   - "UNSTABLE" if any TRANSACTION or ALERT metric is Degraded or Gone;
+//   - "MOSTLY_STABLE" if only ISSUE metrics are Degraded or Gone, any metric is Inconclusive or
+//     MissingData, or nothing could be judged (no request metric has both current and baseline
+//     data: a new service, or no data at all): an application without data is never STABLE;
+//   - "STABLE" otherwise. NotCollected and New metrics are named, not held against it.
+func Judge(findings []Finding) Judgement {
+	j := Judgement{State: "STABLE"}
 	seen := map[string]bool{}
+	hasTx, judgedTx, judgedAny := false, false, false
 	for _, f := range findings {
+		tx := strings.ToUpper(f.Kind) == "TRANSACTION"
+		hasTx = hasTx || tx
+		if f.Verdict != NotCollected {
+			j.Collected = true
+		}
 		switch f.Verdict {
-		case Stable, Improved:
+		case NotCollected:
+			j.NotCollected = append(j.NotCollected, f.Metric)
 			continue
-		case Degraded:
+		case New:
+			j.New = append(j.New, f.Metric)
+			continue
+		case Stable, Improved:
+			judgedAny, judgedTx = true, judgedTx || tx
+			continue
+		case Degraded, Gone:
+			judgedAny, judgedTx = true, judgedTx || tx
 			k := strings.ToUpper(f.Kind)
 			if k == "TRANSACTION" || k == "ALERT" {
-				state = "UNSTABLE"
-			} else if state != "UNSTABLE" {
-				state = "MOSTLY_STABLE"
+				j.State = "UNSTABLE"
+			} else if j.State != "UNSTABLE" {
+				j.State = "MOSTLY_STABLE"
 			}
 		default: // Inconclusive, MissingData, unknown
-			if state != "UNSTABLE" {
-				state = "MOSTLY_STABLE"
+			if f.Verdict == Inconclusive {
+				judgedAny, judgedTx = true, judgedTx || tx
+			}
+			if j.State != "UNSTABLE" {
+				j.State = "MOSTLY_STABLE"
 			}
 		}
 		if !seen[f.Kind] {
 			seen[f.Kind] = true
-			faulty = append(faulty, f.Kind)
+			j.Faulty = append(j.Faulty, f.Kind)
 		}
 	}
-	sort.Strings(faulty)
-	return state, faulty
+	j.Judged = judgedAny && (judgedTx || !hasTx)
+	if !j.Judged && j.State == "STABLE" {
+		j.State = "MOSTLY_STABLE"
+	}
+	sort.Strings(j.Faulty)
+	return j
+}
+
+// Application rolls findings up into an application state and the kinds at fault (see Judge).
+func Application(findings []Finding) (state string, faulty []string) {
+	j := Judge(findings)
+	return j.State, j.Faulty
 }
 
 // MannWhitney returns the Mann-Whitney U statistic of a against b (the number

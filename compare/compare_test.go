@@ -57,10 +57,10 @@ func TestCompare(t *testing.T) {
 			name: "weekly pattern: matches last week, differs from yesterday",
 			// Monday peak: last Monday was just as high, Sunday (yesterday) was quiet.
 			m:         Metric{Name: "latency_p95", Kind: "TRANSACTION", Current: noisy(1, n, flat(480)), Day: noisy(2, n, flat(240)), Week: noisy(3, n, flat(470))},
-			want:      Inconclusive,
+			want:      Stable,
 			baselines: []string{"1d", "1w"},
 			worse:     []bool{true, false},
-			inSummary: []string{"worse against 1d only: inconclusive"},
+			inSummary: []string{"worse than 1d only, in line with 1w: a recurring pattern, not this change"},
 		},
 		{
 			name:      "week baseline missing: judged on the day",
@@ -79,19 +79,63 @@ func TestCompare(t *testing.T) {
 			inSummary: []string{"no usable 1d baseline (5 points)"},
 		},
 		{
-			name: "both baselines missing",
-			m:    Metric{Name: "error_ratio", Kind: "TRANSACTION", Current: noisy(1, n, flat(0.05)), Day: []float64{nan, nan}, Week: nil},
-			want: MissingData,
+			name:      "both baselines missing: new, not judged",
+			m:         Metric{Name: "error_ratio", Kind: "TRANSACTION", Current: noisy(1, n, flat(0.05)), Day: []float64{nan, nan}, Week: nil},
+			want:      New,
+			inSummary: []string{"new (median", "not judged"},
 		},
 		{
-			name: "current missing",
-			m:    Metric{Name: "error_ratio", Kind: "TRANSACTION", Current: nil, Day: noisy(2, n, flat(0.05)), Week: noisy(3, n, flat(0.05))},
-			want: MissingData,
+			name:      "not collected anywhere",
+			m:         Metric{Name: "error_logs", Kind: "ISSUE", Current: []float64{}, Day: nil, Week: []float64{nan}},
+			want:      NotCollected,
+			inSummary: []string{"not collected", "not held against"},
 		},
 		{
-			name: "current all NaN",
+			name:      "current missing, baselines present: gone",
+			m:         Metric{Name: "throughput", Kind: "TRANSACTION", Direction: Neutral, Current: nil, Day: noisy(2, n, flat(50)), Week: noisy(3, n, flat(50))},
+			want:      Gone,
+			inSummary: []string{"absent after the change (0 of 60 points): gone"},
+		},
+		{
+			name: "current all NaN: gone",
 			m:    Metric{Name: "error_ratio", Kind: "TRANSACTION", Current: []float64{nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan}, Day: noisy(2, n, flat(0.05)), Week: noisy(3, n, flat(0.05))},
-			want: MissingData,
+			want: Gone,
+		},
+		{
+			name: "current present for a third of the window: gone",
+			m: Metric{Name: "throughput", Kind: "TRANSACTION", Direction: LowerIsWorse,
+				Current: append(noisy(1, 20, flat(50)), make([]float64, 0)...), Day: noisy(2, n, flat(50)), Week: noisy(3, n, flat(50))},
+			want: Gone,
+		},
+		{
+			name: "tiny error change 0.01 % → 0.02 % is not material",
+			m: Metric{Name: "error_ratio", Kind: "TRANSACTION", MinRelChange: 0.5, MinAbsChange: 0.005,
+				Current: noisy(1, n, flat(0.0002)), Day: noisy(2, n, flat(0.0001)), Week: noisy(3, n, flat(0.0001))},
+			want:      Stable,
+			baselines: []string{"1d", "1w"},
+			worse:     []bool{false, false},
+		},
+		{
+			name: "error change 0.5 % → 8 % is material",
+			m: Metric{Name: "error_ratio", Kind: "TRANSACTION", MinRelChange: 0.5, MinAbsChange: 0.005,
+				Current: noisy(1, n, flat(0.08)), Day: noisy(2, n, flat(0.005)), Week: noisy(3, n, flat(0.005))},
+			want:      Degraded,
+			baselines: []string{"1d", "1w"},
+			worse:     []bool{true, true},
+		},
+		{
+			name: "a 10-minute window judges on 10 points",
+			m: Metric{Name: "latency_p95", Kind: "TRANSACTION",
+				Current: noisy(1, 10, flat(720)), Day: noisy(2, 10, flat(240)), Week: noisy(3, 10, flat(240))},
+			want:      Degraded,
+			baselines: []string{"1d", "1w"},
+			worse:     []bool{true, true},
+		},
+		{
+			name:      "invalid template: missing data with the reason",
+			m:         Metric{Name: "latency_p95", Kind: "TRANSACTION", Invalid: "rate window [1m] is shorter than 4 scrape intervals (4m)"},
+			want:      MissingData,
+			inSummary: []string{"shorter than 4 scrape intervals"},
 		},
 		{
 			name:      "NaN holes are skipped",
@@ -161,7 +205,7 @@ func TestCompare(t *testing.T) {
 			for _, b := range f.Baselines {
 				names = append(names, b.Name)
 				worse = append(worse, b.Worse)
-				require.GreaterOrEqual(t, b.Points, DefaultOptions().MinPoints)
+				require.GreaterOrEqual(t, b.Points, min(DefaultOptions().MinPoints, len(tc.m.Current)))
 				require.True(t, b.P >= 0 && b.P <= 1, "p=%v", b.P)
 			}
 			require.Equal(t, tc.baselines, names, f.Summary)
@@ -194,9 +238,18 @@ func TestCompareNumbers(t *testing.T) {
 
 func TestOptionsDefaults(t *testing.T) {
 	require.Equal(t, Options{MinPoints: 10, Alpha: 0.01, MinRelChange: 0.2}, DefaultOptions())
-	// zero options fall back to defaults: 9 points is too few.
-	f := Compare(Metric{Name: "x", Kind: "ALERT", Current: make([]float64, 9), Day: make([]float64, 20)}, Options{})
-	require.Equal(t, MissingData, f.Verdict)
+	// zero options fall back to defaults: 9 points of 30 is too few, where the baseline has 15.
+	nan := math.NaN()
+	cur := make([]float64, 30)
+	for i := 9; i < 30; i++ {
+		cur[i] = nan
+	}
+	day := make([]float64, 30)
+	for i := 15; i < 30; i++ {
+		day[i] = nan
+	}
+	f := Compare(Metric{Name: "x", Kind: "ALERT", Current: cur, Day: day}, Options{})
+	require.Equal(t, MissingData, f.Verdict, f.Summary)
 	// a lower MinPoints is honoured.
 	f = Compare(Metric{Name: "x", Kind: "ALERT", Current: make([]float64, 9), Day: make([]float64, 9)}, Options{MinPoints: 5})
 	require.Equal(t, Stable, f.Verdict, f.Summary)
@@ -251,6 +304,12 @@ func TestApplication(t *testing.T) {
 		{"alert degraded plus issue", []Finding{f("ISSUE", Degraded), f("ALERT", Degraded), f("TRANSACTION", Stable)}, "UNSTABLE", []string{"ALERT", "ISSUE"}},
 		{"only issue degraded", []Finding{f("TRANSACTION", Stable), f("ISSUE", Degraded)}, "MOSTLY_STABLE", []string{"ISSUE"}},
 		{"inconclusive transaction", []Finding{f("TRANSACTION", Inconclusive), f("ALERT", Stable)}, "MOSTLY_STABLE", []string{"TRANSACTION"}},
+		{"not collected logs are not held against it", []Finding{f("TRANSACTION", Stable), f("ISSUE", NotCollected)}, "STABLE", nil},
+		{"traffic gone", []Finding{f("TRANSACTION", Gone), f("ISSUE", Stable)}, "UNSTABLE", []string{"TRANSACTION"}},
+		{"logs gone", []Finding{f("TRANSACTION", Stable), f("ISSUE", Gone)}, "MOSTLY_STABLE", []string{"ISSUE"}},
+		{"a new service is not judged", []Finding{f("TRANSACTION", New), f("ALERT", Stable)}, "MOSTLY_STABLE", nil},
+		{"nothing collected is never stable", []Finding{f("TRANSACTION", NotCollected), f("ISSUE", NotCollected)}, "MOSTLY_STABLE", nil},
+		{"a new log metric beside judged requests", []Finding{f("TRANSACTION", Stable), f("ISSUE", New)}, "STABLE", nil},
 		{"missing data is not stable", []Finding{f("TRANSACTION", Stable), f("ALERT", MissingData)}, "MOSTLY_STABLE", []string{"ALERT"}},
 		{"degraded wins over missing", []Finding{f("ALERT", MissingData), f("TRANSACTION", Degraded), f("TRANSACTION", Degraded)}, "UNSTABLE", []string{"ALERT", "TRANSACTION"}},
 		{"no findings at all", nil, "MOSTLY_STABLE", nil},

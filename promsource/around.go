@@ -56,10 +56,12 @@ func (c *Client) Around(ctx context.Context, q Query, app string, from, to time.
 		return Around{}, fmt.Errorf("promsource: empty window [%s, %s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	step := aroundStep(to.Sub(start), maxPoints)
+	scrape, _ := c.ScrapeInterval(ctx)
+	rate := promDuration(RateInterval(scrape, step))
 	var series [2][]Point
 	err := fanOut(ctx, len(series), func(ctx context.Context, i int) error {
 		b := baselines[i]
-		samples, err := c.QueryRange(ctx, render(q.PromQL, app, b.offset), start, to, step)
+		samples, err := c.QueryRange(ctx, render(q.PromQL, app, b.offset, rate), start, to, step)
 		if err != nil {
 			return fmt.Errorf("promsource: metric %q (%s window): %w", q.Metric, b.name, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-ops/vigil/compare"
@@ -32,9 +33,16 @@ const (
 
 // Client queries one Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics).
 type Client struct {
-	endpoint      string // …/api/v1/query_range
-	queryEndpoint string // …/api/v1/query
-	http          *http.Client
+	endpoint       string // …/api/v1/query_range
+	queryEndpoint  string // …/api/v1/query
+	configEndpoint string // …/api/v1/status/config
+	http           *http.Client
+
+	scrapeMu         sync.Mutex
+	configuredScrape time.Duration // prometheus.scrape_interval; 0: detect
+	detectedScrape   time.Duration
+	detectedFrom     string
+	detectedAt       time.Time
 }
 
 // New returns a client for the Prometheus at baseURL (e.g. "http://prometheus:9090", or with a
@@ -55,9 +63,10 @@ func New(baseURL string, httpClient *http.Client) (*Client, error) {
 		httpClient = &http.Client{Timeout: DefaultTimeout}
 	}
 	return &Client{
-		endpoint:      u.JoinPath("api/v1/query_range").String(),
-		queryEndpoint: u.JoinPath("api/v1/query").String(),
-		http:          httpClient,
+		endpoint:       u.JoinPath("api/v1/query_range").String(),
+		queryEndpoint:  u.JoinPath("api/v1/query").String(),
+		configEndpoint: u.JoinPath("api/v1/status/config").String(),
+		http:           httpClient,
 	}, nil
 }
 
@@ -278,10 +287,12 @@ var baselines = []struct{ name, offset string }{
 
 // Metrics runs every query for app over [from, to) at a 1-minute step, three times (no offset,
 // offset 1d, offset 1w — all evaluated at the same timestamps; Prometheus applies the offset),
-// and returns one compare.Metric per query, in order. A series Prometheus returns no data for is
-// an empty slice (missing data, never zeros); several result series are summed per timestamp;
-// values are aligned to the step grid (from, from+1m, …) with NaN for missing points. Every
-// query must pass Validate.
+// and returns one compare.Metric per query, in order. {{rate_interval}} becomes the rate window
+// for the scrape interval (see ScrapeInterval and RateInterval); a query whose template writes a
+// range shorter than four scrape intervals is not run and comes back Invalid, with the reason. A
+// series Prometheus returns no data for is an empty slice (no data, never zeros); several result
+// series are summed per timestamp; values are aligned to the step grid (from, from+1m, …) with
+// NaN for missing points. Every query must pass Validate.
 func (c *Client) Metrics(ctx context.Context, app string, from, to time.Time, queries []Query) ([]compare.Metric, error) {
 	if app == "" {
 		return nil, errors.New("promsource: empty application name")
@@ -295,12 +306,24 @@ func (c *Client) Metrics(ctx context.Context, app string, from, to time.Time, qu
 			return nil, err
 		}
 	}
+	scrape, source := c.ScrapeInterval(ctx)
+	rate := promDuration(RateInterval(scrape, Step))
+	invalid := make([]string, len(queries))
+	for i, q := range queries {
+		if short := ShortRanges(q.PromQL, scrape); len(short) > 0 {
+			invalid[i] = fmt.Sprintf("the template's range %s is shorter than 4 scrape intervals (%s, %s): rate() has too few samples; use [%s]",
+				strings.Join(short, ", "), scrape, source, ratePlaceholder)
+		}
+	}
 
 	series := make([][3][]float64, len(queries))
 	err = fanOut(ctx, len(queries)*len(baselines), func(ctx context.Context, slot int) error {
 		qi, bi := slot/len(baselines), slot%len(baselines)
+		if invalid[qi] != "" {
+			return nil
+		}
 		q, b := queries[qi], baselines[bi]
-		samples, err := c.QueryRange(ctx, render(q.PromQL, app, b.offset), start, to, Step)
+		samples, err := c.QueryRange(ctx, render(q.PromQL, app, b.offset, rate), start, to, Step)
 		if err != nil {
 			return fmt.Errorf("promsource: metric %q (%s window): %w", q.Metric, b.name, err)
 		}
@@ -316,6 +339,7 @@ func (c *Client) Metrics(ctx context.Context, app string, from, to time.Time, qu
 		out[i] = compare.Metric{
 			Name: q.Metric, Kind: q.Kind, Direction: q.Direction,
 			Current: series[i][0], Day: series[i][1], Week: series[i][2],
+			MinRelChange: q.MinRelChange, MinAbsChange: q.MinAbsChange, Invalid: invalid[i],
 		}
 	}
 	return out, nil

@@ -31,7 +31,8 @@ const (
 //
 // The template's placeholders are {{app}} (the application's name, escaped for a double-quoted
 // PromQL string literal, as in Query), {{offset}} ("", " offset 1d" or " offset 1w") and
-// {{window}} (the window's length in whole seconds, e.g. "3600s", at least "60s").
+// {{window}} (the window's length in whole seconds, e.g. "3600s", at least "60s" and four scrape
+// intervals).
 type EnrichQuery struct {
 	Name   string // e.g. "top_failing_endpoints"
 	Kind   string // TRANSACTION | ALERT | ISSUE: run when the verdict names this kind for the app
@@ -108,13 +109,13 @@ type Row struct {
 }
 
 // windowRange is the {{window}} of [from, to): its length rounded up to a whole second, at
-// least a minute.
-func windowRange(from, to time.Time) (string, error) {
+// least a minute and at least shortest (four scrape intervals).
+func windowRange(from, to time.Time, shortest time.Duration) (string, error) {
 	d := to.Sub(from)
 	if d <= 0 {
 		return "", fmt.Errorf("promsource: empty window [%s, %s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
-	d = max(d, minWindow)
+	d = max(d, minWindow, shortest)
 	secs := (d + time.Second - 1) / time.Second
 	return strconv.FormatInt(int64(secs), 10) + "s", nil
 }
@@ -136,7 +137,8 @@ func (c *Client) Table(ctx context.Context, q EnrichQuery, app string, from, to 
 	if err := q.Validate(); err != nil {
 		return Table{}, err
 	}
-	window, err := windowRange(from, to)
+	scrape, _ := c.ScrapeInterval(ctx)
+	window, err := windowRange(from, to, 4*scrape)
 	if err != nil {
 		return Table{}, err
 	}

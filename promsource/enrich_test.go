@@ -217,11 +217,11 @@ func TestTableWindowRendering(t *testing.T) {
 		{90500 * time.Millisecond, "91s"}, // rounded up to a whole second
 		{26 * time.Hour, "93600s"},
 	} {
-		got, err := windowRange(from, from.Add(tc.d))
+		got, err := windowRange(from, from.Add(tc.d), 0)
 		require.NoError(t, err)
 		require.Equal(t, tc.want, got, tc.d)
 	}
-	_, err := windowRange(from, from)
+	_, err := windowRange(from, from, 0)
 	require.ErrorContains(t, err, "empty window")
 
 	c, f := newFake(t, func(string) (int, string) { return 200, vector() })

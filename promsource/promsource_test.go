@@ -48,6 +48,7 @@ func newFake(t *testing.T, reply func(string) (int, string)) (*Client, *fakeProm
 	t.Cleanup(srv.Close)
 	c, err := New(srv.URL, nil)
 	require.NoError(t, err)
+	c.SetScrapeInterval(15 * time.Second) // rate windows of 75 s; detection has its own test
 	return c, f
 }
 
@@ -213,7 +214,7 @@ func TestQueryRangeSumsAndSorts(t *testing.T) {
 
 func TestAppNameEscaping(t *testing.T) {
 	app := `evil"}) or vector(1) #\`
-	got := render(`up{service_name="{{app}}"}{{offset}}`, app, "")
+	got := render(`up{service_name="{{app}}"}{{offset}}`, app, "", "240s")
 	require.Equal(t, `up{service_name="evil\"}) or vector(1) #\\"}`, got)
 	require.Equal(t, `a\nb`, escapeString("a\nb"))
 
@@ -227,26 +228,26 @@ func TestAppNameEscaping(t *testing.T) {
 
 func TestDefaultQueriesGolden(t *testing.T) {
 	const (
-		cnt  = `http_server_request_duration_seconds_count{service_name="shop"}[1m]%s`
-		err5 = `http_server_request_duration_seconds_count{service_name="shop",http_response_status_code=~"5.."}[1m]%s`
-		bkt  = `http_server_request_duration_seconds_bucket{service_name="shop"}[5m]%s`
+		cnt  = `http_server_request_duration_seconds_count{service_name="shop"}[240s]%s`
+		err5 = `http_server_request_duration_seconds_count{service_name="shop",http_response_status_code=~"5.."}[240s]%s`
+		bkt  = `http_server_request_duration_seconds_bucket{service_name="shop"}[240s]%s`
 	)
 	golden := func(off string) map[string]string {
 		f := func(s string) string { return strings.ReplaceAll(s, "%s", off) }
 		return map[string]string{
 			"throughput":    f(`sum(rate(` + cnt + `))`),
-			"error_ratio":   f(`sum(rate(` + err5 + `)) / sum(rate(` + cnt + `))`),
+			"error_ratio":   f(`(sum(rate(` + err5 + `)) or (sum(rate(` + cnt + `)) * 0)) / sum(rate(` + cnt + `))`),
 			"latency_p50":   f(`histogram_quantile(0.5, sum by (le) (rate(` + bkt + `)))`),
 			"latency_p90":   f(`histogram_quantile(0.9, sum by (le) (rate(` + bkt + `)))`),
 			"latency_p95":   f(`histogram_quantile(0.95, sum by (le) (rate(` + bkt + `)))`),
-			"error_logs":    f(`sum(rate(log_records_total{service_name="shop",severity="ERROR"}[5m]%s)) or (sum(rate(log_records_total{service_name="shop"}[5m]%s)) * 0)`),
-			"fatal_logs":    f(`sum(rate(log_records_total{service_name="shop",severity="FATAL"}[5m]%s)) or (sum(rate(log_records_total{service_name="shop"}[5m]%s)) * 0)`),
+			"error_logs":    f(`sum(rate(log_records_total{service_name="shop",severity="ERROR"}[240s]%s)) or (sum(rate(log_records_total{service_name="shop"}[240s]%s)) * 0)`),
+			"fatal_logs":    f(`sum(rate(log_records_total{service_name="shop",severity="FATAL"}[240s]%s)) or (sum(rate(log_records_total{service_name="shop"}[240s]%s)) * 0)`),
 			"alerts_firing": f(`count(ALERTS{alertstate="firing",application="shop"}%s) or vector(0)`),
 		}
 	}
 	// Spelled out once in full, so the golden helper itself is checked.
 	require.Equal(t,
-		`sum(rate(http_server_request_duration_seconds_count{service_name="shop",http_response_status_code=~"5.."}[1m] offset 1w)) / sum(rate(http_server_request_duration_seconds_count{service_name="shop"}[1m] offset 1w))`,
+		`(sum(rate(http_server_request_duration_seconds_count{service_name="shop",http_response_status_code=~"5.."}[240s] offset 1w)) or (sum(rate(http_server_request_duration_seconds_count{service_name="shop"}[240s] offset 1w)) * 0)) / sum(rate(http_server_request_duration_seconds_count{service_name="shop"}[240s] offset 1w))`,
 		golden(" offset 1w")["error_ratio"])
 
 	qs := DefaultQueries()
@@ -257,7 +258,8 @@ func TestDefaultQueriesGolden(t *testing.T) {
 		kinds[q.Metric] = q.Kind
 		want := compare.HigherIsWorse
 		if q.Metric == "throughput" {
-			want = compare.Neutral
+			want = compare.LowerIsWorse // a drop beyond half is a regression, a surge is not
+			require.Equal(t, 0.5, q.MinRelChange)
 		}
 		require.Equal(t, want, q.Direction, q.Metric)
 	}
@@ -268,7 +270,7 @@ func TestDefaultQueriesGolden(t *testing.T) {
 	for _, off := range []string{"", " offset 1d", " offset 1w"} {
 		g := golden(off)
 		for _, q := range qs {
-			require.Equal(t, g[q.Metric], render(q.PromQL, "shop", off), "%s with %q", q.Metric, off)
+			require.Equal(t, g[q.Metric], render(q.PromQL, "shop", off, "240s"), "%s with %q", q.Metric, off)
 		}
 	}
 }

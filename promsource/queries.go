@@ -2,6 +2,7 @@ package promsource
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,65 +17,94 @@ const (
 )
 
 // Query is one metric's PromQL template. {{app}} is replaced by the application's name (escaped
-// for a PromQL string literal) and {{offset}} by "", " offset 1d" or " offset 1w" — the template
-// must place {{offset}} right after each selector's range/instant part (e.g.
-// `rate(x{service_name="{{app}}"}[1m]{{offset}})`).
+// for a PromQL string literal), {{offset}} by "", " offset 1d" or " offset 1w" — the template
+// must place {{offset}} right after each selector's range/instant part — and {{rate_interval}}
+// by the rate window for the Prometheus's scrape interval (at least four scrape intervals), e.g.
+// `rate(x{service_name="{{app}}"}[{{rate_interval}}]{{offset}})`. A range written into the
+// template must be at least four scrape intervals long.
 //
 // {{app}} must only appear inside a double-quoted equality matcher (="{{app}}"): the name is
 // escaped as a string literal, not as a regular expression.
+//
+// MinRelChange and MinAbsChange are the smallest material changes of the metric's median (in
+// its own unit); 0 means compare's default (20 %, no absolute minimum).
 type Query struct {
-	Metric    string // e.g. "throughput"
-	Kind      string // TRANSACTION | ALERT | ISSUE
-	Direction compare.Direction
-	PromQL    string
+	Metric       string // e.g. "throughput"
+	Kind         string // TRANSACTION | ALERT | ISSUE
+	Direction    compare.Direction
+	PromQL       string
+	MinRelChange float64
+	MinAbsChange float64
 }
 
 const (
-	httpCount   = `http_server_request_duration_seconds_count{service_name="{{app}}"}[1m]{{offset}}`
-	httpErrors  = `http_server_request_duration_seconds_count{service_name="{{app}}",http_response_status_code=~"5.."}[1m]{{offset}}`
-	httpBuckets = `http_server_request_duration_seconds_bucket{service_name="{{app}}"}[5m]{{offset}}`
+	httpCount   = `http_server_request_duration_seconds_count{service_name="{{app}}"}[{{rate_interval}}]{{offset}}`
+	httpErrors  = `http_server_request_duration_seconds_count{service_name="{{app}}",http_response_status_code=~"5.."}[{{rate_interval}}]{{offset}}`
+	httpBuckets = `http_server_request_duration_seconds_bucket{service_name="{{app}}"}[{{rate_interval}}]{{offset}}`
 )
 
 // logsAt counts log records of one severity per second. An application that logs but has no
-// record of that severity gets 0; one without any log records gets no data (missing, not 0):
-// a missing log pipeline must not look like a clean one.
+// record of that severity gets 0; one without any log records gets no data (not collected, not
+// 0): a missing log pipeline must not look like a clean one.
 func logsAt(severity string) string {
-	all := `sum(rate(log_records_total{service_name="{{app}}"}[5m]{{offset}}))`
-	return `sum(rate(log_records_total{service_name="{{app}}",severity="` + severity + `"}[5m]{{offset}})) or (` + all + ` * 0)`
+	all := `sum(rate(log_records_total{service_name="{{app}}"}[{{rate_interval}}]{{offset}}))`
+	return `sum(rate(log_records_total{service_name="{{app}}",severity="` + severity + `"}[{{rate_interval}}]{{offset}})) or (` + all + ` * 0)`
 }
 
 func latency(q string) string {
 	return "histogram_quantile(" + q + ", sum by (le) (rate(" + httpBuckets + ")))"
 }
 
+// Materiality of the default metrics: the smallest change of the median that is a regression
+// (besides being significant).
+const (
+	// A drop of half the traffic or more; a surge is never a regression by itself.
+	throughputMinDrop = 0.5
+	// Errors: +50 % and at least half a percentage point (0.01 % → 0.02 % is not a regression,
+	// 0.5 % → 8 % is).
+	errorRatioMinRel, errorRatioMinAbs = 0.5, 0.005
+	// Latency: +20 % and at least 10 ms.
+	latencyMinRel, latencyMinAbs = 0.2, 0.010
+	// Log records: doubled and at least one more per minute (ERROR), one more per two minutes
+	// (FATAL).
+	logsMinRel, errorLogsMinAbs, fatalLogsMinAbs = 1.0, 1.0 / 60, 0.5 / 60
+	// Alerts: one more firing alert.
+	alertsMinAbs = 1
+)
+
 // DefaultQueries follow OpenTelemetry's HTTP semantic conventions as exported to Prometheus
 // (metric http.server.request.duration → http_server_request_duration_seconds_{count,bucket},
-// resource attribute service.name → label service_name):
+// resource attribute service.name → label service_name), with rate windows that follow the
+// scrape interval ({{rate_interval}}):
 //
-//	throughput (Neutral, TRANSACTION): requests per second
-//	error_ratio (HigherIsWorse, TRANSACTION): share of responses with a 5xx status
-//	latency_p50 / latency_p90 / latency_p95 (HigherIsWorse, TRANSACTION): from the duration histogram
-//	error_logs / fatal_logs (HigherIsWorse, ISSUE): ERROR and FATAL log records per second (error
-//	logs by level; 0 when the application logs but not at that level)
+//	throughput (LowerIsWorse, TRANSACTION): requests per second; a drop of 50 % or more is a
+//	regression, a surge is not
+//	error_ratio (HigherIsWorse, TRANSACTION): share of responses with a 5xx status (0 when there
+//	is traffic and no 5xx series); material from +50 % and +0.5 percentage points
+//	latency_p50 / latency_p90 / latency_p95 (HigherIsWorse, TRANSACTION): from the duration
+//	histogram; material from +20 % and +10 ms
+//	error_logs / fatal_logs (HigherIsWorse, ISSUE): ERROR and FATAL log records per second (0 when
+//	the application logs but not at that level); material from ×2 and +1/min (+0.5/min)
 //	alerts_firing (HigherIsWorse, ALERT): firing alerts labelled application="<app>" (0 when none)
 //
 // error_logs and fatal_logs assume a counter log_records_total{service_name, severity} of log records by
 // severity text (e.g. produced by the OpenTelemetry Collector's count connector or a
-// log-to-metrics pipeline); without it that metric has no data and is reported as missing.
-// alerts_firing assumes alerting rules attach an "application" label. Adjust the templates when
-// a deployment uses other names.
+// log-to-metrics pipeline); without it those metrics are "not collected", which is named in
+// the verdict and not held against the application. alerts_firing assumes alerting rules
+// attach an "application" label. Adjust the templates when a deployment uses other names.
 func DefaultQueries() []Query {
 	return []Query{
-		{Metric: "throughput", Kind: "TRANSACTION", Direction: compare.Neutral,
+		{Metric: "throughput", Kind: "TRANSACTION", Direction: compare.LowerIsWorse, MinRelChange: throughputMinDrop,
 			PromQL: "sum(rate(" + httpCount + "))"},
 		{Metric: "error_ratio", Kind: "TRANSACTION", Direction: compare.HigherIsWorse,
-			PromQL: "sum(rate(" + httpErrors + ")) / sum(rate(" + httpCount + "))"},
-		{Metric: "latency_p50", Kind: "TRANSACTION", Direction: compare.HigherIsWorse, PromQL: latency("0.5")},
-		{Metric: "latency_p90", Kind: "TRANSACTION", Direction: compare.HigherIsWorse, PromQL: latency("0.9")},
-		{Metric: "latency_p95", Kind: "TRANSACTION", Direction: compare.HigherIsWorse, PromQL: latency("0.95")},
-		{Metric: "error_logs", Kind: "ISSUE", Direction: compare.HigherIsWorse, PromQL: logsAt("ERROR")},
-		{Metric: "fatal_logs", Kind: "ISSUE", Direction: compare.HigherIsWorse, PromQL: logsAt("FATAL")},
-		{Metric: "alerts_firing", Kind: "ALERT", Direction: compare.HigherIsWorse,
+			MinRelChange: errorRatioMinRel, MinAbsChange: errorRatioMinAbs,
+			PromQL: "(sum(rate(" + httpErrors + ")) or (sum(rate(" + httpCount + ")) * 0)) / sum(rate(" + httpCount + "))"},
+		{Metric: "latency_p50", Kind: "TRANSACTION", Direction: compare.HigherIsWorse, MinRelChange: latencyMinRel, MinAbsChange: latencyMinAbs, PromQL: latency("0.5")},
+		{Metric: "latency_p90", Kind: "TRANSACTION", Direction: compare.HigherIsWorse, MinRelChange: latencyMinRel, MinAbsChange: latencyMinAbs, PromQL: latency("0.9")},
+		{Metric: "latency_p95", Kind: "TRANSACTION", Direction: compare.HigherIsWorse, MinRelChange: latencyMinRel, MinAbsChange: latencyMinAbs, PromQL: latency("0.95")},
+		{Metric: "error_logs", Kind: "ISSUE", Direction: compare.HigherIsWorse, MinRelChange: logsMinRel, MinAbsChange: errorLogsMinAbs, PromQL: logsAt("ERROR")},
+		{Metric: "fatal_logs", Kind: "ISSUE", Direction: compare.HigherIsWorse, MinRelChange: logsMinRel, MinAbsChange: fatalLogsMinAbs, PromQL: logsAt("FATAL")},
+		{Metric: "alerts_firing", Kind: "ALERT", Direction: compare.HigherIsWorse, MinAbsChange: alertsMinAbs,
 			PromQL: `count(ALERTS{alertstate="firing",application="{{app}}"}{{offset}}) or vector(0)`},
 	}
 }
@@ -87,14 +117,15 @@ func escapeString(s string) string {
 	return q[1 : len(q)-1]
 }
 
-// render fills a template for app with the given offset ("", " offset 1d", " offset 1w").
-func render(tmpl, app, offset string) string {
-	return strings.NewReplacer(appPlaceholder, escapeString(app), offsetPlaceholder, offset).Replace(tmpl)
+// render fills a template for app with the given offset ("", " offset 1d", " offset 1w") and
+// rate window (e.g. "240s").
+func render(tmpl, app, offset, rate string) string {
+	return strings.NewReplacer(appPlaceholder, escapeString(app), offsetPlaceholder, offset, ratePlaceholder, rate).Replace(tmpl)
 }
 
 // Validate checks a query before anything is sent: a metric name, a known Kind, a Direction
-// compare knows, and a non-empty template with the {{app}} and {{offset}} placeholders and no
-// other {{…}} placeholder. Metrics calls it for every query; configuration loaders call it too.
+// compare knows, non-negative finite materiality minimums, and a non-empty template with the
+// {{app}} and {{offset}} placeholders and no other {{…}} placeholder than {{rate_interval}}. Metrics calls it for every query; configuration loaders call it too.
 func (q Query) Validate() error {
 	switch {
 	case q.Metric == "":
@@ -103,8 +134,10 @@ func (q Query) Validate() error {
 		return fmt.Errorf("promsource: metric %q: kind %q is not one of %s", q.Metric, q.Kind, strings.Join(kinds, ", "))
 	case q.Direction != compare.HigherIsWorse && q.Direction != compare.LowerIsWorse && q.Direction != compare.Neutral:
 		return fmt.Errorf("promsource: metric %q: unknown direction %d", q.Metric, q.Direction)
+	case !(q.MinRelChange >= 0) || math.IsInf(q.MinRelChange, 0) || !(q.MinAbsChange >= 0) || math.IsInf(q.MinAbsChange, 0):
+		return fmt.Errorf("promsource: metric %q: minimum changes must be finite and >= 0", q.Metric)
 	}
-	return checkTemplate("metric", q.Metric, q.PromQL, appPlaceholder, offsetPlaceholder)
+	return checkTemplate("metric", q.Metric, q.PromQL, appPlaceholder, offsetPlaceholder, ratePlaceholder)
 }
 
 // kinds are the metric kinds a verdict names.
