@@ -21,6 +21,7 @@ func wireChangeSources(cfg *config.Config, acts *activities.Activities) error {
 		if err != nil {
 			return fmt.Errorf("prometheus.url: %w", err)
 		}
+		pc.SetScrapeInterval(cfg.Prometheus.ScrapeInterval)
 		queries, err := healthQueries(cfg.Prometheus.Queries)
 		if err != nil {
 			return err
@@ -54,7 +55,8 @@ func healthQueries(over []config.PrometheusQuery) ([]promsource.Query, error) {
 			if err != nil {
 				return promsource.Query{}, fmt.Errorf("direction: %w", err)
 			}
-			q := promsource.Query{Metric: o.Metric, Kind: o.Kind, Direction: dir, PromQL: o.PromQL}
+			q := promsource.Query{Metric: o.Metric, Kind: o.Kind, Direction: dir, PromQL: o.PromQL,
+				MinRelChange: o.MinRelChange, MinAbsChange: o.MinAbsChange}
 			return q, q.Validate()
 		})
 }

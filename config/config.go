@@ -146,6 +146,10 @@ type Database struct {
 type Prometheus struct {
 	// URL is optional; when set it must be an absolute http(s) URL.
 	URL string `yaml:"url"`
+	// ScrapeInterval is how often Prometheus scrapes the applications' metrics; rate windows
+	// ({{rate_interval}}) are at least four of it. 0 (the default) detects it from the
+	// Prometheus's configuration (/api/v1/status/config) or the spacing of its samples.
+	ScrapeInterval time.Duration `yaml:"scrape_interval"`
 	// Queries adjust the built-in health metric templates: an entry with
 	// the name of a built-in metric replaces it, an entry with a new name
 	// adds a metric, and a disabled entry removes the built-in metric of
@@ -202,8 +206,17 @@ type PrometheusQuery struct {
 	Kind string `yaml:"kind"`
 	// Direction is higher_is_worse, lower_is_worse or neutral.
 	Direction string `yaml:"direction"`
-	// PromQL is the query template; it must contain {{app}} and {{offset}}.
+	// PromQL is the query template; it must contain {{app}} and {{offset}}
+	// and may contain {{rate_interval}} (the rate window for the scrape
+	// interval). A range written into it must be at least four scrape
+	// intervals.
 	PromQL string `yaml:"promql"`
+	// MinRelChange is the smallest relative change of the median that is
+	// material (e.g. 0.2 = 20 %); 0 means the engine's default (20 %).
+	MinRelChange float64 `yaml:"min_rel_change"`
+	// MinAbsChange is the smallest absolute change of the median, in the
+	// metric's unit, that is material; 0 means none.
+	MinAbsChange float64 `yaml:"min_abs_change"`
 	// Disabled removes the built-in metric of this name; the other fields
 	// are then ignored.
 	Disabled bool `yaml:"disabled"`

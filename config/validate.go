@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil-ops/vigil/promsource"
 )
 
 var (
@@ -79,6 +81,9 @@ func (c *Config) Validate() error {
 	}
 
 	v.httpURL("prometheus.url", c.Prometheus.URL)
+	if d := c.Prometheus.ScrapeInterval; d < 0 || d > time.Hour || d%time.Second != 0 {
+		v.add("prometheus.scrape_interval", "must be a whole number of seconds between 0 (detect it) and 1h, got %s", d)
+	}
 	c.validatePrometheusQueries(v)
 	v.httpURL("alertmanager.url", c.Alertmanager.URL)
 	if l := c.Alertmanager.ApplicationLabel; l != "" && !labelNameRE.MatchString(l) {
@@ -333,6 +338,13 @@ func (c *Config) validatePrometheusQueries(v *collector) {
 		v.oneOf(p+".kind", q.Kind, KindTransaction, KindAlert, KindIssue)
 		v.oneOf(p+".direction", q.Direction, DirectionHigherIsWorse, DirectionLowerIsWorse, DirectionNeutral)
 		v.promQL(p+".promql", q.PromQL)
+		v.shortRanges(p+".promql", q.PromQL, c.Prometheus.ScrapeInterval)
+		if !(q.MinRelChange >= 0) || math.IsInf(q.MinRelChange, 0) {
+			v.add(p+".min_rel_change", "must be a finite number >= 0 (e.g. 0.2 for 20 %%)")
+		}
+		if !(q.MinAbsChange >= 0) || math.IsInf(q.MinAbsChange, 0) {
+			v.add(p+".min_abs_change", "must be a finite number >= 0, in the metric's unit")
+		}
 	}
 	names := map[string]int{}
 	for i, q := range c.Prometheus.Enrichment {
@@ -343,9 +355,20 @@ func (c *Config) validatePrometheusQueries(v *collector) {
 		}
 		v.oneOf(p+".kind", q.Kind, KindTransaction, KindAlert, KindIssue)
 		v.promQL(p+".promql", q.PromQL)
+		v.shortRanges(p+".promql", q.PromQL, c.Prometheus.ScrapeInterval)
 		if q.Limit < 0 || q.Limit > MaxEnrichmentLimit {
 			v.add(p+".limit", "must be between 0 and %d (0 means the default), got %d", MaxEnrichmentLimit, q.Limit)
 		}
+	}
+}
+
+// shortRanges refuses ranges written into a template that are shorter than
+// four scrape intervals (when prometheus.scrape_interval is set; otherwise
+// the check happens at run time against the detected interval).
+func (v *collector) shortRanges(path, tmpl string, scrape time.Duration) {
+	if short := promsource.ShortRanges(tmpl, scrape); len(short) > 0 {
+		v.add(path, "range %s is shorter than 4 scrape intervals (prometheus.scrape_interval %s): rate() and increase() then hold too few samples; use [{{rate_interval}}]",
+			strings.Join(short, ", "), scrape)
 	}
 }
 
