@@ -46,14 +46,26 @@ type Fact struct {
 type Thresholds struct {
 	// SlowSQLMs: a SQL execution at least this long is slow (default 1000).
 	SlowSQLMs float64 `json:"slowSqlMs,omitempty" yaml:"slow_sql_ms,omitempty"`
-	// SlowSQLShare: a SQL span taking at least this share of the transaction is worth noting
-	// (default 0.30), provided one execution takes at least SlowSQLShareMinMs (default 200).
+	// SlowSQLShare: a statement whose executions together take at least this share of the
+	// transaction is worth noting (default 0.30), provided one execution takes at least
+	// SlowSQLShareMinMs on average (default 200); when they also add up to SlowSQLMs, the
+	// statement is slow SQL even though no single execution is.
 	SlowSQLShare      float64 `json:"slowSqlShare,omitempty" yaml:"slow_sql_share,omitempty"`
 	SlowSQLShareMinMs float64 `json:"slowSqlShareMinMs,omitempty" yaml:"slow_sql_share_min_ms,omitempty"`
 	// SlowDBConnectMs: acquiring a DB connection at least this long is slow (default 500).
 	SlowDBConnectMs float64 `json:"slowDbConnectMs,omitempty" yaml:"slow_db_connect_ms,omitempty"`
 	// NetworkDelayMs: an outgoing HTTP call at least this long is slow (default 1000).
 	NetworkDelayMs float64 `json:"networkDelayMs,omitempty" yaml:"network_delay_ms,omitempty"`
+	// RepeatedShare and RepeatedMinMs: calls to one endpoint (a retry loop) or connection
+	// acquisitions from one database that each stay below their threshold are still slow when
+	// together they take at least RepeatedShare of the transaction (default 0.30) and their
+	// threshold in total, and each takes at least RepeatedMinMs on average (default 200).
+	RepeatedShare float64 `json:"repeatedShare,omitempty" yaml:"repeated_share,omitempty"`
+	RepeatedMinMs float64 `json:"repeatedMinMs,omitempty" yaml:"repeated_min_ms,omitempty"`
+	// SlowTransactionMs: a transaction at least this long needs an explanation; an exception
+	// that the application handled (the request succeeded) is only named as the cause of such a
+	// transaction when nothing else explains its time (default 1000).
+	SlowTransactionMs float64 `json:"slowTransactionMs,omitempty" yaml:"slow_transaction_ms,omitempty"`
 	// ExcessiveSQLCount: this many SQL executions in one transaction is excessive (default 100).
 	ExcessiveSQLCount int `json:"excessiveSqlCount,omitempty" yaml:"excessive_sql_count,omitempty"`
 	// RepeatedSQLCount: one statement executed this many times is an N+1 pattern (default 50).
@@ -73,6 +85,9 @@ func DefaultThresholds() Thresholds {
 		SlowSQLShareMinMs:  200,
 		SlowDBConnectMs:    500,
 		NetworkDelayMs:     1000,
+		RepeatedShare:      0.30,
+		RepeatedMinMs:      200,
+		SlowTransactionMs:  1000,
 		ExcessiveSQLCount:  100,
 		RepeatedSQLCount:   50,
 		ExcessiveFetchRows: 10000,
@@ -100,6 +115,9 @@ func (th Thresholds) withDefaults() Thresholds {
 		SlowSQLShareMinMs:  pick(th.SlowSQLShareMinMs, d.SlowSQLShareMinMs),
 		SlowDBConnectMs:    pick(th.SlowDBConnectMs, d.SlowDBConnectMs),
 		NetworkDelayMs:     pick(th.NetworkDelayMs, d.NetworkDelayMs),
+		RepeatedShare:      pick(th.RepeatedShare, d.RepeatedShare),
+		RepeatedMinMs:      pick(th.RepeatedMinMs, d.RepeatedMinMs),
+		SlowTransactionMs:  pick(th.SlowTransactionMs, d.SlowTransactionMs),
 		ExcessiveSQLCount:  pickInt(th.ExcessiveSQLCount, d.ExcessiveSQLCount),
 		RepeatedSQLCount:   pickInt(th.RepeatedSQLCount, d.RepeatedSQLCount),
 		ExcessiveFetchRows: pickInt(th.ExcessiveFetchRows, d.ExcessiveFetchRows),
@@ -119,41 +137,59 @@ func (th Thresholds) grade(v, threshold float64) int {
 	}
 }
 
-// Detect runs every detector over the profile and returns the facts sorted by severity
-// (highest first), then kind, then magnitude (largest first). The result depends only on its
-// inputs. A nil profile gives no facts.
+// Detect runs every detector over the profile and returns the facts ranked by impact: an
+// exception that failed the request first, then the problems (SeverityWarning and above) by the
+// time they cost the transaction (largest first), then the minor facts the same way. Severity
+// never depends on a fact's kind, only on its time, share and counts. The result depends only on
+// its inputs. A nil profile gives no facts.
 func Detect(p *profile.Profile, th Thresholds) []Fact {
 	if p == nil {
 		return nil
 	}
 	th = th.withDefaults()
 	st := p.Summary()
-	var facts []ranked
+	var facts []Fact
 	facts = append(facts, detectSlowSQL(p, st, th)...)
-	facts = append(facts, detectSlowDBConnect(p, th)...)
+	facts = append(facts, detectSlowDBConnect(p, st, th)...)
 	facts = append(facts, detectNetworkDelay(p, st, th)...)
-	facts = append(facts, detectExceptions(p)...)
 	facts = append(facts, detectExcessiveSQL(p, st, th)...)
 	facts = append(facts, detectExcessiveFetch(p, st, th)...)
-	slices.SortStableFunc(facts, func(a, b ranked) int {
+	facts = append(facts, detectExceptions(p, st, th, facts)...)
+	return rankFacts(facts)
+}
+
+// rankFacts orders facts by impact (see Detect). It reads only the facts' severity and data
+// ("failed", "impactMs"), so facts that went through JSON rank the same way; a fact without
+// "impactMs" ranks by its "durationMs".
+func rankFacts(facts []Fact) []Fact {
+	out := slices.Clone(facts)
+	slices.SortStableFunc(out, func(a, b Fact) int {
+		da, db := fdata(a.Data), fdata(b.Data)
 		return cmp.Or(
+			cmp.Compare(b2i(db.bool("failed")), b2i(da.bool("failed"))),
+			cmp.Compare(b2i(b.Severity >= SeverityWarning), b2i(a.Severity >= SeverityWarning)),
+			cmp.Compare(impactOf(db), impactOf(da)),
 			cmp.Compare(b.Severity, a.Severity),
 			cmp.Compare(a.Kind, b.Kind),
-			cmp.Compare(b.weight, a.weight),
 			cmp.Compare(a.Summary, b.Summary),
 		)
 	})
-	out := make([]Fact, len(facts))
-	for i, f := range facts {
-		out[i] = f.Fact
-	}
 	return out
 }
 
-// ranked carries the magnitude that orders facts of the same severity and kind.
-type ranked struct {
-	Fact
-	weight float64
+// impactOf is the time in ms a fact costs the transaction.
+func impactOf(d fdata) float64 {
+	if _, ok := d["impactMs"]; ok {
+		return d.f64("impactMs")
+	}
+	return d.f64("durationMs")
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // round1 rounds to one decimal, which is all a report needs of a millisecond figure.
@@ -185,18 +221,86 @@ func truncate(s string, n int) string {
 	return string([]rune(s)[:n-1]) + "…"
 }
 
-func detectSlowSQL(p *profile.Profile, st profile.Stats, th Thresholds) []ranked {
-	var out []ranked
+// spanGroup is the spans of one statement, endpoint or database: what a finding is about.
+type spanGroup struct {
+	first, slowest int // span indices
+	executions     int
+	durationMs     float64
+	maxPerMs       float64 // the longest single execution (per span: duration / count)
+	rows           int
+	errors         int // executions whose span carries an error
+	firstError     string
+	lastStatus     int
+}
+
+// groupSpans groups the spans of one kind by key (spans with an empty key stay alone), in
+// order of first appearance.
+func groupSpans(p *profile.Profile, kind string, keyOf func(int, *profile.Span) string) []*spanGroup {
+	var groups []*spanGroup
+	byKey := map[string]*spanGroup{}
 	for i := range p.Spans {
 		s := &p.Spans[i]
-		if s.Kind != profile.KindSQL {
+		if s.Kind != kind {
 			continue
+		}
+		key := keyOf(i, s)
+		if key == "" {
+			key = fmt.Sprintf("#span%d", i)
+		}
+		g := byKey[key]
+		if g == nil {
+			g = &spanGroup{first: i, slowest: i}
+			byKey[key] = g
+			groups = append(groups, g)
 		}
 		n := s.Executions()
 		per := s.DurationMs / float64(n)
-		sh := share(s.DurationMs, st.TotalTimeMs)
-		sev := th.grade(per, th.SlowSQLMs)
-		if sev == SeverityNone && per >= th.SlowSQLShareMinMs && st.TotalTimeMs > 0 && s.DurationMs/st.TotalTimeMs >= th.SlowSQLShare {
+		if per > g.maxPerMs {
+			g.maxPerMs, g.slowest = per, i
+		}
+		g.executions += n
+		g.durationMs += s.DurationMs
+		g.rows += s.Rows
+		if s.Error != "" {
+			g.errors += n
+			if g.firstError == "" {
+				g.firstError = firstLine(s.Error)
+			}
+		}
+		if s.StatusCode != 0 {
+			g.lastStatus = s.StatusCode
+		}
+	}
+	return groups
+}
+
+func (g *spanGroup) perMs() float64 { return g.durationMs / float64(max(g.executions, 1)) }
+
+// gradeGroup grades a group of executions against a per-execution threshold: by its longest
+// execution, or, when none reaches the threshold, by its total time when the executions
+// together take at least share of the transaction and the threshold, each taking at least
+// minMs on average (a statement run six times at 900 ms, a retry loop).
+func (th Thresholds) gradeGroup(g *spanGroup, threshold, share, minMs float64, st profile.Stats) int {
+	if sev := th.grade(g.maxPerMs, threshold); sev != SeverityNone {
+		return sev
+	}
+	if g.executions > 1 && st.TotalTimeMs > 0 && g.durationMs/st.TotalTimeMs >= share && g.perMs() >= minMs {
+		return th.grade(g.durationMs, threshold)
+	}
+	return SeverityNone
+}
+
+// sqlKey groups the executions of one statement: its normalized text.
+func sqlKey(_ int, s *profile.Span) string { return profile.NormalizeSQL(s.SQL) }
+
+func detectSlowSQL(p *profile.Profile, st profile.Stats, th Thresholds) []Fact {
+	var out []Fact
+	for _, g := range groupSpans(p, profile.KindSQL, sqlKey) {
+		s := &p.Spans[g.slowest]
+		n, per := g.executions, g.perMs()
+		sh := share(g.durationMs, st.TotalTimeMs)
+		sev := th.gradeGroup(g, th.SlowSQLMs, th.SlowSQLShare, th.SlowSQLShareMinMs, st)
+		if sev == SeverityNone && per >= th.SlowSQLShareMinMs && st.TotalTimeMs > 0 && g.durationMs/st.TotalTimeMs >= th.SlowSQLShare {
 			sev = SeverityInfo
 		}
 		if sev == SeverityNone {
@@ -204,26 +308,27 @@ func detectSlowSQL(p *profile.Profile, st profile.Stats, th Thresholds) []ranked
 		}
 		tables, crud := spanTables(s)
 		data := map[string]any{
-			"span":           i,
+			"span":           g.slowest,
 			"name":           s.Name,
 			"crud":           crud,
 			"tables":         tables,
-			"durationMs":     round1(s.DurationMs),
+			"durationMs":     round1(g.durationMs),
+			"impactMs":       round1(g.durationMs),
 			"perExecutionMs": round1(per),
 			"executions":     n,
 			"share":          sh,
 			"totalTimeMs":    round1(st.TotalTimeMs),
-			"rows":           s.Rows,
+			"rows":           g.rows,
 			"sql":            truncate(s.SQL, 300),
 		}
-		summary := fmt.Sprintf("%s took %s", sqlSubject(crud, tables), ms(s.DurationMs))
+		summary := fmt.Sprintf("%s took %s", sqlSubject(crud, tables), ms(g.durationMs))
 		if n > 1 {
-			summary = fmt.Sprintf("%s ran %s times for %s (%s each)", sqlSubject(crud, tables), num(n), ms(s.DurationMs), ms(per))
+			summary = fmt.Sprintf("%s ran %s times for %s (%s each)", sqlSubject(crud, tables), num(n), ms(g.durationMs), ms(per))
 		}
 		if st.TotalTimeMs > 0 {
 			summary += fmt.Sprintf(", %s of the %s transaction", pct(sh), ms(st.TotalTimeMs))
 		}
-		out = append(out, ranked{Fact{KindSlowSQL, sev, summary, data}, s.DurationMs})
+		out = append(out, Fact{KindSlowSQL, sev, summary, data})
 	}
 	return out
 }
@@ -247,34 +352,41 @@ func spanTables(s *profile.Span) ([]string, string) {
 	return slices.Clone(tables), crud
 }
 
-func detectSlowDBConnect(p *profile.Profile, th Thresholds) []ranked {
-	var out []ranked
-	for i := range p.Spans {
-		s := &p.Spans[i]
-		if s.Kind != profile.KindDBConnect {
-			continue
-		}
-		per := s.DurationMs / float64(s.Executions())
-		sev := th.grade(per, th.SlowDBConnectMs)
+func detectSlowDBConnect(p *profile.Profile, st profile.Stats, th Thresholds) []Fact {
+	var out []Fact
+	byDatabase := func(_ int, s *profile.Span) string { return cmp.Or(remoteOf(s), s.Name) }
+	for _, g := range groupSpans(p, profile.KindDBConnect, byDatabase) {
+		sev := th.gradeGroup(g, th.SlowDBConnectMs, th.RepeatedShare, th.RepeatedMinMs, st)
 		if sev == SeverityNone {
 			continue
 		}
+		s := &p.Spans[g.slowest]
 		addr := remoteOf(s)
-		summary := "acquiring a database connection took " + ms(per)
+		summary := "acquiring a database connection took " + ms(g.durationMs)
 		if addr != "" {
-			summary = fmt.Sprintf("acquiring a database connection to %s took %s", addr, ms(per))
+			summary = fmt.Sprintf("acquiring a database connection to %s took %s", addr, ms(g.durationMs))
 		}
-		if s.Error != "" {
-			summary += " and failed: " + firstLine(s.Error)
+		if g.executions > 1 {
+			summary += fmt.Sprintf(" over %s acquisitions (%s each)", num(g.executions), ms(g.perMs()))
 		}
-		out = append(out, ranked{Fact{KindSlowDBConnect, sev, summary, map[string]any{
-			"span":          i,
-			"name":          s.Name,
-			"remoteAddress": addr,
-			"durationMs":    round1(per),
-			"executions":    s.Executions(),
-			"error":         firstLine(s.Error),
-		}}, per})
+		if st.TotalTimeMs > 0 {
+			summary += fmt.Sprintf(", %s of the %s transaction", pct(share(g.durationMs, st.TotalTimeMs)), ms(st.TotalTimeMs))
+		}
+		if g.firstError != "" {
+			summary += " and failed: " + g.firstError
+		}
+		out = append(out, Fact{KindSlowDBConnect, sev, summary, map[string]any{
+			"span":           g.slowest,
+			"name":           s.Name,
+			"remoteAddress":  addr,
+			"durationMs":     round1(g.durationMs),
+			"impactMs":       round1(g.durationMs),
+			"perExecutionMs": round1(g.perMs()),
+			"executions":     g.executions,
+			"share":          share(g.durationMs, st.TotalTimeMs),
+			"totalTimeMs":    round1(st.TotalTimeMs),
+			"error":          g.firstError,
+		}})
 	}
 	return out
 }
@@ -301,44 +413,64 @@ func cleanURL(raw string) string {
 	return u.String()
 }
 
-func detectNetworkDelay(p *profile.Profile, st profile.Stats, th Thresholds) []ranked {
-	var out []ranked
-	for i := range p.Spans {
-		s := &p.Spans[i]
-		if s.Kind != profile.KindHTTPClient {
-			continue
-		}
-		per := s.DurationMs / float64(s.Executions())
-		sev := th.grade(per, th.NetworkDelayMs)
+// endpointKey groups the calls to one endpoint (a retry loop calls the same one again): the
+// method name, remote address and URL without its query.
+func endpointKey(_ int, s *profile.Span) string {
+	u := cleanURL(s.URL)
+	if i := strings.IndexAny(s.URL, "?#"); u == "" && i >= 0 {
+		u = s.URL[:i]
+	} else if u == "" {
+		u = s.URL
+	}
+	if u == "" && remoteOf(s) == "" {
+		return ""
+	}
+	return s.Name + " " + remoteOf(s) + " " + u
+}
+
+func detectNetworkDelay(p *profile.Profile, st profile.Stats, th Thresholds) []Fact {
+	var out []Fact
+	for _, g := range groupSpans(p, profile.KindHTTPClient, endpointKey) {
+		sev := th.gradeGroup(g, th.NetworkDelayMs, th.RepeatedShare, th.RepeatedMinMs, st)
 		if sev == SeverityNone {
 			continue
 		}
+		s := &p.Spans[g.slowest]
 		addr := remoteOf(s)
 		target := cmp.Or(addr, cleanURL(s.URL), s.Name, "an external service")
-		summary := fmt.Sprintf("external call to %s took %s", target, ms(per))
 		if u := cleanURL(s.URL); u != "" && addr != "" {
-			summary = fmt.Sprintf("external call to %s (%s) took %s", addr, u, ms(per))
+			target = fmt.Sprintf("%s (%s)", addr, u)
+		}
+		summary := fmt.Sprintf("external call to %s took %s", target, ms(g.durationMs))
+		if g.executions > 1 {
+			summary = fmt.Sprintf("external call to %s ran %s times for %s (%s each)", target, num(g.executions), ms(g.durationMs), ms(g.perMs()))
 		}
 		if st.TotalTimeMs > 0 {
-			summary += fmt.Sprintf(", %s of the %s transaction", pct(share(s.DurationMs, st.TotalTimeMs)), ms(st.TotalTimeMs))
+			summary += fmt.Sprintf(", %s of the %s transaction", pct(share(g.durationMs, st.TotalTimeMs)), ms(st.TotalTimeMs))
 		}
-		if s.Error != "" {
-			summary += "; it failed: " + firstLine(s.Error)
-		} else if s.StatusCode >= 400 {
-			summary += fmt.Sprintf("; it answered HTTP %d", s.StatusCode)
+		switch {
+		case g.errors > 0 && g.executions > 1:
+			summary += fmt.Sprintf("; %s of them failed: %s", num(g.errors), g.firstError)
+		case g.errors > 0:
+			summary += "; it failed: " + g.firstError
+		case g.lastStatus >= 400:
+			summary += fmt.Sprintf("; it answered HTTP %d", g.lastStatus)
 		}
-		out = append(out, ranked{Fact{KindNetworkDelay, sev, summary, map[string]any{
-			"span":          i,
-			"name":          s.Name,
-			"remoteAddress": addr,
-			"url":           cleanURL(s.URL),
-			"durationMs":    round1(per),
-			"executions":    s.Executions(),
-			"share":         share(s.DurationMs, st.TotalTimeMs),
-			"totalTimeMs":   round1(st.TotalTimeMs),
-			"statusCode":    s.StatusCode,
-			"error":         firstLine(s.Error),
-		}}, per})
+		out = append(out, Fact{KindNetworkDelay, sev, summary, map[string]any{
+			"span":           g.slowest,
+			"name":           s.Name,
+			"remoteAddress":  addr,
+			"url":            cleanURL(s.URL),
+			"durationMs":     round1(g.durationMs),
+			"impactMs":       round1(g.durationMs),
+			"perExecutionMs": round1(g.perMs()),
+			"executions":     g.executions,
+			"failures":       g.errors,
+			"share":          share(g.durationMs, st.TotalTimeMs),
+			"totalTimeMs":    round1(st.TotalTimeMs),
+			"statusCode":     g.lastStatus,
+			"error":          g.firstError,
+		}})
 	}
 	return out
 }
@@ -386,10 +518,47 @@ func appFrame(stack string) string {
 	return first
 }
 
-func detectExceptions(p *profile.Profile) []ranked {
+// routineExceptions are exceptions that applications throw and handle as a matter of course
+// (an empty query result, a cache miss); they rarely end a request themselves.
+var routineExceptions = []string{
+	"EmptyResultDataAccessException", "IncorrectResultSizeDataAccessException", "NoResultException",
+	"EntityNotFoundException", "NoSuchElementException", "ObjectRetrievalFailureException",
+	"no rows in result set", "ErrNoRows", "redis: nil", "ErrNotFound", "not found",
+}
+
+func isRoutine(typ, message string) bool {
+	return slices.ContainsFunc(routineExceptions, func(r string) bool {
+		return strings.Contains(typ, r) || strings.Contains(message, r)
+	})
+}
+
+// isJVMError reports whether an exception type is a java.lang.Error (OutOfMemoryError,
+// StackOverflowError, ...), which fails whatever it happens in. Go error types named
+// "...Error" (*pgconn.PgError) are ordinary errors.
+func isJVMError(typ string) bool {
+	short := typ[strings.LastIndex(typ, ".")+1:]
+	if strings.HasPrefix(typ, "*") || !strings.HasSuffix(short, "Error") {
+		return false
+	}
+	for _, pkg := range []string{"java.", "javax.", "jdk.", "kotlin.", "scala."} {
+		if strings.HasPrefix(typ, pkg) {
+			return true
+		}
+	}
+	return !strings.Contains(typ, ".") && short != "Error"
+}
+
+// detectExceptions groups the exceptions by type. In a failed request (HTTP 5xx) the exception
+// that ended it (the last one that is not routine, or the last one) is critical and marked
+// "failed"; so is a JVM Error anywhere. In a request that succeeded (2xx/3xx) the application
+// handled its exceptions: they are context (SeverityInfo), unless the transaction is slow and
+// no other finding explains its time. Other exceptions (a 4xx request, an unknown status) are
+// warnings.
+func detectExceptions(p *profile.Profile, st profile.Stats, th Thresholds, others []Fact) []Fact {
 	type group struct {
 		typ, message, frame string
-		count, first        int
+		count, first, last  int
+		routine             bool
 	}
 	var groups []*group
 	byType := map[string]*group{}
@@ -400,11 +569,13 @@ func detectExceptions(p *profile.Profile) []ranked {
 		}
 		g := byType[typ]
 		if g == nil {
-			g = &group{typ: typ, message: firstLine(e.Message), frame: appFrame(e.StackTrace), first: i}
+			g = &group{typ: typ, message: firstLine(e.Message), frame: appFrame(e.StackTrace), first: i, routine: true}
 			byType[typ] = g
 			groups = append(groups, g)
 		}
 		g.count++
+		g.last = i
+		g.routine = g.routine && isRoutine(typ, e.Message)
 		if g.message == "" {
 			g.message = firstLine(e.Message)
 		}
@@ -412,12 +583,40 @@ func detectExceptions(p *profile.Profile) []ranked {
 			g.frame = appFrame(e.StackTrace)
 		}
 	}
-	var out []ranked
+	status := p.Transaction.Status
+	// The exception that failed the request.
+	var failing *group
+	if status >= 500 {
+		for _, g := range groups {
+			if !g.routine && (failing == nil || g.last > failing.last) {
+				failing = g
+			}
+		}
+		for _, g := range groups {
+			if failing == nil || failing.routine && g.last > failing.last {
+				failing = g
+			}
+		}
+	}
+	succeeded := status >= 200 && status < 400
+	explained := slices.ContainsFunc(others, func(f Fact) bool { return f.Severity >= SeverityWarning })
+	var out []Fact
 	for _, g := range groups {
-		sev := SeverityWarning
-		short := g.typ[strings.LastIndex(g.typ, ".")+1:]
-		if p.Transaction.Status >= 500 || strings.HasSuffix(short, "Error") {
-			sev = SeverityCritical // the request failed, or a JVM Error (OutOfMemoryError, ...)
+		sev, failed, handled := SeverityWarning, false, false
+		switch {
+		case g == failing || isJVMError(g.typ):
+			sev, failed = SeverityCritical, true
+		case status >= 500:
+			sev = SeverityInfo // thrown on the way, not what failed the request
+			if !g.routine {
+				sev = SeverityWarning
+			}
+		case succeeded:
+			handled = true
+			sev = SeverityInfo
+			if !explained && st.TotalTimeMs >= th.SlowTransactionMs {
+				sev = SeverityWarning
+			}
 		}
 		summary := g.typ
 		if g.message != "" {
@@ -429,13 +628,19 @@ func detectExceptions(p *profile.Profile) []ranked {
 		if g.frame != "" {
 			summary += " at " + g.frame
 		}
-		out = append(out, ranked{Fact{KindException, sev, summary, map[string]any{
-			"type":    g.typ,
-			"message": g.message,
-			"frame":   g.frame,
-			"count":   g.count,
-			"status":  p.Transaction.Status,
-		}}, float64(g.count)*1e6 - float64(g.first)})
+		if handled {
+			summary += fmt.Sprintf(", handled: the request succeeded (HTTP %d)", status)
+		}
+		out = append(out, Fact{KindException, sev, summary, map[string]any{
+			"type":     g.typ,
+			"message":  g.message,
+			"frame":    g.frame,
+			"count":    g.count,
+			"status":   status,
+			"failed":   failed,
+			"handled":  handled,
+			"impactMs": 0.0,
+		}})
 	}
 	return out
 }
@@ -448,7 +653,7 @@ type sqlGroup struct {
 	durationMs float64
 }
 
-func detectExcessiveSQL(p *profile.Profile, st profile.Stats, th Thresholds) []ranked {
+func detectExcessiveSQL(p *profile.Profile, st profile.Stats, th Thresholds) []Fact {
 	var stmts []*sqlGroup
 	byText := map[string]*sqlGroup{}
 	for i := range p.Spans {
@@ -470,7 +675,7 @@ func detectExcessiveSQL(p *profile.Profile, st profile.Stats, th Thresholds) []r
 		g.count += s.Executions()
 		g.durationMs += s.DurationMs
 	}
-	var out []ranked
+	var out []Fact
 	for _, g := range stmts {
 		sev := th.grade(float64(g.count), float64(th.RepeatedSQLCount))
 		if sev == SeverityNone {
@@ -478,16 +683,18 @@ func detectExcessiveSQL(p *profile.Profile, st profile.Stats, th Thresholds) []r
 		}
 		summary := fmt.Sprintf("the same %s ran %s times (%s in total), an N+1 query pattern; %s SQL executions in the transaction",
 			sqlSubject(g.crud, g.tables), num(g.count), ms(g.durationMs), num(st.SQLCount))
-		out = append(out, ranked{Fact{KindExcessiveSQL, sev, summary, map[string]any{
+		out = append(out, Fact{KindExcessiveSQL, sev, summary, map[string]any{
 			"pattern":    "repeated",
 			"crud":       g.crud,
 			"tables":     g.tables,
 			"repeats":    g.count,
 			"durationMs": round1(g.durationMs),
+			"impactMs":   round1(g.durationMs),
+			"share":      share(g.durationMs, st.TotalTimeMs),
 			"sqlCount":   st.SQLCount,
 			"sqlTimeMs":  round1(st.SQLTimeMs),
 			"sql":        g.sql,
-		}}, float64(g.count)})
+		}})
 	}
 	if len(out) == 0 {
 		if sev := th.grade(float64(st.SQLCount), float64(th.ExcessiveSQLCount)); sev != SeverityNone {
@@ -496,12 +703,14 @@ func detectExcessiveSQL(p *profile.Profile, st profile.Stats, th Thresholds) []r
 			if len(tables) > 0 {
 				summary += ", mostly on " + strings.Join(tables, ", ")
 			}
-			out = append(out, ranked{Fact{KindExcessiveSQL, sev, summary, map[string]any{
+			out = append(out, Fact{KindExcessiveSQL, sev, summary, map[string]any{
 				"pattern":   "total",
 				"tables":    tables,
 				"sqlCount":  st.SQLCount,
 				"sqlTimeMs": round1(st.SQLTimeMs),
-			}}, float64(st.SQLCount)})
+				"impactMs":  round1(st.SQLTimeMs),
+				"share":     share(st.SQLTimeMs, st.TotalTimeMs),
+			}})
 		}
 	}
 	return out
@@ -537,7 +746,7 @@ func busiestTables(stmts []*sqlGroup) []string {
 	return out
 }
 
-func detectExcessiveFetch(p *profile.Profile, st profile.Stats, th Thresholds) []ranked {
+func detectExcessiveFetch(p *profile.Profile, st profile.Stats, th Thresholds) []Fact {
 	sev := th.grade(float64(st.FetchCount), float64(th.ExcessiveFetchRows))
 	if sev == SeverityNone {
 		return nil
@@ -550,7 +759,17 @@ func detectExcessiveFetch(p *profile.Profile, st profile.Stats, th Thresholds) [
 			best = i
 		}
 	}
-	data := map[string]any{"rows": st.FetchCount, "tables": []string{}, "crud": "", "spanRows": 0}
+	// The time the rows cost: the fetch spans and the statements that returned a tenth of them
+	// or more.
+	impact := 0.0
+	for i := range p.Spans {
+		s := &p.Spans[i]
+		if s.Kind == profile.KindFetch || s.Kind == profile.KindSQL && s.Rows > 0 && s.Rows*10 >= st.FetchCount {
+			impact += s.DurationMs
+		}
+	}
+	data := map[string]any{"rows": st.FetchCount, "tables": []string{}, "crud": "", "spanRows": 0,
+		"impactMs": round1(impact), "share": share(impact, st.TotalTimeMs), "totalTimeMs": round1(st.TotalTimeMs)}
 	summary := fmt.Sprintf("%s rows fetched in one transaction", num(st.FetchCount))
 	if best >= 0 {
 		s := &p.Spans[best]
@@ -561,5 +780,5 @@ func detectExcessiveFetch(p *profile.Profile, st profile.Stats, th Thresholds) [
 			summary += fmt.Sprintf(", %s of them by the %s", num(s.Rows), sqlSubject(crud, tables))
 		}
 	}
-	return []ranked{{Fact{KindExcessiveFetch, sev, summary, data}, float64(st.FetchCount)}}
+	return []Fact{{KindExcessiveFetch, sev, summary, data}}
 }

@@ -180,12 +180,19 @@ func TestDetectException(t *testing.T) {
 		{"none", 200, nil, []string{}, nil},
 		{"failed request", 500, []profile.Exception{{Type: "java.sql.SQLTransientConnectionException", Message: "pool timeout\n(total=20)", StackTrace: stack}},
 			[]string{"exception/3"}, []string{"java.sql.SQLTransientConnectionException: pool timeout at com.example.order.OrderRepository.findById(OrderRepository.java:58)"}},
-		{"handled exception", 200, []profile.Exception{{Type: "java.lang.IllegalStateException", Message: "cart is empty"}},
-			[]string{"exception/2"}, []string{"IllegalStateException: cart is empty"}},
+		{"handled exception is context", 200, []profile.Exception{{Type: "java.lang.IllegalStateException", Message: "cart is empty"}},
+			[]string{"exception/1"}, []string{"IllegalStateException: cart is empty, handled: the request succeeded (HTTP 200)"}},
 		{"jvm error", 200, []profile.Exception{{Type: "java.lang.OutOfMemoryError", Message: "Java heap space"}},
 			[]string{"exception/3"}, nil},
-		{"grouped by type", 200, []profile.Exception{{Type: "a.B", Message: "one"}, {Type: "a.C"}, {Type: "a.B", Message: "two"}},
+		{"a Go error type is no jvm error", 200, []profile.Exception{{Type: "*pgconn.PgError", Message: "notice"}},
+			[]string{"exception/1"}, nil},
+		{"client error", 400, []profile.Exception{{Type: "org.springframework.web.bind.MethodArgumentNotValidException"}},
+			[]string{"exception/2"}, nil},
+		{"grouped by type", 0, []profile.Exception{{Type: "a.B", Message: "one"}, {Type: "a.C"}, {Type: "a.B", Message: "two"}},
 			[]string{"exception/2", "exception/2"}, []string{"a.B: one (2 times)"}},
+		{"the last exception that is not routine failed the request", 500, []profile.Exception{
+			{Type: "org.springframework.dao.EmptyResultDataAccessException"}, {Type: "java.lang.NullPointerException"}, {Type: "java.util.NoSuchElementException"}},
+			[]string{"exception/3", "exception/1", "exception/1"}, []string{"java.lang.NullPointerException"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -316,8 +323,9 @@ func TestDetectOrder(t *testing.T) {
 	)
 	p.Exceptions = []profile.Exception{{Type: "java.lang.RuntimeException"}}
 	got := Detect(p, DefaultThresholds())
-	require.Equal(t, []string{"network_delay/3", "slow_sql/3", "exception/2", "slow_db_connect/2", "slow_sql/2", "slow_sql/2"}, kinds(got))
-	require.Contains(t, got[4].Summary, "DELETE on c") // the larger of the two warnings first
+	// By the time they cost, whatever their kind; the exception costs no time of its own.
+	require.Equal(t, []string{"slow_sql/3", "network_delay/3", "slow_sql/2", "slow_sql/2", "slow_db_connect/2", "exception/2"}, kinds(got))
+	require.Contains(t, got[2].Summary, "DELETE on c")
 	for range 5 {
 		require.Equal(t, got, Detect(p, DefaultThresholds()))
 	}
@@ -326,4 +334,111 @@ func TestDetectOrder(t *testing.T) {
 	// Custom thresholds apply.
 	strict := Detect(p, Thresholds{SlowSQLMs: 100, CriticalFactor: 2})
 	require.Equal(t, SeverityCritical, only(strict, KindSlowSQL)[2].Severity)
+}
+
+// The outsider's three misses: findings ranked by the time they cost, slow SQL judged per
+// statement as well as per execution, and a handled exception kept as context.
+func TestDetectImpact(t *testing.T) {
+	t.Run("a 4.6 s UPDATE outranks a 1.3 s external call", func(t *testing.T) {
+		p := prof(t, 6216,
+			profile.Span{Kind: profile.KindHTTPClient, DurationMs: 1268, URL: "https://warehouse.example.com/sync"},
+			sqlSpan(4601, "UPDATE inventory SET qty = qty - ? WHERE sku = ?"))
+		got := Detect(p, DefaultThresholds())
+		require.Equal(t, []string{"slow_sql/2", "network_delay/2"}, kinds(got))
+		require.Equal(t, 4601.0, got[0].Data["impactMs"])
+	})
+	t.Run("one SELECT six times at 910 ms is slow SQL", func(t *testing.T) {
+		var spans []profile.Span
+		for i := range 6 {
+			spans = append(spans, sqlSpan(910, fmt.Sprintf("SELECT SUM(amount) FROM settlements WHERE merchant_id = %d", i)))
+		}
+		got := Detect(prof(t, 6742, spans...), DefaultThresholds())
+		require.Equal(t, []string{"slow_sql/3"}, kinds(got))
+		require.Contains(t, got[0].Summary, "SELECT on settlements ran 6 times for 5,460 ms (910 ms each), 81% of the 6,742 ms transaction")
+		require.Equal(t, 6, got[0].Data["executions"])
+	})
+	t.Run("short executions under the share are not slow SQL", func(t *testing.T) {
+		s := sqlSpan(600, "SELECT * FROM carts WHERE id = ?")
+		s.Count = 6 // 100 ms each
+		require.Empty(t, only(Detect(prof(t, 1000, s), DefaultThresholds()), KindSlowSQL))
+	})
+	t.Run("a handled exception is context", func(t *testing.T) {
+		p := prof(t, 4772, profile.Span{Kind: profile.KindHTTPClient, DurationMs: 4201, URL: "http://coupon.svc:8080/apply"})
+		p.Transaction.Status = 201
+		p.Exceptions = []profile.Exception{{Type: "org.springframework.dao.EmptyResultDataAccessException"}}
+		got := Detect(p, DefaultThresholds())
+		require.Equal(t, []string{"network_delay/2", "exception/1"}, kinds(got))
+		require.Equal(t, true, got[1].Data["handled"])
+	})
+	t.Run("a handled exception explains a slow request when nothing else does", func(t *testing.T) {
+		p := prof(t, 2500, profile.Span{Kind: profile.KindInternal, DurationMs: 2400})
+		p.Transaction.Status = 200
+		p.Exceptions = []profile.Exception{{Type: "com.example.RetryableLockException"}}
+		require.Equal(t, []string{"exception/2"}, kinds(Detect(p, DefaultThresholds())))
+	})
+	t.Run("an exception that failed the request comes first", func(t *testing.T) {
+		p := prof(t, 9000, sqlSpan(8000, "SELECT * FROM orders"))
+		p.Transaction.Status = 503
+		p.Exceptions = []profile.Exception{{Type: "java.lang.IllegalStateException"}}
+		got := Detect(p, DefaultThresholds())
+		require.Equal(t, []string{"exception/3", "slow_sql/3"}, kinds(got))
+		require.Equal(t, true, got[0].Data["failed"])
+	})
+}
+
+// Identical calls of a retry loop are one finding with their count, so they do not crowd the
+// other findings out of the report's three points.
+func TestDetectRetryLoop(t *testing.T) {
+	call := func(ms float64, err string) profile.Span {
+		return profile.Span{Kind: profile.KindHTTPClient, Name: "RestTemplate.exchange", DurationMs: ms, Error: err,
+			URL: "https://gds.example.com/offers?session=1"}
+	}
+	p := prof(t, 8240,
+		profile.Span{Kind: profile.KindDBConnect, DurationMs: 610, RemoteAddress: "travel-db:3306"},
+		sqlSpan(1520, "SELECT * FROM fare_rules WHERE route = ?"),
+		call(1505, "java.net.SocketTimeoutException: Read timed out"),
+		call(1502, "java.net.SocketTimeoutException: Read timed out"),
+		call(1498, ""),
+		profile.Span{Kind: profile.KindHTTPClient, DurationMs: 1100, URL: "http://hotel.svc:8080/rooms"},
+	)
+	got := Detect(p, DefaultThresholds())
+	require.Equal(t, []string{"network_delay/2", "slow_sql/2", "network_delay/2", "slow_db_connect/2"}, kinds(got))
+	require.Equal(t, 3, got[0].Data["executions"])
+	require.Equal(t, 2, got[0].Data["failures"])
+	require.Contains(t, got[0].Summary, "ran 3 times for 4,505 ms (1,502 ms each)")
+	require.Contains(t, got[0].Summary, "2 of them failed: java.net.SocketTimeoutException: Read timed out")
+
+	// Five calls of 900 ms each, none slow alone, are one slow call in total.
+	var spans []profile.Span
+	for range 5 {
+		spans = append(spans, call(900, "ReadTimeoutException"))
+	}
+	got = Detect(prof(t, 4630, spans...), DefaultThresholds())
+	require.Equal(t, []string{"network_delay/2"}, kinds(got))
+
+	for _, lang := range []string{LangEnglish, LangKorean} {
+		r := Write(&profile.Alert{Rule: "SlowTransaction", Application: "travel-api", Profile: p}, Detect(p, DefaultThresholds()), lang)
+		require.Len(t, r.Analysis, 3)
+		require.Contains(t, r.Analysis[1], "fare_rules")
+	}
+}
+
+// N+1 advice differs for reads and writes.
+func TestNPlusOneAdvice(t *testing.T) {
+	for crud, want := range map[string][]string{
+		"SELECT * FROM order_items WHERE order_id = ?":        {"fetch join", "@BatchSize"},
+		"INSERT INTO order_history (order_id) VALUES (?)":     {"executeBatch", "배치"},
+		"UPDATE stock SET qty = qty - 1 WHERE sku = ?":        {"executeBatch", "WHERE id IN"},
+		"DELETE FROM cart_items WHERE cart_id = ? AND id = ?": {"executeBatch", "집합 단위"},
+	} {
+		s := sqlSpan(600, crud)
+		s.Count = 300
+		p := prof(t, 1000, s)
+		facts := Detect(p, DefaultThresholds())
+		a := &profile.Alert{Rule: "ExcessiveSQL", Application: "shop", Profile: p}
+		text := Write(a, facts, LangEnglish).Render() + Write(a, facts, LangKorean).Render()
+		for _, w := range want {
+			require.Contains(t, text, w, crud)
+		}
+	}
 }

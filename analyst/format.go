@@ -102,3 +102,14 @@ func (d fdata) strs(k string) []string {
 	}
 	return nil
 }
+
+func (d fdata) bool(k string) bool {
+	switch v := d[k].(type) {
+	case bool:
+		return v
+	case string:
+		b, _ := strconv.ParseBool(v)
+		return b
+	}
+	return false
+}

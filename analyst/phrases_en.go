@@ -85,12 +85,24 @@ func (e english) problemSummary(v view, f Fact, more int) string {
 	switch f.Kind {
 	case KindSlowSQL:
 		cause = fmt.Sprintf("Cause: slow SQL. The %s took %s%s", subjectEN(d), ms(d.f64("durationMs")), ofTotal(d))
+		if n := d.int("executions"); n > 1 {
+			cause = fmt.Sprintf("Cause: slow SQL. The %s ran %s times, %s in total (%s each)%s",
+				subjectEN(d), num(n), ms(d.f64("durationMs")), ms(d.f64("perExecutionMs")), ofTotal(d))
+		}
 	case KindSlowDBConnect:
-		cause = fmt.Sprintf("Cause: slow database connection acquisition. The application waited %s for a connection%s from its pool",
-			ms(d.f64("durationMs")), prefixed(" to ", d.str("remoteAddress")))
+		cause = fmt.Sprintf("Cause: slow database connection acquisition. The application waited %s for a connection%s from its pool%s",
+			ms(d.f64("durationMs")), prefixed(" to ", d.str("remoteAddress")), ofTotal(d))
+		if n := d.int("executions"); n > 1 {
+			cause = fmt.Sprintf("Cause: slow database connection acquisition. The application waited %s in total for %s connections%s from its pool (%s each)%s",
+				ms(d.f64("durationMs")), num(n), prefixed(" to ", d.str("remoteAddress")), ms(d.f64("perExecutionMs")), ofTotal(d))
+		}
 	case KindNetworkDelay:
-		cause = fmt.Sprintf("Cause: external call delay. The call to %s took %s%s",
-			cmp.Or(d.str("remoteAddress"), d.str("url"), "the remote service"), ms(d.f64("durationMs")), ofTotal(d))
+		target := cmp.Or(d.str("remoteAddress"), d.str("url"), "the remote service")
+		cause = fmt.Sprintf("Cause: external call delay. The call to %s took %s%s", target, ms(d.f64("durationMs")), ofTotal(d))
+		if n := d.int("executions"); n > 1 {
+			cause = fmt.Sprintf("Cause: external call delay. The call to %s was made %s times%s, %s in total (%s each)%s",
+				target, num(n), retriedEN(d), ms(d.f64("durationMs")), ms(d.f64("perExecutionMs")), ofTotal(d))
+		}
 	case KindException:
 		verb := "raised"
 		if d.int("status") >= 500 {
@@ -117,6 +129,18 @@ func (e english) problemSummary(v view, f Fact, more int) string {
 		s += fmt.Sprintf(" %d more problems were found.", more)
 	}
 	return s
+}
+
+// retriedEN is " (2 failed and were retried)" for a retry loop.
+func retriedEN(d fdata) string {
+	switch f := d.int("failures"); {
+	case f <= 0:
+		return ""
+	case f == 1:
+		return " (1 failed and was retried)"
+	default:
+		return fmt.Sprintf(" (%s failed and were retried)", num(f))
+	}
 }
 
 func prefixed(prefix, s string) string {
@@ -150,10 +174,14 @@ func (english) analysis(v view, f Fact) string {
 		}
 		return s + "." + prefixed(" Statement: ", truncate(d.str("sql"), 160))
 	case KindSlowDBConnect:
-		s := fmt.Sprintf("Slow DB connection: acquiring a connection%s took %s%s", prefixed(" to ", d.str("remoteAddress")),
-			ms(d.f64("durationMs")), prefixed(" in ", d.str("name")))
+		s := fmt.Sprintf("Slow DB connection: acquiring a connection%s%s took %s%s", prefixed(" to ", d.str("remoteAddress")),
+			prefixed(" in ", d.str("name")), ms(d.f64("durationMs")), ofTotal(d))
+		if n := d.int("executions"); n > 1 {
+			s = fmt.Sprintf("Slow DB connection: %s connection acquisitions%s%s took %s in total (%s each)%s", num(n),
+				prefixed(" to ", d.str("remoteAddress")), prefixed(" in ", d.str("name")), ms(d.f64("durationMs")), ms(d.f64("perExecutionMs")), ofTotal(d))
+		}
 		if e := d.str("error"); e != "" {
-			return sentence(s + " and failed: " + e)
+			return sentence(s + "; it failed: " + e)
 		}
 		return s + "; the pool was exhausted or the database was slow to accept connections."
 	case KindNetworkDelay:
@@ -162,7 +190,13 @@ func (english) analysis(v view, f Fact) string {
 			target += " (" + u + ")"
 		}
 		s := fmt.Sprintf("Network delay: the call to %s took %s%s", target, ms(d.f64("durationMs")), ofTotal(d))
+		if n := d.int("executions"); n > 1 {
+			s = fmt.Sprintf("Network delay: the call to %s was made %s times%s, %s in total (%s each)%s",
+				target, num(n), retriedEN(d), ms(d.f64("durationMs")), ms(d.f64("perExecutionMs")), ofTotal(d))
+		}
 		switch {
+		case d.str("error") != "" && d.int("executions") > 1:
+			s += "; error: " + d.str("error")
 		case d.str("error") != "":
 			s += "; it failed: " + d.str("error")
 		case d.int("statusCode") > 0:
@@ -175,7 +209,10 @@ func (english) analysis(v view, f Fact) string {
 			s += fmt.Sprintf(" (%s times)", num(n))
 		}
 		s += prefixed(", thrown at ", d.str("frame"))
-		if st := d.int("status"); st > 0 {
+		switch st := d.int("status"); {
+		case d.bool("handled") && f.Severity < SeverityWarning:
+			s += fmt.Sprintf("; the application handled it and the request succeeded (HTTP %d), so it is context, not the cause", st)
+		case st > 0:
 			s += fmt.Sprintf("; the request ended with HTTP %d", st)
 		}
 		return sentence(s) + prefixed(" Message: ", sentence(d.str("message")))
@@ -228,7 +265,12 @@ func (english) action(v view, f Fact) string {
 		return fmt.Sprintf("Find and fix the cause of %s%s using the application log around the alert time, and make the request fail fast with a clear error.", d.str("type"), at)
 	case KindExcessiveSQL:
 		if d.str("pattern") == "repeated" {
-			return fmt.Sprintf("Remove the N+1 pattern: load %s for all rows in one query (JOIN, IN list or batch fetch) instead of %s separate %s statements.",
+			switch crud := d.str("crud"); crud {
+			case profile.CRUDInsert, profile.CRUDUpdate, profile.CRUDDelete:
+				return fmt.Sprintf("Remove the N+1 writes: send the %s %s statements on %s as one JDBC batch (addBatch/executeBatch, hibernate.jdbc.batch_size) or as a multi-row or set-based statement (WHERE id IN (...)) instead of one round trip per row.",
+					num(d.int("repeats")), crud, cmp.Or(tables, "the table"))
+			}
+			return fmt.Sprintf("Remove the N+1 reads: load %s for all rows in one query (JOIN or fetch join, IN list, or batch fetch such as @BatchSize) instead of %s separate %s statements.",
 				cmp.Or(tables, "the data"), num(d.int("repeats")), cmp.Or(d.str("crud"), "SQL"))
 		}
 		return "Cut the number of SQL calls: cache reference data, batch writes and replace per-row queries with set-based ones."

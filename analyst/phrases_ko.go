@@ -82,20 +82,29 @@ func (k korean) problemSummary(v view, f Fact, more int) string {
 	switch f.Kind {
 	case KindSlowSQL:
 		cause = fmt.Sprintf("원인은 느린 SQL입니다. %s가 %s 걸렸습니다", subjectKO(d), ms(d.f64("durationMs")))
-		if o := ofTotalKO(d); o != "" {
-			cause += "(" + o + ")"
+		var extra []string
+		if n := d.int("executions"); n > 1 {
+			cause = fmt.Sprintf("원인은 느린 SQL입니다. %s가 %s회 실행되어 총 %s 걸렸습니다", subjectKO(d), num(n), ms(d.f64("durationMs")))
+			extra = append(extra, "회당 "+ms(d.f64("perExecutionMs")))
 		}
-		cause += "."
+		cause += parenKO(append(extra, ofTotalKO(d))) + "."
 	case KindSlowDBConnect:
-		cause = fmt.Sprintf("원인은 DB 커넥션 획득 지연입니다. 커넥션 풀에서 DB 커넥션을 얻는 데 %s가 걸렸습니다%s.",
-			ms(d.f64("durationMs")), wrapped(d.str("remoteAddress")))
-	case KindNetworkDelay:
-		cause = fmt.Sprintf("원인은 외부 호출 지연입니다. 외부 호출 대상 %s의 응답에 %s가 걸렸습니다",
-			cmp.Or(d.str("remoteAddress"), d.str("url"), "(알 수 없음)"), ms(d.f64("durationMs")))
-		if o := ofTotalKO(d); o != "" {
-			cause += "(" + o + ")"
+		cause = fmt.Sprintf("원인은 DB 커넥션 획득 지연입니다. 커넥션 풀에서 DB 커넥션을 얻는 데 %s가 걸렸습니다", ms(d.f64("durationMs")))
+		extra := []string{d.str("remoteAddress")}
+		if n := d.int("executions"); n > 1 {
+			cause = fmt.Sprintf("원인은 DB 커넥션 획득 지연입니다. 커넥션 풀에서 DB 커넥션을 %s회 얻는 데 총 %s가 걸렸습니다", num(n), ms(d.f64("durationMs")))
+			extra = append(extra, "회당 "+ms(d.f64("perExecutionMs")))
 		}
-		cause += "."
+		cause += parenKO(append(extra, ofTotalKO(d))) + "."
+	case KindNetworkDelay:
+		target := cmp.Or(d.str("remoteAddress"), d.str("url"), "(알 수 없음)")
+		cause = fmt.Sprintf("원인은 외부 호출 지연입니다. 외부 호출 대상 %s의 응답에 %s가 걸렸습니다", target, ms(d.f64("durationMs")))
+		var extra []string
+		if n := d.int("executions"); n > 1 {
+			cause = fmt.Sprintf("원인은 외부 호출 지연입니다. 외부 호출 대상 %s에 %s회 요청해 총 %s가 걸렸습니다", target, num(n), ms(d.f64("durationMs")))
+			extra = append(extra, "회당 "+ms(d.f64("perExecutionMs")), retriedKO(d))
+		}
+		cause += parenKO(append(extra, ofTotalKO(d))) + "."
 	case KindException:
 		if st := d.int("status"); st >= 500 {
 			cause = fmt.Sprintf("원인은 예외입니다. 요청이 %s 예외로 실패했습니다(HTTP %d).", d.str("type"), st)
@@ -120,6 +129,28 @@ func (k korean) problemSummary(v view, f Fact, more int) string {
 		s += fmt.Sprintf(" 이 밖에 문제 %d건이 더 발견되었습니다.", more)
 	}
 	return s
+}
+
+// parenKO is "(a, b)" of the non-empty parts, or "".
+func parenKO(parts []string) string {
+	var kept []string
+	for _, p := range parts {
+		if p != "" {
+			kept = append(kept, p)
+		}
+	}
+	if len(kept) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(kept, ", ") + ")"
+}
+
+// retriedKO is "2회 실패 후 재시도" for a retry loop.
+func retriedKO(d fdata) string {
+	if f := d.int("failures"); f > 0 {
+		return num(f) + "회 실패 후 재시도"
+	}
+	return ""
 }
 
 // wrapped is "(s)" or "".
@@ -164,7 +195,11 @@ func (korean) analysis(v view, f Fact) string {
 		return s + "." + prefixed(" 쿼리: ", truncate(d.str("sql"), 160))
 	case KindSlowDBConnect:
 		s := fmt.Sprintf("DB 커넥션 지연: DB 커넥션 획득에 %s가 걸렸습니다%s.", ms(d.f64("durationMs")),
-			wrapped(strings.Trim(d.str("remoteAddress")+", "+d.str("name"), ", ")))
+			parenKO([]string{d.str("remoteAddress"), d.str("name"), ofTotalKO(d)}))
+		if n := d.int("executions"); n > 1 {
+			s = fmt.Sprintf("DB 커넥션 지연: DB 커넥션을 %s회 획득하는 데 총 %s가 걸렸습니다%s.", num(n), ms(d.f64("durationMs")),
+				parenKO([]string{d.str("remoteAddress"), d.str("name"), "회당 " + ms(d.f64("perExecutionMs")), ofTotalKO(d)}))
+		}
 		if e := d.str("error"); e != "" {
 			return s + " 결국 획득에 실패했습니다: " + e
 		}
@@ -176,6 +211,13 @@ func (korean) analysis(v view, f Fact) string {
 		}
 		s := fmt.Sprintf("네트워크 지연: 외부 호출 %s 응답에 %s가 걸렸습니다", target, ms(d.f64("durationMs")))
 		var extra []string
+		if n := d.int("executions"); n > 1 {
+			s = fmt.Sprintf("네트워크 지연: 외부 호출 %s에 %s회 요청해 총 %s가 걸렸습니다", target, num(n), ms(d.f64("durationMs")))
+			extra = append(extra, "회당 "+ms(d.f64("perExecutionMs")))
+			if r := retriedKO(d); r != "" {
+				extra = append(extra, r)
+			}
+		}
 		if o := ofTotalKO(d); o != "" {
 			extra = append(extra, o)
 		}
@@ -199,7 +241,10 @@ func (korean) analysis(v view, f Fact) string {
 		if fr := d.str("frame"); fr != "" {
 			s += " 발생 위치: " + fr + "."
 		}
-		if st := d.int("status"); st > 0 {
+		switch st := d.int("status"); {
+		case d.bool("handled") && f.Severity < SeverityWarning:
+			s += fmt.Sprintf(" 애플리케이션이 처리했고 요청은 성공했으므로(HTTP %d) 원인이 아닌 참고 정보입니다.", st)
+		case st > 0:
 			s += fmt.Sprintf(" 요청 결과: HTTP %d.", st)
 		}
 		return s + prefixed(" 메시지: ", d.str("message"))
@@ -255,7 +300,12 @@ func (korean) action(v view, f Fact) string {
 		return fmt.Sprintf("알림 시각 전후의 애플리케이션 로그에서 %s%s 예외의 원인을 찾아 수정하고, 같은 오류가 나면 요청이 명확한 오류로 빠르게 끝나도록 처리하세요.", at, d.str("type"))
 	case KindExcessiveSQL:
 		if d.str("pattern") == "repeated" {
-			return fmt.Sprintf("N+1 패턴을 제거하세요. %s 데이터를 건별로 %s번 조회하지 말고 JOIN, IN 절 또는 배치 조회로 한 번에 가져오세요.",
+			switch crud := d.str("crud"); crud {
+			case profile.CRUDInsert, profile.CRUDUpdate, profile.CRUDDelete:
+				return fmt.Sprintf("N+1 쓰기를 제거하세요. %s 테이블에 %s 문을 건별로 %s번 보내지 말고 JDBC 배치(addBatch/executeBatch, hibernate.jdbc.batch_size)나 다건 INSERT, 집합 단위 문(WHERE id IN (...))으로 묶어 한 번에 실행하세요.",
+					cmp.Or(tables, "해당"), crud, num(d.int("repeats")))
+			}
+			return fmt.Sprintf("N+1 조회를 제거하세요. %s 데이터를 건별로 %s번 조회하지 말고 JOIN(fetch join), IN 절 또는 배치 조회(@BatchSize 등)로 한 번에 가져오세요.",
 				cmp.Or(tables, "해당"), num(d.int("repeats")))
 		}
 		return "SQL 호출 수를 줄이세요. 참조 데이터는 캐시하고, 쓰기는 배치로 묶고, 건별 쿼리는 집합 단위 쿼리로 바꾸세요."

@@ -108,20 +108,15 @@ func phrasesFor(lang string) phrases {
 	return english{}
 }
 
-// sortFacts orders facts as Detect does: severity (highest first), then kind; the given order is
-// kept otherwise.
-func sortFacts(facts []Fact) []Fact {
-	out := slices.Clone(facts)
-	slices.SortStableFunc(out, func(a, b Fact) int {
-		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.Kind, b.Kind))
-	})
-	return out
-}
+// sortFacts orders facts as Detect does: by impact (an exception that failed the request first,
+// then the problems by the time they cost), whatever order the caller kept them in.
+func sortFacts(facts []Fact) []Fact { return rankFacts(facts) }
 
 // Write is the built-in analyst: it turns an alert and the facts found in its profile into a
 // report in the given language ("ko" or "en"; anything else is English). The report always has
 // all four sections; [Profile analysis] and [Action plan] hold at most three points, taken from
-// the most severe facts. Without a fact of SeverityWarning or above the summary says the system
+// the facts with the most impact (an exception that failed the request, then the problems that
+// cost the transaction the most time). Without a fact of SeverityWarning or above the summary says the system
 // is operating normally; without a profile it says that the cause could not be analysed.
 func Write(alert *profile.Alert, facts []Fact, lang string) Report {
 	lang = NormalizeLanguage(lang)

@@ -268,9 +268,10 @@ func TestWriteOddFacts(t *testing.T) {
 	}
 	for _, lang := range []string{"en", "ko"} {
 		r := Write(a, facts, lang)
-		require.Contains(t, r.Summary, "disk /var is 100% full.")
-		require.NotContains(t, r.Summary, "full..")
+		// Ranked by the time they cost: the 1.5 s statement first, then the facts without time.
+		require.Contains(t, r.Summary, "1,500 ms")
 		require.Len(t, r.Analysis, 3)
+		require.Equal(t, "disk /var is 100% full.", r.Analysis[1])
 		require.Contains(t, r.Analysis, "network delay detected.")
 		require.NotContains(t, r.Render(), " 0 ms")
 		require.NotEmpty(t, r.Actions)
