@@ -684,16 +684,17 @@ func detectExcessiveSQL(p *profile.Profile, st profile.Stats, th Thresholds) []F
 		summary := fmt.Sprintf("the same %s ran %s times (%s in total), an N+1 query pattern; %s SQL executions in the transaction",
 			sqlSubject(g.crud, g.tables), num(g.count), ms(g.durationMs), num(st.SQLCount))
 		out = append(out, Fact{KindExcessiveSQL, sev, summary, map[string]any{
-			"pattern":    "repeated",
-			"crud":       g.crud,
-			"tables":     g.tables,
-			"repeats":    g.count,
-			"durationMs": round1(g.durationMs),
-			"impactMs":   round1(g.durationMs),
-			"share":      share(g.durationMs, st.TotalTimeMs),
-			"sqlCount":   st.SQLCount,
-			"sqlTimeMs":  round1(st.SQLTimeMs),
-			"sql":        g.sql,
+			"pattern":     "repeated",
+			"crud":        g.crud,
+			"tables":      g.tables,
+			"repeats":     g.count,
+			"durationMs":  round1(g.durationMs),
+			"impactMs":    round1(g.durationMs),
+			"share":       share(g.durationMs, st.TotalTimeMs),
+			"totalTimeMs": round1(st.TotalTimeMs),
+			"sqlCount":    st.SQLCount,
+			"sqlTimeMs":   round1(st.SQLTimeMs),
+			"sql":         g.sql,
 		}})
 	}
 	if len(out) == 0 {
@@ -704,12 +705,13 @@ func detectExcessiveSQL(p *profile.Profile, st profile.Stats, th Thresholds) []F
 				summary += ", mostly on " + strings.Join(tables, ", ")
 			}
 			out = append(out, Fact{KindExcessiveSQL, sev, summary, map[string]any{
-				"pattern":   "total",
-				"tables":    tables,
-				"sqlCount":  st.SQLCount,
-				"sqlTimeMs": round1(st.SQLTimeMs),
-				"impactMs":  round1(st.SQLTimeMs),
-				"share":     share(st.SQLTimeMs, st.TotalTimeMs),
+				"pattern":     "total",
+				"tables":      tables,
+				"sqlCount":    st.SQLCount,
+				"sqlTimeMs":   round1(st.SQLTimeMs),
+				"impactMs":    round1(st.SQLTimeMs),
+				"share":       share(st.SQLTimeMs, st.TotalTimeMs),
+				"totalTimeMs": round1(st.TotalTimeMs),
 			}})
 		}
 	}

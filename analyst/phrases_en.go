@@ -111,13 +111,19 @@ func (e english) problemSummary(v view, f Fact, more int) string {
 		cause = fmt.Sprintf("Cause: an exception. The request %s %s%s", verb, d.str("type"), prefixed(": ", d.str("message")))
 	case KindExcessiveSQL:
 		if d.str("pattern") == "repeated" {
-			cause = fmt.Sprintf("Cause: an N+1 query pattern. The same %s ran %s times (%s in total)",
-				subjectEN(d), num(d.int("repeats")), ms(d.f64("durationMs")))
+			cause = fmt.Sprintf("Cause: an N+1 query pattern. The same %s ran %s times (%s in total%s)",
+				subjectEN(d), num(d.int("repeats")), ms(d.f64("durationMs")), ofTotal(d))
 		} else {
 			cause = fmt.Sprintf("Cause: too many SQL executions. The transaction ran %s SQL statements (%s of SQL time)", num(d.int("sqlCount")), ms(d.f64("sqlTimeMs")))
 		}
 	case KindExcessiveFetch:
 		cause = fmt.Sprintf("Cause: excessive fetch. The transaction fetched %s rows from the database", num(d.int("rows")))
+		if t := d.strs("tables"); len(t) > 0 && d.int("spanRows") > 0 {
+			cause += fmt.Sprintf(", %s of them by the %s", num(d.int("spanRows")), subjectEN(d))
+		}
+		if d.f64("impactMs") > 0 {
+			cause += fmt.Sprintf("; reading them took %s%s", ms(d.f64("impactMs")), ofTotal(d))
+		}
 	default:
 		cause = f.Summary
 	}
@@ -196,7 +202,7 @@ func (english) analysis(v view, f Fact) string {
 		}
 		switch {
 		case d.str("error") != "" && d.int("executions") > 1:
-			s += "; error: " + d.str("error")
+			s += "; the failed attempts reported: " + d.str("error")
 		case d.str("error") != "":
 			s += "; it failed: " + d.str("error")
 		case d.int("statusCode") > 0:
@@ -255,8 +261,13 @@ func (english) action(v view, f Fact) string {
 		return fmt.Sprintf("Check the connection pool of %s (maximum size, connection timeout, active and idle connections)%s: look for connection leaks and long transactions holding connections, and enlarge the pool only if the database can take it.",
 			v.app, prefixed(" and the database at ", d.str("remoteAddress")))
 	case KindNetworkDelay:
+		target := cmp.Or(d.str("remoteAddress"), cmp.Or(d.str("url"), "the external service"))
+		if d.int("failures") > 0 && d.int("executions") > 1 {
+			return fmt.Sprintf("Ask the owner of %s why its calls fail and are slow; the retry loop (%s attempts) multiplied the wait, so give each attempt a short connect and read timeout, cap the retries with backoff inside the alert threshold, and add a circuit breaker or fallback.",
+				target, num(d.int("executions")))
+		}
 		return fmt.Sprintf("Ask the owner of %s about its latency and check the network path to it; give the call a connect and read timeout well below the alert threshold, with limited retries and a circuit breaker or fallback.",
-			cmp.Or(d.str("remoteAddress"), cmp.Or(d.str("url"), "the external service")))
+			target)
 	case KindException:
 		at := prefixed(" at ", d.str("frame"))
 		if looksLikeConnection(d) {

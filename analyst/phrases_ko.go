@@ -114,13 +114,19 @@ func (k korean) problemSummary(v view, f Fact, more int) string {
 		cause += prefixed(" 메시지: ", d.str("message"))
 	case KindExcessiveSQL:
 		if d.str("pattern") == "repeated" {
-			cause = fmt.Sprintf("원인은 N+1 쿼리 패턴입니다. 같은 %s가 %s회 반복 실행되었습니다(합계 %s).",
-				subjectKO(d), num(d.int("repeats")), ms(d.f64("durationMs")))
+			cause = fmt.Sprintf("원인은 N+1 쿼리 패턴입니다. 같은 %s가 %s회 반복 실행되었습니다%s.",
+				subjectKO(d), num(d.int("repeats")), parenKO([]string{"합계 " + ms(d.f64("durationMs")), ofTotalKO(d)}))
 		} else {
 			cause = fmt.Sprintf("원인은 과도한 SQL 실행입니다. 한 트랜잭션에서 SQL을 %s회 실행했습니다(SQL 시간 %s).", num(d.int("sqlCount")), ms(d.f64("sqlTimeMs")))
 		}
 	case KindExcessiveFetch:
 		cause = fmt.Sprintf("원인은 과도한 데이터 조회입니다. 한 트랜잭션에서 %s건을 가져왔습니다.", num(d.int("rows")))
+		if t := d.strs("tables"); len(t) > 0 && d.int("spanRows") > 0 {
+			cause += fmt.Sprintf(" 그중 %s건은 %s에서 나왔습니다.", num(d.int("spanRows")), subjectKO(d))
+		}
+		if d.f64("impactMs") > 0 {
+			cause += fmt.Sprintf(" 조회에 걸린 시간은 %s입니다%s.", ms(d.f64("impactMs")), wrapped(ofTotalKO(d)))
+		}
 	default:
 		cause = strings.TrimSuffix(f.Summary, ".") + "."
 	}
@@ -222,14 +228,22 @@ func (korean) analysis(v view, f Fact) string {
 			extra = append(extra, o)
 		}
 		if c := d.int("statusCode"); c > 0 {
-			extra = append(extra, fmt.Sprintf("응답 코드 %d", c))
+			if d.int("executions") > 1 {
+				extra = append(extra, fmt.Sprintf("마지막 응답 코드 %d", c))
+			} else {
+				extra = append(extra, fmt.Sprintf("응답 코드 %d", c))
+			}
 		}
 		if len(extra) > 0 {
 			s += "(" + strings.Join(extra, ", ") + ")"
 		}
 		s += "."
 		if e := d.str("error"); e != "" {
-			s += " 호출 실패: " + e
+			if d.int("executions") > 1 {
+				s += " 실패한 호출의 오류: " + e
+			} else {
+				s += " 호출 실패: " + e
+			}
 		}
 		return s
 	case KindException:
@@ -287,6 +301,10 @@ func (korean) action(v view, f Fact) string {
 		return fmt.Sprintf("%s 커넥션 풀 설정(최대 크기, 연결 대기 시간, active/idle 수)과 DB 상태%s를 점검하세요. 커넥션 반납 누락이나 커넥션을 오래 잡고 있는 트랜잭션이 없는지 확인하고, 풀 크기는 DB가 감당할 수 있을 때만 늘리세요.",
 			v.app, wrapped(d.str("remoteAddress")))
 	case KindNetworkDelay:
+		if d.int("failures") > 0 && d.int("executions") > 1 {
+			return fmt.Sprintf("외부 서비스 담당 측에 호출 실패와 응답 지연 원인을 확인하세요(대상: %s). 재시도 루프(%s회 시도)가 대기 시간을 키웠으므로 시도마다 짧은 연결·읽기 타임아웃을 두고, 재시도 횟수와 백오프를 알림 기준 안으로 제한하고, 서킷 브레이커나 대체 처리를 적용하세요.",
+				cmp.Or(d.str("remoteAddress"), d.str("url"), "외부 서비스"), num(d.int("executions")))
+		}
 		return fmt.Sprintf("외부 서비스 담당 측에 응답 지연 원인을 확인하고 네트워크 구간을 점검하세요(대상: %s). 해당 호출에는 알림 기준보다 충분히 짧은 연결·읽기 타임아웃, 재시도 제한, 서킷 브레이커나 대체 처리를 적용하세요.",
 			cmp.Or(d.str("remoteAddress"), d.str("url"), "외부 서비스"))
 	case KindException:
