@@ -42,49 +42,154 @@ type AppVerdict struct {
 	State         string   `json:"state"`
 	Metric        []string `json:"metric"`
 	Comment       string   `json:"comment"`
+	// EngineState is the comparison engine's state for the application, when a model judged.
+	EngineState string `json:"engineState,omitempty"`
+	// Disagreement says how the model's answer differed from the engine's numbers and what was
+	// kept (see Bound); empty when they agree.
+	Disagreement string `json:"disagreement,omitempty"`
 }
 
 var stateRank = map[string]int{"STABLE": 0, "MOSTLY_STABLE": 1, "UNSTABLE": 2}
 
+// engineApp is the engine's verdict for one application: its roll-up and a comment from the
+// findings.
+func engineApp(app ChangeApp) AppVerdict {
+	j := compare.Judge(app.Findings)
+	av := AppVerdict{Name: app.Name, ApplicationID: app.ID, State: j.State, Metric: j.Faulty}
+	if av.Metric == nil {
+		av.Metric = []string{}
+	}
+	var notes []string
+	for _, f := range app.Findings {
+		switch f.Verdict {
+		case compare.Stable, compare.Improved, compare.NotCollected, compare.New:
+		default:
+			notes = append(notes, f.Summary)
+		}
+	}
+	if len(notes) > 3 {
+		notes = notes[:3]
+	}
+	if !j.Judged {
+		if j.Collected {
+			notes = append(notes, "not judged: no request metric has data both now and a day or a week earlier (a new service?)")
+		} else {
+			notes = append(notes, "not judged: no data now, a day or a week earlier (metrics not collected for this application, or a new service)")
+		}
+	}
+	if len(notes) == 0 {
+		notes = append(notes, "No metric changed significantly and materially against the same window a day and a week earlier")
+	}
+	if len(j.New) > 0 && j.Judged {
+		notes = append(notes, "new, not judged: "+strings.Join(j.New, ", "))
+	}
+	if len(j.NotCollected) > 0 && j.Collected {
+		notes = append(notes, "not collected (not held against it): "+strings.Join(j.NotCollected, ", "))
+	}
+	av.Comment = strings.Join(notes, "; ") + "."
+	return av
+}
+
 // WriteChangeVerdict is the built-in analyst's change verdict: the comparison engine's roll-up per
-// application, the findings at fault as the comment, the worst application's state overall.
+// application, the findings at fault as the comment (with the metrics not collected, and new
+// ones, named), the worst application's state overall.
 func WriteChangeVerdict(t ChangeTask) ChangeVerdict {
 	v := ChangeVerdict{State: "STABLE", Applications: []AppVerdict{}}
-	var unstable []string
 	for _, app := range t.Apps {
-		state, faulty := compare.Application(app.Findings)
-		av := AppVerdict{Name: app.Name, ApplicationID: app.ID, State: state, Metric: faulty}
-		if av.Metric == nil {
-			av.Metric = []string{}
+		v.Applications = append(v.Applications, engineApp(app))
+	}
+	v.State, v.Comment = overall(v.Applications)
+	return v
+}
+
+// overall is the worst application state and the overall comment.
+func overall(apps []AppVerdict) (state, comment string) {
+	state = "STABLE"
+	var unstable []string
+	for _, a := range apps {
+		if stateRank[a.State] > stateRank[state] {
+			state = a.State
 		}
-		var notes []string
-		for _, f := range app.Findings {
-			if f.Verdict != compare.Stable && f.Verdict != compare.Improved {
-				notes = append(notes, f.Summary)
-			}
+		if a.State != "STABLE" {
+			unstable = append(unstable, fmt.Sprintf("%s (%s)", a.Name, a.State))
 		}
-		if len(notes) == 0 {
-			av.Comment = "No metric changed significantly against the same window a day and a week earlier."
-		} else {
-			if len(notes) > 3 {
-				notes = notes[:3]
-			}
-			av.Comment = strings.Join(notes, "; ")
-		}
-		if stateRank[state] > stateRank[v.State] {
-			v.State = state
-		}
-		if state != "STABLE" {
-			unstable = append(unstable, fmt.Sprintf("%s (%s)", app.Name, state))
-		}
-		v.Applications = append(v.Applications, av)
 	}
 	if len(unstable) == 0 {
-		v.Comment = "All applications are stable relative to yesterday and last week."
-	} else {
-		v.Comment = "Needs attention: " + strings.Join(unstable, ", ") + "."
+		return state, "All applications are stable relative to yesterday and last week."
 	}
-	return v
+	return state, "Needs attention: " + strings.Join(unstable, ", ") + "."
+}
+
+// Bound keeps a model's change verdict within what the numbers show. For every application of
+// the task the final state is the worse of the model's and the engine's: an application with a
+// significant, material regression, or with missing or gone data, is never called healthier
+// than the engine calls it, whatever the model answers — while a model may judge more severely
+// (it sees the same facts and may know better). The metric kinds are the union of both. Where
+// they differ the engine's state and the disagreement are kept on the application, and an
+// application the model left out is the engine's verdict. Applications the task does not hold
+// are dropped. The model's comments are kept; the overall state is recomputed.
+func Bound(t ChangeTask, model ChangeVerdict) ChangeVerdict {
+	out := ChangeVerdict{Applications: []AppVerdict{}, Comment: model.Comment}
+	var overridden []string
+	for _, app := range t.Apps {
+		eng := engineApp(app)
+		var m *AppVerdict
+		for i := range model.Applications {
+			if model.Applications[i].Name == app.Name {
+				m = &model.Applications[i]
+				break
+			}
+		}
+		if m == nil {
+			eng.EngineState = eng.State
+			eng.Disagreement = "the model did not judge this application; the engine's verdict stands"
+			overridden = append(overridden, app.Name)
+			out.Applications = append(out.Applications, eng)
+			continue
+		}
+		av := *m
+		av.ApplicationID = app.ID
+		av.EngineState = eng.State
+		if _, known := stateRank[av.State]; !known {
+			av.State = "UNSTABLE" // cannot happen past the schema; never read as healthy
+		}
+		av.Metric = unionKinds(m.Metric, eng.Metric)
+		switch {
+		case stateRank[av.State] < stateRank[eng.State]:
+			av.Disagreement = fmt.Sprintf("the model answered %s, but the numbers say %s: %s", av.State, eng.State, eng.Comment)
+			av.State = eng.State
+			overridden = append(overridden, app.Name)
+		case stateRank[av.State] > stateRank[eng.State]:
+			av.Disagreement = fmt.Sprintf("the model judged %s where the engine's numbers alone say %s; the model's verdict is kept", av.State, eng.State)
+		}
+		out.Applications = append(out.Applications, av)
+	}
+	state, comment := overall(out.Applications)
+	out.State = state
+	if out.Comment == "" {
+		out.Comment = comment
+	}
+	if len(overridden) > 0 {
+		out.Comment += " (The numbers override the model for " + strings.Join(overridden, ", ") + ".)"
+	}
+	return out
+}
+
+// unionKinds is a's kinds followed by b's that a lacks.
+func unionKinds(a, b []string) []string {
+	out := append([]string{}, a...)
+	for _, k := range b {
+		found := false
+		for _, x := range out {
+			if x == k {
+				found = true
+			}
+		}
+		if !found {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 func builtinChangeVerdict(req Request) (Response, error) {

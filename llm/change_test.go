@@ -39,3 +39,70 @@ func TestBuiltinChangeVerdictFollowsTheRoleSchema(t *testing.T) {
 	require.Equal(t, "STABLE", v.Applications[1].State)
 	require.Empty(t, v.Applications[1].Metric)
 }
+
+// TestBoundKeepsTheModelWithinTheNumbers: a model that calls a regressed application STABLE, or
+// one without data healthy, is overridden, and the disagreement is kept; a model that judges more
+// severely is kept; an application the model left out gets the engine's verdict.
+func TestBoundKeepsTheModelWithinTheNumbers(t *testing.T) {
+	task := llm.ChangeTask{Apps: []llm.ChangeApp{
+		{ID: "101", Name: "checkout", Findings: []compare.Finding{
+			{Metric: "error_ratio", Kind: "TRANSACTION", Verdict: compare.Degraded, Summary: "error_ratio median 0.08 vs 0.005 a day ago: worse"},
+			{Metric: "error_logs", Kind: "ISSUE", Verdict: compare.NotCollected, Summary: "error_logs: not collected"},
+		}},
+		{ID: "102", Name: "nodata", Findings: []compare.Finding{
+			{Metric: "throughput", Kind: "TRANSACTION", Verdict: compare.NotCollected},
+		}},
+		{ID: "103", Name: "catalog", Findings: []compare.Finding{
+			{Metric: "throughput", Kind: "TRANSACTION", Verdict: compare.Stable},
+		}},
+		{ID: "104", Name: "forgotten", Findings: []compare.Finding{
+			{Metric: "latency_p95", Kind: "TRANSACTION", Verdict: compare.Gone, Summary: "latency_p95: gone"},
+		}},
+	}}
+	model := llm.ChangeVerdict{State: "STABLE", Comment: "All good.", Applications: []llm.AppVerdict{
+		{Name: "checkout", ApplicationID: "x", State: "STABLE", Metric: []string{}, Comment: "looks fine"},
+		{Name: "nodata", State: "STABLE", Metric: []string{}},
+		{Name: "catalog", State: "MOSTLY_STABLE", Metric: []string{"ALERT"}, Comment: "an alert worries me"},
+		{Name: "invented", State: "UNSTABLE"},
+	}}
+	v := llm.Bound(task, model)
+	require.Len(t, v.Applications, 4)
+	require.Equal(t, "UNSTABLE", v.State)
+
+	co := v.Applications[0]
+	require.Equal(t, "UNSTABLE", co.State)
+	require.Equal(t, "101", co.ApplicationID, "the ID as the deployment sent it")
+	require.Equal(t, []string{"TRANSACTION"}, co.Metric)
+	require.Equal(t, "UNSTABLE", co.EngineState)
+	require.Contains(t, co.Disagreement, "the model answered STABLE, but the numbers say UNSTABLE")
+	require.Equal(t, "looks fine", co.Comment)
+
+	require.Equal(t, "MOSTLY_STABLE", v.Applications[1].State, "no data is never healthy")
+	require.NotEmpty(t, v.Applications[1].Disagreement)
+
+	require.Equal(t, "MOSTLY_STABLE", v.Applications[2].State, "a stricter model is kept")
+	require.Equal(t, []string{"ALERT"}, v.Applications[2].Metric)
+	require.Contains(t, v.Applications[2].Disagreement, "the model's verdict is kept")
+
+	require.Equal(t, "UNSTABLE", v.Applications[3].State)
+	require.Contains(t, v.Applications[3].Disagreement, "did not judge")
+	require.Contains(t, v.Comment, "The numbers override the model for checkout, nodata, forgotten")
+
+	// Agreement leaves no trace.
+	agree := llm.Bound(llm.ChangeTask{Apps: task.Apps[2:3]}, llm.ChangeVerdict{State: "STABLE",
+		Applications: []llm.AppVerdict{{Name: "catalog", State: "STABLE", Metric: []string{}}}})
+	require.Empty(t, agree.Applications[0].Disagreement)
+	require.Equal(t, "STABLE", agree.State)
+}
+
+// TestBuiltinVerdictNamesMetricsNotCollected: a healthy service without a log pipeline is STABLE,
+// and its comment names the log metrics as not collected.
+func TestBuiltinVerdictNamesMetricsNotCollected(t *testing.T) {
+	v := llm.WriteChangeVerdict(llm.ChangeTask{Apps: []llm.ChangeApp{{ID: "7", Name: "nolog", Findings: []compare.Finding{
+		{Metric: "error_ratio", Kind: "TRANSACTION", Verdict: compare.Stable},
+		{Metric: "error_logs", Kind: "ISSUE", Verdict: compare.NotCollected},
+		{Metric: "fatal_logs", Kind: "ISSUE", Verdict: compare.NotCollected},
+	}}}})
+	require.Equal(t, "STABLE", v.State)
+	require.Contains(t, v.Applications[0].Comment, "not collected (not held against it): error_logs, fatal_logs")
+}

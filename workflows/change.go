@@ -494,6 +494,9 @@ func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.T
 		cp.Error = errMessage(err)
 		return cp
 	}
+	// Numbers first: the model judges within what the engine found (a regression is never
+	// STABLE, missing data never healthy); a disagreement stays on the verdict.
+	v = llm.Bound(llm.ChangeTask{Deployment: w.in.Deployment.ID, Checkpoint: lbl, Apps: health.Apps}, v)
 	cp.Verdict = &v
 	w.setState(ctx, v.State)
 	if w.v2 {
@@ -637,33 +640,63 @@ func (w *changeWorkflow) notifyHold(ctx workflow.Context, held []Checkpoint) {
 }
 
 // gateOf turns a pre-check into its gate answer: proceed only on a verdict that says STABLE —
-// and, strict (v2), that names every application checked as STABLE (an inconsistent answer
-// holds).
+// and, strict (v2), that names every application checked, each STABLE or with nothing collected
+// before the deployment at all (a new service: nothing to check, said in the reasons).
 func gateOf(cp Checkpoint, now time.Time, apps []activities.App, strict bool) GateAnswer {
 	g := GateAnswer{Decision: GateHold, CheckedAt: now}
 	switch {
 	case cp.Verdict == nil:
 		g.Reasons = []string{"the pre-check did not complete: " + cp.Error}
-	case cp.Verdict.State == "STABLE" && (!strict || allStable(cp.Verdict, apps)):
-		g.Decision = GateProceed
-	default:
+	case !strict:
+		if cp.Verdict.State == "STABLE" {
+			g.Decision = GateProceed
+			break
+		}
 		for _, app := range cp.Verdict.Applications {
 			if app.State != "STABLE" {
 				g.Reasons = append(g.Reasons, fmt.Sprintf("%s is %s: %s", app.Name, app.State, app.Comment))
 			}
 		}
-		if strict {
-			for _, app := range apps {
-				if !verdictNames(cp.Verdict, app.Name) {
-					g.Reasons = append(g.Reasons, fmt.Sprintf("%s was not judged by the pre-check", app.Name))
-				}
-			}
-		}
 		if len(g.Reasons) == 0 {
 			g.Reasons = []string{cp.Verdict.Comment}
 		}
+	default:
+		var holds, notes []string
+		for _, app := range cp.Verdict.Applications {
+			switch {
+			case app.State == "STABLE":
+			case app.State == "MOSTLY_STABLE" && nothingCollected(cp.Apps, app.Name):
+				notes = append(notes, fmt.Sprintf("%s has no metrics before the deployment (a new service?): nothing to check", app.Name))
+			default:
+				holds = append(holds, fmt.Sprintf("%s is %s: %s", app.Name, app.State, app.Comment))
+			}
+		}
+		for _, app := range apps {
+			if !verdictNames(cp.Verdict, app.Name) {
+				holds = append(holds, fmt.Sprintf("%s was not judged by the pre-check", app.Name))
+			}
+		}
+		switch {
+		case len(holds) > 0:
+			g.Reasons = holds
+		case cp.Verdict.State != "STABLE" && len(notes) == 0:
+			g.Reasons = []string{cp.Verdict.Comment}
+		default:
+			g.Decision, g.Reasons = GateProceed, notes
+		}
 	}
 	return g
+}
+
+// nothingCollected reports whether the findings of app hold no data at all, now or in either
+// baseline.
+func nothingCollected(apps []llm.ChangeApp, name string) bool {
+	for _, a := range apps {
+		if a.Name == name {
+			return len(a.Findings) > 0 && !compare.Judge(a.Findings).Collected
+		}
+	}
+	return false
 }
 
 func allStable(v *llm.ChangeVerdict, apps []activities.App) bool {
