@@ -102,7 +102,7 @@ func FactsPrompt(alert *profile.Alert, facts []Fact) string {
 	}
 
 	line("")
-	line("FACTS (severity 0 none .. 3 critical, most severe first)")
+	line("FACTS (severity 0 none .. 3 critical; ranked by impact: an exception that failed the request first, then by the time each costs; a handled exception in a successful request is context, not the cause)")
 	sorted := sortFacts(facts)
 	if len(sorted) == 0 {
 		line("- none: no detector threshold was crossed")

@@ -246,6 +246,7 @@ type FormatError struct {
 	Problem string
 }
 
+// Error returns the problem prefixed with "report format: ".
 func (e *FormatError) Error() string { return "report format: " + e.Problem }
 
 func formatErr(format string, args ...any) error {
