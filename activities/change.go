@@ -1,10 +1,12 @@
 package activities
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -17,8 +19,32 @@ import (
 
 // App is an application a deployment touches.
 type App struct {
-	ID   string `json:"id"`
+	ID   AppID  `json:"id"`
 	Name string `json:"name"`
+}
+
+// AppID is an application's ID as the release system sent it: a JSON string, or a JSON number
+// (release systems often send numeric IDs, {"id": 101}) kept as its exact digits ("101"). It
+// encodes as a string.
+type AppID string
+
+// UnmarshalJSON accepts a string or a number.
+func (id *AppID) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*id = AppID(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil || len(b) == 0 || b[0] == 'n' {
+		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeOf(""), Field: "id"}
+	}
+	*id = AppID(n.String())
+	return nil
 }
 
 // Deployment is a change announced by the release system.
@@ -59,7 +85,7 @@ func (a *Activities) CollectHealth(ctx context.Context, in HealthRequest) (Healt
 	fmt.Fprintf(&b, "Window %s to %s, each metric compared with the same window 1 day and 1 week earlier.\n",
 		in.From.UTC().Format(time.RFC3339), in.To.UTC().Format(time.RFC3339))
 	for _, app := range in.Apps {
-		ca := llm.ChangeApp{ID: app.ID, Name: app.Name}
+		ca := llm.ChangeApp{ID: string(app.ID), Name: app.Name}
 		if a.Health == nil {
 			ca.Findings = []compare.Finding{{Metric: "all", Kind: "TRANSACTION", Verdict: compare.MissingData,
 				Summary: "no metrics source is configured (prometheus.url): health could not be judged"}}

@@ -107,7 +107,7 @@ func (a *Activities) Enrich(ctx context.Context, in EnrichRequest) ([]Enrichment
 }
 
 func (a *Activities) enrichApp(ctx context.Context, ea EnrichApp, in EnrichRequest) Enrichment {
-	e := Enrichment{App: ea.App.Name, ID: ea.App.ID, Kinds: ea.Kinds}
+	e := Enrichment{App: ea.App.Name, ID: string(ea.App.ID), Kinds: ea.Kinds}
 	if a.Enricher == nil && a.Alerts == nil {
 		e.Errors = append(e.Errors, "no metrics source is configured (prometheus.url): nothing to enrich the verdict with")
 	}

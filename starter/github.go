@@ -208,7 +208,7 @@ func githubApps(e ghEvent) []activities.App {
 	if len(e.Deployment.Payload) > 0 && json.Unmarshal(e.Deployment.Payload, &p) == nil && len(p.Applications) > 0 {
 		return p.Applications
 	}
-	return []activities.App{{ID: e.Repository.FullName, Name: e.Repository.Name}}
+	return []activities.App{{ID: activities.AppID(e.Repository.FullName), Name: e.Repository.Name}}
 }
 
 func (a *API) deploymentProblemID(w http.ResponseWriter, id string, err error) {

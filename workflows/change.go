@@ -513,7 +513,7 @@ func (w *changeWorkflow) enrich(ctx workflow.Context, cp Checkpoint, apps []acti
 		if av.State == "STABLE" || len(av.Metric) == 0 {
 			continue
 		}
-		ea := activities.EnrichApp{App: activities.App{ID: av.ApplicationID, Name: av.Name}}
+		ea := activities.EnrichApp{App: activities.App{ID: activities.AppID(av.ApplicationID), Name: av.Name}}
 		for _, k := range av.Metric {
 			if !slices.Contains(ea.Kinds, k) {
 				ea.Kinds = append(ea.Kinds, k)
@@ -523,7 +523,7 @@ func (w *changeWorkflow) enrich(ctx workflow.Context, cp Checkpoint, apps []acti
 			if ca.Name != av.Name {
 				continue
 			}
-			ea.App.ID = ca.ID
+			ea.App.ID = activities.AppID(ca.ID)
 			for _, f := range ca.Findings {
 				if f.Verdict == compare.Degraded && slices.Contains(ea.Kinds, f.Kind) && !slices.Contains(ea.Degraded, f.Metric) {
 					ea.Degraded = append(ea.Degraded, f.Metric)

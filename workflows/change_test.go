@@ -39,7 +39,7 @@ func healthAfter(regressAt time.Time) func(context.Context, activities.HealthReq
 			if app.Name == "checkout-api" && !regressAt.IsZero() && in.To.After(regressAt) {
 				v = compare.Degraded
 			}
-			res.Apps = append(res.Apps, llm.ChangeApp{ID: app.ID, Name: app.Name, Findings: []compare.Finding{
+			res.Apps = append(res.Apps, llm.ChangeApp{ID: string(app.ID), Name: app.Name, Findings: []compare.Finding{
 				{Metric: "latency_p95", Kind: "TRANSACTION", Verdict: v, Summary: "latency_p95 " + string(v)},
 			}})
 		}
@@ -194,7 +194,7 @@ func TestChangeTrackingEnrichesAndNotifiesVerdicts(t *testing.T) {
 	env.OnActivity(acts.Enrich, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EnrichRequest) ([]activities.Enrichment, error) {
 		asked = append(asked, in)
 		day := 3.0
-		return []activities.Enrichment{{App: in.Apps[0].App.Name, ID: in.Apps[0].App.ID, Kinds: in.Apps[0].Kinds,
+		return []activities.Enrichment{{App: in.Apps[0].App.Name, ID: string(in.Apps[0].App.ID), Kinds: in.Apps[0].Kinds,
 			Tables: []promsource.Table{{Name: "top_failing_endpoints", Kind: "TRANSACTION", Title: "Top failing endpoints",
 				Rows: []promsource.Row{{Labels: map[string]string{"http_route": "/checkout", "http_request_method": "POST"}, Current: 120, Day: &day, New: false}}}},
 		}}, nil
@@ -393,7 +393,7 @@ func TestChangeTrackingGateWaitsForEveryPreCheck(t *testing.T) {
 			if app.Name == "catalog-api" {
 				v = compare.Degraded
 			}
-			res.Apps = append(res.Apps, llm.ChangeApp{ID: app.ID, Name: app.Name, Findings: []compare.Finding{
+			res.Apps = append(res.Apps, llm.ChangeApp{ID: string(app.ID), Name: app.Name, Findings: []compare.Finding{
 				{Metric: "error_ratio", Kind: "TRANSACTION", Verdict: v, Summary: "error_ratio " + string(v)}}})
 		}
 		return res, nil
