@@ -218,7 +218,7 @@ func TestChangeTrackingEnrichesAndNotifiesVerdicts(t *testing.T) {
 	require.Len(t, asked, 4)
 	require.Len(t, asked[0].Apps, 1, "only the application the verdict names")
 	require.Equal(t, "checkout-api", asked[0].Apps[0].App.Name)
-	require.Equal(t, "a1", asked[0].Apps[0].App.ID)
+	require.Equal(t, activities.AppID("a1"), asked[0].Apps[0].App.ID)
 	require.Equal(t, []string{"TRANSACTION"}, asked[0].Apps[0].Kinds)
 	require.Equal(t, []string{"latency_p95"}, asked[0].Apps[0].Degraded)
 	require.Equal(t, planned, asked[0].Change)
