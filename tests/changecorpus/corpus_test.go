@@ -353,15 +353,8 @@ func TestBackfillIntoRealPrometheus(t *testing.T) {
 			if got := promQuery(t, base, `sum(rate(log_records_total{service_name="error-jump",severity="ERROR"}[4m]))`, a.Add(-time.Minute)); !(got > 0) {
 				t.Errorf("error-jump error logs = %v", got)
 			}
+			checkFacts(t, base, anchor, scrape)
 			fmt.Fprintf(os.Stderr, "changecorpus: scrape %v: %.0f MB, generated in %v, promtool %v\n", scrape, float64(st.Size())/1e6, gen.Round(time.Millisecond), fill.Round(time.Millisecond))
 		})
 	}
-}
-
-// promDuration formats d as Prometheus prints durations (15s, 30s, 1m).
-func promDuration(d time.Duration) string {
-	if d%time.Minute == 0 {
-		return strconv.Itoa(int(d/time.Minute)) + "m"
-	}
-	return strconv.Itoa(int(d/time.Second)) + "s"
 }
