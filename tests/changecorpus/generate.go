@@ -105,9 +105,9 @@ func (s Scenario) trafficAt(a at, r int, noisy bool) traffic {
 		s.http(a, r, &t)
 	}
 	if noisy && s.noise > 0 {
-		t.rps *= minuteFactor(s.seed, uint64(3*r+1), a.t, s.noise)
-		t.err = math.Min(1, t.err*minuteFactor(s.seed, uint64(3*r+2), a.t, s.noise))
-		t.lat = t.lat.scaled(minuteFactor(s.seed, uint64(3*r+3), a.t, s.noise))
+		t.rps *= minuteFactor(s.seed, uint64(3*r+1), a.rel, s.noise)
+		t.err = math.Min(1, t.err*minuteFactor(s.seed, uint64(3*r+2), a.rel, s.noise))
+		t.lat = t.lat.scaled(minuteFactor(s.seed, uint64(3*r+3), a.rel, s.noise))
 	}
 	return t
 }

@@ -152,12 +152,13 @@ func splitmix64(x uint64) uint64 {
 }
 
 // minuteFactor is a multiplicative noise factor with mean 1 and coefficient of variation ~cv,
-// constant within one minute of the scenario's own clock, deterministic from (seed, kind, minute).
-func minuteFactor(seed uint64, kind uint64, t time.Time, cv float64) float64 {
+// constant within one minute of the scenario's own clock (rel: time relative to the anchor),
+// deterministic from (seed, kind, minute): every run sees the same noise around its anchor.
+func minuteFactor(seed uint64, kind uint64, rel time.Duration, cv float64) float64 {
 	if cv <= 0 {
 		return 1
 	}
-	m := uint64(t.Unix() / 60)
+	m := uint64(int64(math.Floor(rel.Minutes())))
 	a := splitmix64(seed ^ kind*0x632be59bd9b4e019 ^ m*0x85ebca6b)
 	b := splitmix64(a)
 	u1 := (float64(a>>11) + 0.5) / (1 << 53)

@@ -142,3 +142,35 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// Load generates the scenarios at the scrape interval into dir/corpus.om, backfills them into
+// dir/data (removing the file afterwards) and starts a Prometheus over the data: the one call an
+// accuracy test needs. anchor is truncated to the interval; use the same truncated anchor for
+// Finish and Planned.
+func Load(dir string, anchor time.Time, scrape time.Duration, scenarios []Scenario) (url string, stop func(), err error) {
+	promtool, err := Binary("promtool")
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := Binary("prometheus"); err != nil {
+		return "", nil, err
+	}
+	om := filepath.Join(dir, "corpus.om")
+	f, err := os.Create(om)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := WriteOpenMetrics(f, anchor, scrape, scenarios); err != nil {
+		f.Close()
+		return "", nil, err
+	}
+	if err := f.Close(); err != nil {
+		return "", nil, err
+	}
+	data := filepath.Join(dir, "data")
+	if err := Backfill(promtool, om, data); err != nil {
+		return "", nil, err
+	}
+	_ = os.Remove(om)
+	return StartPrometheus(data, scrape)
+}

@@ -466,6 +466,7 @@ func Scenarios() []Scenario {
 	add(s)
 
 	s = ho(rollout(base("ho-restarts-daily", "counter resets with daily rhythm", 9006)))
+	s.routes = []route{{path: "/api/stock/{sku}", method: "GET", share: 0.85}, {path: "/api/stock/{sku}", method: "PATCH", share: 0.15}}
 	s.Window, s.RPS = 4*time.Hour, 70
 	s.resets = []time.Duration{75 * time.Minute, 170 * time.Minute}
 	s.Note = "rollout to new pods at the finish, two container restarts, daily wave; healthy"
@@ -473,6 +474,8 @@ func Scenarios() []Scenario {
 	add(s)
 
 	s = ho(base("ho-latency-incident-fixed", "deployment that fixed an incident", 9007))
+	s.RPS, s.routes = 55, []route{{path: "/api/checkout", method: "POST", share: 1}}
+	s.labels = []string{"job", "checkout", "instance", "10.4.2.17:9464"}
 	s.WantGate, s.lat = Hold, lognormal(0.090, 0.5)
 	s.Note = "median 1.2 s during the 2 hours before the finish, 90 ms after and in the baselines: gate holds, result fine"
 	s.http = func(a at, _ int, t *traffic) {
@@ -490,6 +493,7 @@ func Scenarios() []Scenario {
 	add(s)
 
 	s = ho(base("ho-warn-logs", "WARN logs rise", 9009))
+	s.routes = []route{{path: "/api/profile", method: "GET", share: 0.9}, {path: "/api/profile", method: "PUT", share: 0.1}}
 	s.RPS = 25
 	s.Note = "WARN log records ×4 after the finish (WARN is not judged), nothing else"
 	s.logs = func(a at, k logKey, rate *float64, _ totals) {
@@ -500,9 +504,10 @@ func Scenarios() []Scenario {
 	add(s)
 
 	s = ho(base("ho-traffic-x3", "traffic surge", 9010))
+	s.routes = []route{{path: "/img/{id}", method: "GET", share: 1, codes: []string{"404"}}}
 	s.RPS, s.lat = 30, lognormal(0.060, 0.5)
 	s.Note = "traffic ×3 with latency +10 %"
-	s.http = then(rpsAfter(3), latAfter(lognormal(0.066, 0.5)))
+	s.http = then(func(_ at, _ int, t *traffic) { t.e404 = 0.01 }, rpsAfter(3), latAfter(lognormal(0.066, 0.5)))
 	add(s)
 
 	s = ho(base("ho-404-surge", "404 surge", 9011))
