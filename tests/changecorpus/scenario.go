@@ -216,7 +216,15 @@ func rollout(s Scenario) Scenario {
 	return s
 }
 
-// Scenarios returns the corpus: the tuning scenarios, then the held-out ones.
+// Scenarios returns the corpus: the tuning scenarios, then the held-out ones (HeldOut).
+//
+// Use: anchor := time.Now().Truncate(scrape); url, stop, err := Load(dir, anchor, scrape,
+// Scenarios()); then for each scenario announce a deployment of application s.Name planned at
+// Planned(anchor, s) and finished at Finish(anchor, s), and compare the verdict with s.Want,
+// s.WantKinds (must be named; s.MayKinds may be), s.NotCollected and s.WantGate. Measure(url,
+// anchor, scrape, s) tells what the data shows, for the log of a miss. The data ends at the
+// anchor: judge the window ending there, not later. No scenario has alerts (ALERTS is empty:
+// alerts_firing is 0 everywhere).
 func Scenarios() []Scenario {
 	var out []Scenario
 	add := func(s Scenario) { out = append(out, s) }
