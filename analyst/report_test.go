@@ -2,6 +2,7 @@ package analyst
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -278,5 +279,41 @@ func TestWriteOddFacts(t *testing.T) {
 		parsed, err := ParseReport(r.Render())
 		require.NoError(t, err)
 		require.Equal(t, r, parsed)
+	}
+}
+
+// Random profiles (fixed seed) always give a well-formed report in both languages, whatever mix
+// of spans, counts, errors, statuses and exceptions they hold.
+func TestWriteRandomProfiles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	kinds := []string{profile.KindSQL, profile.KindDBConnect, profile.KindHTTPClient, profile.KindInternal, profile.KindFetch}
+	stmts := []string{"SELECT * FROM a WHERE id = ?", "UPDATE b SET x = 1 WHERE id = 7", "INSERT INTO c (x) VALUES (?)", "", "DELETE FROM d"}
+	urls := []string{"", "https://x.example.com/p?q=1", "http://y.svc:8080/z", "jdbc:mysql://u:p@db:3306/s"}
+	excs := []string{"java.lang.NullPointerException", "org.springframework.dao.EmptyResultDataAccessException", "*pgconn.PgError", "java.lang.OutOfMemoryError", ""}
+	for i := range 500 {
+		p := &profile.Profile{Transaction: profile.Transaction{TotalTimeMs: rng.Float64() * 20000, Status: []int{0, 200, 201, 302, 404, 500, 503}[rng.IntN(7)]}}
+		for range rng.IntN(40) {
+			s := profile.Span{Kind: kinds[rng.IntN(len(kinds))], DurationMs: rng.Float64() * 3000, Count: rng.IntN(300), Rows: rng.IntN(20000),
+				URL: urls[rng.IntN(len(urls))], StatusCode: []int{0, 200, 429, 503}[rng.IntN(4)]}
+			if s.Kind == profile.KindSQL || s.Kind == profile.KindFetch {
+				s.SQL, s.URL = stmts[rng.IntN(len(stmts))], ""
+			}
+			if rng.IntN(5) == 0 {
+				s.Error = "boom"
+			}
+			p.Spans = append(p.Spans, s)
+		}
+		for range rng.IntN(4) {
+			p.Exceptions = append(p.Exceptions, profile.Exception{Type: excs[rng.IntN(len(excs))], Message: "m"})
+		}
+		a := &profile.Alert{Rule: "R", Application: "app", Profile: p}
+		facts := Detect(p, DefaultThresholds())
+		for _, lang := range []string{LangEnglish, LangKorean} {
+			r := Write(a, facts, lang)
+			parsed, err := ParseReport(r.Render())
+			require.NoError(t, err, "profile %d", i)
+			require.Equal(t, r, parsed, "profile %d", i)
+			require.LessOrEqual(t, len(r.Analysis), MaxAnalysisPoints)
+		}
 	}
 }
