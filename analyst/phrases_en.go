@@ -218,6 +218,8 @@ func (english) analysis(v view, f Fact) string {
 		switch st := d.int("status"); {
 		case d.bool("handled") && f.Severity < SeverityWarning:
 			s += fmt.Sprintf("; the application handled it and the request succeeded (HTTP %d), so it is context, not the cause", st)
+		case st >= 500 && f.Severity < SeverityWarning && !d.bool("failed"):
+			s += fmt.Sprintf("; it was thrown on the way, and another exception failed the request (HTTP %d)", st)
 		case st > 0:
 			s += fmt.Sprintf("; the request ended with HTTP %d", st)
 		}

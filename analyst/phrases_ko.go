@@ -258,6 +258,8 @@ func (korean) analysis(v view, f Fact) string {
 		switch st := d.int("status"); {
 		case d.bool("handled") && f.Severity < SeverityWarning:
 			s += fmt.Sprintf(" 애플리케이션이 처리했고 요청은 성공했으므로(HTTP %d) 원인이 아닌 참고 정보입니다.", st)
+		case st >= 500 && f.Severity < SeverityWarning && !d.bool("failed"):
+			s += fmt.Sprintf(" 처리 도중 발생한 예외이며, 요청을 실패시킨(HTTP %d) 것은 다른 예외입니다.", st)
 		case st > 0:
 			s += fmt.Sprintf(" 요청 결과: HTTP %d.", st)
 		}
