@@ -58,9 +58,10 @@ type Deployment struct {
 }
 
 // HealthSource reads an application's metrics around a change: the window and its 1 d and 1 w
-// baselines (Prometheus).
+// baselines (Prometheus), and, when before is set, the values just before the change that
+// started then.
 type HealthSource interface {
-	Metrics(ctx context.Context, app string, from, to time.Time) ([]compare.Metric, error)
+	Metrics(ctx context.Context, app string, from, to, before time.Time) ([]compare.Metric, error)
 }
 
 // HealthRequest asks for the health of applications over a window.
@@ -68,6 +69,9 @@ type HealthRequest struct {
 	Apps []App     `json:"apps"`
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
+	// Before is when the change started, for a check after it (zero for a pre-deployment
+	// check): a regression must also be worse than just before it.
+	Before time.Time `json:"before,omitzero"`
 }
 
 // HealthResult is the comparison engine's findings per application and their text for the LLM.
@@ -90,7 +94,7 @@ func (a *Activities) CollectHealth(ctx context.Context, in HealthRequest) (Healt
 			ca.Findings = []compare.Finding{{Metric: "all", Kind: "TRANSACTION", Verdict: compare.MissingData,
 				Summary: "no metrics source is configured (prometheus.url): health could not be judged"}}
 		} else {
-			metrics, err := a.Health.Metrics(ctx, app.Name, in.From, in.To)
+			metrics, err := a.Health.Metrics(ctx, app.Name, in.From, in.To, in.Before)
 			var apiErr *promsource.APIError
 			switch {
 			case errors.As(err, &apiErr) && apiErr.BadQuery():
@@ -101,9 +105,7 @@ func (a *Activities) CollectHealth(ctx context.Context, in HealthRequest) (Healt
 			case err != nil:
 				return HealthResult{}, fmt.Errorf("metrics of %s: %w", app.Name, err)
 			}
-			for _, m := range metrics {
-				ca.Findings = append(ca.Findings, compare.Compare(m, compare.DefaultOptions()))
-			}
+			ca.Findings = append(ca.Findings, compare.CompareAll(metrics, compare.DefaultOptions())...)
 		}
 		if a.Alerts != nil {
 			// Alertmanager knows only the alerts it holds now; an unreachable Alertmanager is

@@ -127,8 +127,8 @@ type promHealth struct {
 	enrich  []promsource.EnrichQuery
 }
 
-func (p *promHealth) Metrics(ctx context.Context, app string, from, to time.Time) ([]compare.Metric, error) {
-	return p.c.Metrics(ctx, app, from, to, p.queries)
+func (p *promHealth) Metrics(ctx context.Context, app string, from, to, before time.Time) ([]compare.Metric, error) {
+	return p.c.MetricsBefore(ctx, app, from, to, before, p.queries)
 }
 
 // Tables runs the enrichment templates of kind; a failed query is reported in the error

@@ -36,6 +36,19 @@ type Metric struct {
 	// rate window is shorter than four scrape intervals): the metric is missing data, with this
 	// reason.
 	Invalid string
+	// Before is the metric just before the change (empty: not known, e.g. for a pre-deployment
+	// check). A regression of the change must also be worse than Before: a metric that was
+	// already as far from its baselines before the change (a drift, an earlier incident) is not
+	// this change's doing.
+	Before []float64
+	// Traffic marks the metric that measures the application's traffic (throughput); PerTraffic
+	// marks metrics that grow with traffic (log records): when traffic grew since a reference,
+	// CompareAll scales that reference up by the growth before comparing, so a traffic surge
+	// alone is not an error-log regression.
+	Traffic    bool
+	PerTraffic bool
+
+	scale map[string]float64 // reference name → traffic growth factor (> 1), set by CompareAll
 }
 
 // Options tunes Compare.
@@ -99,6 +112,7 @@ type Finding struct {
 	Verdict       Verdict          `json:"verdict"`
 	CurrentMedian float64          `json:"currentMedian"`       // NaN when the current window has no data
 	Baselines     []BaselineResult `json:"baselines,omitempty"` // "1d", "1w" (only those with enough data)
+	Before        *BaselineResult  `json:"before,omitempty"`    // just before the change, when known and with enough data
 	Summary       string           `json:"summary"`             // one English sentence with the numbers
 }
 
@@ -112,6 +126,9 @@ type BaselineResult struct {
 	Points    int     `json:"points"`    // non-NaN points in the baseline
 	Worse     bool    `json:"worse"`     // significant and |RelChange| >= MinRelChange in the bad direction (never for Neutral)
 	Better    bool    `json:"better"`    // same, in the good direction (never for Neutral)
+	// Scale is the traffic growth the reference was scaled by (metrics that grow with traffic);
+	// 0 when not scaled.
+	Scale float64 `json:"scale,omitempty"`
 }
 
 // MarshalJSON encodes f with non-finite numbers as strings.
@@ -261,6 +278,31 @@ func Compare(m Metric, o Options) Finding {
 		minRel = m.MinRelChange
 	}
 	minAbs := max(m.MinAbsChange, 0)
+	material := func(r BaselineResult) bool {
+		return r.P < o.Alpha && math.Abs(r.RelChange) >= minRel && math.Abs(f.CurrentMedian-r.Median) >= minAbs
+	}
+	against := func(name string, data []float64) BaselineResult {
+		if k := m.scale[name]; k > 1 {
+			scaled := make([]float64, len(data))
+			for i, v := range data {
+				scaled[i] = v * k
+			}
+			data = scaled
+		}
+		r := BaselineResult{Name: name, Median: median(data), Points: len(data), Scale: m.scale[name]}
+		r.RelChange = relChange(f.CurrentMedian, r.Median)
+		r.U, r.P = MannWhitney(cur, data)
+		changed := material(r)
+		switch m.Direction {
+		case HigherIsWorse:
+			r.Worse = changed && r.RelChange > 0
+			r.Better = changed && r.RelChange < 0
+		case LowerIsWorse:
+			r.Worse = changed && r.RelChange < 0
+			r.Better = changed && r.RelChange > 0
+		}
+		return r
+	}
 	var missing []string
 	for _, b := range []struct {
 		name string
@@ -270,24 +312,16 @@ func Compare(m Metric, o Options) Finding {
 			missing = append(missing, fmt.Sprintf("no usable %s baseline (%d points)", b.name, len(b.data)))
 			continue
 		}
-		r := BaselineResult{Name: b.name, Median: median(b.data), Points: len(b.data)}
-		r.RelChange = relChange(f.CurrentMedian, r.Median)
-		r.U, r.P = MannWhitney(cur, b.data)
-		changed := r.P < o.Alpha && math.Abs(r.RelChange) >= minRel && math.Abs(f.CurrentMedian-r.Median) >= minAbs
-		switch m.Direction {
-		case HigherIsWorse:
-			r.Worse = changed && r.RelChange > 0
-			r.Better = changed && r.RelChange < 0
-		case LowerIsWorse:
-			r.Worse = changed && r.RelChange < 0
-			r.Better = changed && r.RelChange > 0
-		}
-		f.Baselines = append(f.Baselines, r)
+		f.Baselines = append(f.Baselines, against(b.name, b.data))
 	}
 	if len(f.Baselines) == 0 {
 		f.Verdict = MissingData
 		f.Summary = fmt.Sprintf("%s median %s after the change, but %s; not judged", m.Name, num(f.CurrentMedian), strings.Join(missing, " and "))
 		return f
+	}
+	if before := clean(m.Before); len(before) >= minPoints {
+		r := against("before", before)
+		f.Before = &r
 	}
 
 	worse, better, changedAny := 0, 0, false
@@ -298,7 +332,7 @@ func Compare(m Metric, o Options) Finding {
 		if r.Better {
 			better++
 		}
-		if r.P < o.Alpha && math.Abs(r.RelChange) >= minRel && math.Abs(f.CurrentMedian-r.Median) >= minAbs {
+		if material(r) {
 			changedAny = true
 		}
 	}
@@ -312,10 +346,16 @@ func Compare(m Metric, o Options) Finding {
 		} else {
 			conclusion = "no significant change"
 		}
+	case worse == n && f.Before != nil && !f.Before.Worse:
+		f.Verdict = Stable
+		conclusion = fmt.Sprintf("worse than a day and a week earlier, but already so just before the change (%s then): not this change",
+			num(f.Before.Median))
 	case worse == n:
 		f.Verdict, conclusion = Degraded, "worse"
-	case better == n:
+	case better == n && (f.Before == nil || f.Before.Better):
 		f.Verdict, conclusion = Improved, "better"
+	case better == n:
+		f.Verdict, conclusion = Stable, "better than a day and a week earlier, as it already was just before the change"
 	case worse > 0:
 		f.Verdict = Stable
 		conclusion = "worse than " + baselineNames(f.Baselines, true) + " only, in line with " + baselineNames(f.Baselines, false) +
@@ -330,7 +370,11 @@ func Compare(m Metric, o Options) Finding {
 		if r.Name == "1w" {
 			phrase = "a week ago"
 		}
-		parts = append(parts, fmt.Sprintf("%s %s (%s, %s)", num(r.Median), phrase, pct(r.RelChange), pval(r.P)))
+		scaled := ""
+		if r.Scale > 1 {
+			scaled = fmt.Sprintf(", scaled ×%.1f for traffic", r.Scale)
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (%s, %s%s)", num(r.Median), phrase, pct(r.RelChange), pval(r.P), scaled))
 	}
 	s := fmt.Sprintf("%s median %s vs %s", m.Name, num(f.CurrentMedian), strings.Join(parts, " and "))
 	if len(missing) > 0 {
@@ -338,6 +382,37 @@ func Compare(m Metric, o Options) Finding {
 	}
 	f.Summary = s + ": " + conclusion
 	return f
+}
+
+// CompareAll compares every metric of one application (see Compare). When one metric is marked
+// Traffic, the references of the metrics marked PerTraffic are scaled up by the traffic's growth
+// since each of them (the ratio of the traffic medians, when above 1): twice the requests may
+// log twice the errors without a regression. A traffic drop scales nothing.
+func CompareAll(ms []Metric, o Options) []Finding {
+	var traffic *Metric
+	for i := range ms {
+		if ms[i].Traffic {
+			traffic = &ms[i]
+			break
+		}
+	}
+	out := make([]Finding, len(ms))
+	for i, m := range ms {
+		if m.PerTraffic && traffic != nil {
+			cur := median(clean(traffic.Current))
+			m.scale = map[string]float64{}
+			for _, ref := range []struct {
+				name string
+				data []float64
+			}{{"1d", traffic.Day}, {"1w", traffic.Week}, {"before", traffic.Before}} {
+				if base := median(clean(ref.data)); base > 0 && cur/base > 1 {
+					m.scale[ref.name] = cur / base
+				}
+			}
+		}
+		out[i] = Compare(m, o)
+	}
+	return out
 }
 
 // baselineNames lists the baselines that are worse (or, with worse false, that are not).
@@ -358,8 +433,10 @@ type Judgement struct {
 	// Judged is false when no request metric (TRANSACTION) could be compared with a baseline —
 	// or, without request metrics, no metric at all: the state is then never STABLE.
 	Judged bool
-	// Collected is false when no finding has any data now or in a baseline (every metric not
-	// collected): there is nothing to judge, e.g. before a new service's first deployment.
+	// Collected is false when no request metric (TRANSACTION) — or, without request metrics,
+	// no metric at all — has data now or in a baseline: there is nothing to judge, e.g. before
+	// a new service's first deployment. (Metrics that always answer, such as a count of firing
+	// alerts that defaults to 0, do not count when request metrics exist.)
 	Collected    bool
 	NotCollected []string // metrics not collected, in order
 	New          []string // metrics present only now, not judged, in order
@@ -375,12 +452,12 @@ type Judgement struct {
 func Judge(findings []Finding) Judgement {
 	j := Judgement{State: "STABLE"}
 	seen := map[string]bool{}
-	hasTx, judgedTx, judgedAny := false, false, false
+	hasTx, judgedTx, judgedAny, collectedTx, collectedAny := false, false, false, false, false
 	for _, f := range findings {
 		tx := strings.ToUpper(f.Kind) == "TRANSACTION"
 		hasTx = hasTx || tx
 		if f.Verdict != NotCollected {
-			j.Collected = true
+			collectedAny, collectedTx = true, collectedTx || tx
 		}
 		switch f.Verdict {
 		case NotCollected:
@@ -414,6 +491,7 @@ func Judge(findings []Finding) Judgement {
 		}
 	}
 	j.Judged = judgedAny && (judgedTx || !hasTx)
+	j.Collected = collectedAny && (collectedTx || !hasTx)
 	if !j.Judged && j.State == "STABLE" {
 		j.State = "MOSTLY_STABLE"
 	}

@@ -339,3 +339,70 @@ func TestFindingJSONKeepsNonFiniteNumbers(t *testing.T) {
 	f.CurrentMedian, f.Baselines[0].RelChange = 0, 0
 	require.Equal(t, f, back)
 }
+
+// A metric already as far from its baselines just before the change (a drift, an earlier
+// incident) is not a regression of the change; one that got worse at the change is.
+func TestBeforeTheChange(t *testing.T) {
+	const n = 60
+	drifted := Metric{Name: "latency_p90", Kind: "TRANSACTION", MinRelChange: 0.2,
+		Current: noisy(1, n, flat(150)), Day: noisy(2, n, flat(100)), Week: noisy(3, n, flat(110)), Before: noisy(4, 30, flat(148))}
+	f := Compare(drifted, DefaultOptions())
+	require.Equal(t, Stable, f.Verdict, f.Summary)
+	require.NotNil(t, f.Before)
+	require.Contains(t, f.Summary, "already so just before the change")
+
+	regressed := drifted
+	regressed.Before = noisy(4, 30, flat(100))
+	f = Compare(regressed, DefaultOptions())
+	require.Equal(t, Degraded, f.Verdict, f.Summary)
+	require.True(t, f.Before.Worse)
+
+	unknown := drifted
+	unknown.Before = nil
+	require.Equal(t, Degraded, Compare(unknown, DefaultOptions()).Verdict, "without a before window the baselines decide")
+
+	// An incident fixed by the change: better than just before it, as good as the baselines.
+	fixed := Metric{Name: "error_ratio", Kind: "TRANSACTION", MinRelChange: 0.5, MinAbsChange: 0.005,
+		Current: noisy(1, n, flat(0.005)), Day: noisy(2, n, flat(0.005)), Week: noisy(3, n, flat(0.005)), Before: noisy(4, 30, flat(0.06))}
+	f = Compare(fixed, DefaultOptions())
+	require.Equal(t, Stable, f.Verdict, f.Summary)
+	require.True(t, f.Before.Better)
+}
+
+// Twice the traffic may log twice the errors: the log metric's references are scaled by the
+// traffic's growth; more errors than the traffic explains is still a regression.
+func TestErrorLogsScaleWithTraffic(t *testing.T) {
+	const n = 60
+	traffic := Metric{Name: "throughput", Kind: "TRANSACTION", Direction: LowerIsWorse, MinRelChange: 0.5, Traffic: true,
+		Current: noisy(1, n, flat(200)), Day: noisy(2, n, flat(100)), Week: noisy(3, n, flat(100))}
+	logs := Metric{Name: "error_logs", Kind: "ISSUE", MinRelChange: 1, MinAbsChange: 1.0 / 60, PerTraffic: true,
+		Current: noisy(4, n, flat(0.8)), Day: noisy(5, n, flat(0.4)), Week: noisy(6, n, flat(0.4))}
+	fs := CompareAll([]Metric{traffic, logs}, DefaultOptions())
+	require.Equal(t, Improved, fs[0].Verdict, fs[0].Summary) // a surge: better for a lower-is-worse metric, never a regression
+	require.Equal(t, Stable, fs[1].Verdict, fs[1].Summary)
+	require.Contains(t, fs[1].Summary, "scaled ×2.0 for traffic")
+	require.InDelta(t, 2, fs[1].Baselines[0].Scale, 0.15)
+
+	logs.Current = noisy(4, n, flat(4)) // ×10 the errors for ×2 the traffic
+	fs = CompareAll([]Metric{traffic, logs}, DefaultOptions())
+	require.Equal(t, Degraded, fs[1].Verdict, fs[1].Summary)
+
+	// A traffic drop scales nothing.
+	traffic.Current = noisy(1, n, flat(50))
+	logs.Current = noisy(4, n, flat(0.4))
+	fs = CompareAll([]Metric{traffic, logs}, DefaultOptions())
+	require.Zero(t, fs[1].Baselines[0].Scale)
+	require.Equal(t, Stable, fs[1].Verdict)
+}
+
+// Alerts that count 0 by default do not make a service without request metrics "collected".
+func TestCollectedNeedsRequestMetrics(t *testing.T) {
+	j := Judge([]Finding{{Metric: "throughput", Kind: "TRANSACTION", Verdict: NotCollected},
+		{Metric: "alerts_firing", Kind: "ALERT", Verdict: Stable}})
+	require.False(t, j.Collected)
+	require.False(t, j.Judged)
+	require.Equal(t, "MOSTLY_STABLE", j.State)
+	j = Judge([]Finding{{Metric: "queue_depth", Kind: "ISSUE", Verdict: Stable}})
+	require.True(t, j.Collected, "without request metrics any data counts")
+	require.Equal(t, "STABLE", j.State)
+}

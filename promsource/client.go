@@ -294,6 +294,13 @@ var baselines = []struct{ name, offset string }{
 // series are summed per timestamp; values are aligned to the step grid (from, from+1m, …) with
 // NaN for missing points. Every query must pass Validate.
 func (c *Client) Metrics(ctx context.Context, app string, from, to time.Time, queries []Query) ([]compare.Metric, error) {
+	return c.MetricsBefore(ctx, app, from, to, time.Time{}, queries)
+}
+
+// MetricsBefore is Metrics with, when before is set, each metric's values just before the change
+// that started at before: [before − L, before) at the same step and without offset, where L is the
+// window's length, at least 30 minutes and at most an hour (compare.Metric.Before).
+func (c *Client) MetricsBefore(ctx context.Context, app string, from, to, before time.Time, queries []Query) ([]compare.Metric, error) {
 	if app == "" {
 		return nil, errors.New("promsource: empty application name")
 	}
@@ -316,13 +323,32 @@ func (c *Client) Metrics(ctx context.Context, app string, from, to time.Time, qu
 		}
 	}
 
-	series := make([][3][]float64, len(queries))
-	err = fanOut(ctx, len(queries)*len(baselines), func(ctx context.Context, slot int) error {
-		qi, bi := slot/len(baselines), slot%len(baselines)
+	windows := len(baselines)
+	var bStart time.Time
+	var bn int
+	if !before.IsZero() {
+		l := min(max(to.Sub(from), 30*time.Minute), time.Hour)
+		if bStart, bn, err = grid(before.Add(-l), before, Step); err != nil {
+			return nil, err
+		}
+		windows++
+	}
+	series := make([][4][]float64, len(queries))
+	err = fanOut(ctx, len(queries)*windows, func(ctx context.Context, slot int) error {
+		qi, bi := slot/windows, slot%windows
 		if invalid[qi] != "" {
 			return nil
 		}
-		q, b := queries[qi], baselines[bi]
+		q := queries[qi]
+		if bi == len(baselines) { // just before the change
+			samples, err := c.QueryRange(ctx, render(q.PromQL, app, "", rate), bStart, before, Step)
+			if err != nil {
+				return fmt.Errorf("promsource: metric %q (window before the change): %w", q.Metric, err)
+			}
+			series[qi][bi] = align(samples, bStart, bn)
+			return nil
+		}
+		b := baselines[bi]
 		samples, err := c.QueryRange(ctx, render(q.PromQL, app, b.offset, rate), start, to, Step)
 		if err != nil {
 			return fmt.Errorf("promsource: metric %q (%s window): %w", q.Metric, b.name, err)
@@ -338,8 +364,9 @@ func (c *Client) Metrics(ctx context.Context, app string, from, to time.Time, qu
 	for i, q := range queries {
 		out[i] = compare.Metric{
 			Name: q.Metric, Kind: q.Kind, Direction: q.Direction,
-			Current: series[i][0], Day: series[i][1], Week: series[i][2],
+			Current: series[i][0], Day: series[i][1], Week: series[i][2], Before: series[i][3],
 			MinRelChange: q.MinRelChange, MinAbsChange: q.MinAbsChange, Invalid: invalid[i],
+			Traffic: q.Traffic, PerTraffic: q.PerTraffic,
 		}
 	}
 	return out, nil

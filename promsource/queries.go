@@ -35,6 +35,10 @@ type Query struct {
 	PromQL       string
 	MinRelChange float64
 	MinAbsChange float64
+	// Traffic marks the metric that measures traffic; PerTraffic marks metrics that grow with it
+	// (see compare.Metric).
+	Traffic    bool
+	PerTraffic bool
 }
 
 const (
@@ -84,7 +88,8 @@ const (
 //	latency_p50 / latency_p90 / latency_p95 (HigherIsWorse, TRANSACTION): from the duration
 //	histogram; material from +20 % and +10 ms
 //	error_logs / fatal_logs (HigherIsWorse, ISSUE): ERROR and FATAL log records per second (0 when
-//	the application logs but not at that level); material from ×2 and +1/min (+0.5/min)
+//	the application logs but not at that level); material from ×2 and +1/min (+0.5/min), after
+//	scaling the references by the traffic's growth (twice the requests may log twice the errors)
 //	alerts_firing (HigherIsWorse, ALERT): firing alerts labelled application="<app>" (0 when none)
 //
 // error_logs and fatal_logs assume a counter log_records_total{service_name, severity} of log records by
@@ -94,7 +99,7 @@ const (
 // attach an "application" label. Adjust the templates when a deployment uses other names.
 func DefaultQueries() []Query {
 	return []Query{
-		{Metric: "throughput", Kind: "TRANSACTION", Direction: compare.LowerIsWorse, MinRelChange: throughputMinDrop,
+		{Metric: "throughput", Kind: "TRANSACTION", Direction: compare.LowerIsWorse, MinRelChange: throughputMinDrop, Traffic: true,
 			PromQL: "sum(rate(" + httpCount + "))"},
 		{Metric: "error_ratio", Kind: "TRANSACTION", Direction: compare.HigherIsWorse,
 			MinRelChange: errorRatioMinRel, MinAbsChange: errorRatioMinAbs,
@@ -102,8 +107,8 @@ func DefaultQueries() []Query {
 		{Metric: "latency_p50", Kind: "TRANSACTION", Direction: compare.HigherIsWorse, MinRelChange: latencyMinRel, MinAbsChange: latencyMinAbs, PromQL: latency("0.5")},
 		{Metric: "latency_p90", Kind: "TRANSACTION", Direction: compare.HigherIsWorse, MinRelChange: latencyMinRel, MinAbsChange: latencyMinAbs, PromQL: latency("0.9")},
 		{Metric: "latency_p95", Kind: "TRANSACTION", Direction: compare.HigherIsWorse, MinRelChange: latencyMinRel, MinAbsChange: latencyMinAbs, PromQL: latency("0.95")},
-		{Metric: "error_logs", Kind: "ISSUE", Direction: compare.HigherIsWorse, MinRelChange: logsMinRel, MinAbsChange: errorLogsMinAbs, PromQL: logsAt("ERROR")},
-		{Metric: "fatal_logs", Kind: "ISSUE", Direction: compare.HigherIsWorse, MinRelChange: logsMinRel, MinAbsChange: fatalLogsMinAbs, PromQL: logsAt("FATAL")},
+		{Metric: "error_logs", Kind: "ISSUE", Direction: compare.HigherIsWorse, MinRelChange: logsMinRel, MinAbsChange: errorLogsMinAbs, PerTraffic: true, PromQL: logsAt("ERROR")},
+		{Metric: "fatal_logs", Kind: "ISSUE", Direction: compare.HigherIsWorse, MinRelChange: logsMinRel, MinAbsChange: fatalLogsMinAbs, PerTraffic: true, PromQL: logsAt("FATAL")},
 		{Metric: "alerts_firing", Kind: "ALERT", Direction: compare.HigherIsWorse, MinAbsChange: alertsMinAbs,
 			PromQL: `count(ALERTS{alertstate="firing",application="{{app}}"}{{offset}}) or vector(0)`},
 	}

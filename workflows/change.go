@@ -461,9 +461,15 @@ func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.T
 	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
 	defer func() { w.st.Checkpoints = append(w.st.Checkpoints, cp) }()
 
+	// A check after the change also compares with just before it: a metric that was already as
+	// far from its baselines then (a drift, an earlier incident) is not this change's doing.
+	var before time.Time
+	if !from.Before(change) {
+		before = w.changeStart(change)
+	}
 	var health activities.HealthResult
 	if err := workflow.ExecuteActivity(actx, a.CollectHealth, activities.HealthRequest{
-		Apps: apps, From: from, To: to}).Get(ctx, &health); err != nil {
+		Apps: apps, From: from, To: to, Before: before}).Get(ctx, &health); err != nil {
 		cp.Error = errMessage(err)
 		return cp
 	}
@@ -503,6 +509,19 @@ func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.T
 		cp.Enrichments = w.enrich(w.enrichCtx(ctx), cp, apps, change)
 	}
 	return cp
+}
+
+// changeStart is when the change began: the "started" event's time, else the planned time, and
+// never after the finish.
+func (w *changeWorkflow) changeStart(finish time.Time) time.Time {
+	start := w.in.Deployment.PlannedAt
+	if w.st.StartedAt != nil {
+		start = *w.st.StartedAt
+	}
+	if start.After(finish) {
+		start = finish
+	}
+	return start
 }
 
 // enrich runs the further queries for every metric kind the verdict names, per application.
