@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,8 @@ const pgUniqueViolation = "23505"
 // postgresStore is the PostgreSQL implementation of Store.
 type postgresStore struct {
 	pool *pgxpool.Pool
+	// onceClaims counts first claims, to check MaxOnceKeys every onceEvictEvery of them.
+	onceClaims atomic.Int64
 }
 
 // newPostgresDialect returns the dialect used by the PostgreSQL filter builders.
@@ -552,4 +555,42 @@ func scanPGDeployment(r pgx.Row) (Deployment, error) {
 	d.Body = rawJSON(body)
 	d.PlannedAt, d.CreatedAt, d.UpdatedAt = utc(d.PlannedAt), utc(d.CreatedAt), utc(d.UpdatedAt)
 	return d, nil
+}
+
+// ClaimOnce implements Store.
+func (s *postgresStore) ClaimOnce(ctx context.Context, key string, expires time.Time) (bool, error) {
+	if err := checkOnceKey(key); err != nil {
+		return false, err
+	}
+	now := time.Now()
+	if _, err := s.pool.Exec(ctx, `DELETE FROM once_keys WHERE key IN
+  (SELECT key FROM once_keys WHERE expires_at <= $1 ORDER BY expires_at LIMIT 100)`, now); err != nil {
+		return false, fmt.Errorf("store: prune once keys: %w", err)
+	}
+	// An expired claim of the same key is taken over; a live one wins. The upsert is atomic,
+	// so of two replicas claiming the same key at once exactly one gets it.
+	tag, err := s.pool.Exec(ctx, `INSERT INTO once_keys (key, expires_at) VALUES ($1, $2)
+ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE once_keys.expires_at <= $3`,
+		key, utc(expires), now)
+	if err != nil {
+		return false, fmt.Errorf("store: claim once key: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	if s.onceClaims.Add(1)%onceEvictEvery == 0 {
+		if _, err := s.pool.Exec(ctx, `DELETE FROM once_keys WHERE key IN
+  (SELECT key FROM once_keys ORDER BY expires_at DESC, key OFFSET $1)`, MaxOnceKeys); err != nil {
+			return true, fmt.Errorf("store: bound once keys: %w", err)
+		}
+	}
+	return true, nil
+}
+
+// ReleaseOnce implements Store.
+func (s *postgresStore) ReleaseOnce(ctx context.Context, key string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM once_keys WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("store: release once key: %w", err)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -33,6 +34,8 @@ const sqliteReaders = 4
 type sqliteStore struct {
 	w *sql.DB
 	r *sql.DB
+	// onceClaims counts first claims, to check MaxOnceKeys every onceEvictEvery of them.
+	onceClaims atomic.Int64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -724,4 +727,45 @@ func scanSQLiteDeployment(r scanner) (Deployment, error) {
 		return Deployment{}, err
 	}
 	return d, nil
+}
+
+// ClaimOnce implements Store.
+func (s *sqliteStore) ClaimOnce(ctx context.Context, key string, expires time.Time) (bool, error) {
+	if err := checkOnceKey(key); err != nil {
+		return false, err
+	}
+	now := sqliteTime(time.Now())
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM once_keys WHERE key IN
+  (SELECT key FROM once_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT 100)`, now); err != nil {
+		return false, fmt.Errorf("store: prune once keys: %w", err)
+	}
+	// An expired claim of the same key is taken over; a live one wins.
+	res, err := s.w.ExecContext(ctx, `INSERT INTO once_keys (key, expires_at) VALUES (?, ?)
+ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE once_keys.expires_at <= ?`,
+		key, sqliteTime(expires), now)
+	if err != nil {
+		return false, fmt.Errorf("store: claim once key: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: claim once key: %w", err)
+	}
+	if n == 0 {
+		return false, nil
+	}
+	if s.onceClaims.Add(1)%onceEvictEvery == 0 {
+		if _, err := s.w.ExecContext(ctx, `DELETE FROM once_keys WHERE key IN
+  (SELECT key FROM once_keys ORDER BY expires_at DESC, key LIMIT -1 OFFSET ?)`, MaxOnceKeys); err != nil {
+			return true, fmt.Errorf("store: bound once keys: %w", err)
+		}
+	}
+	return true, nil
+}
+
+// ReleaseOnce implements Store.
+func (s *sqliteStore) ReleaseOnce(ctx context.Context, key string) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM once_keys WHERE key = ?`, key); err != nil {
+		return fmt.Errorf("store: release once key: %w", err)
+	}
+	return nil
 }

@@ -102,6 +102,35 @@ type Store interface {
 	// ListDeployments returns matching deployments, Body included, newest
 	// first (PlannedAt descending, then ID ascending).
 	ListDeployments(ctx context.Context, f DeploymentFilter) ([]Deployment, error)
+
+	// ClaimOnce records key until expires and reports whether this claim is the first: false
+	// when an earlier claim of the same key has not expired yet. It is atomic across every
+	// process sharing the database (the replay guard of signed webhooks). Expired keys are
+	// deleted as new ones are claimed, and at most about MaxOnceKeys are kept: beyond that
+	// the keys closest to expiry are dropped first.
+	ClaimOnce(ctx context.Context, key string, expires time.Time) (bool, error)
+	// ReleaseOnce deletes a claimed key (work that failed may be retried); an unknown key is
+	// not an error.
+	ReleaseOnce(ctx context.Context, key string) error
+}
+
+// MaxOnceKeys bounds the keys ClaimOnce keeps. Only authenticated requests claim keys, each
+// for its replay window, so reaching it takes about 160 signed requests a second for ten
+// minutes; a variable so that tests can lower it.
+var MaxOnceKeys = 100_000
+
+// onceEvictEvery is how many first claims pass between two checks of MaxOnceKeys (the check
+// counts the table, so it is not run on every claim).
+const onceEvictEvery = 64
+
+// maxOnceKeyBytes bounds one key (callers hash what they key on).
+const maxOnceKeyBytes = 512
+
+func checkOnceKey(key string) error {
+	if key == "" || len(key) > maxOnceKeyBytes {
+		return fmt.Errorf("store: once key must be 1 to %d bytes, got %d", maxOnceKeyBytes, len(key))
+	}
+	return nil
 }
 
 // Incident is the durable record of one IncidentWorkflow, keyed by workflow ID.

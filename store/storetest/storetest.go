@@ -60,6 +60,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Deployment/ListOrderFilters", testDeploymentList},
 		{"Deployment/Paging", testDeploymentPaging},
 		{"Deployment/DefaultLimit", testDeploymentDefaultLimit},
+		{"Once/ClaimExpireRelease", testOnceClaim},
+		{"Once/Concurrent", testOnceConcurrent},
+		{"Once/Bounded", testOnceBounded},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1113,4 +1116,88 @@ func testDeploymentDefaultLimit(t *testing.T, s store.Store) {
 	got, err = s.ListDeployments(ctx, store.DeploymentFilter{Limit: 1000})
 	require.NoError(t, err)
 	require.Len(t, got, 105)
+}
+
+// testOnceClaim: a key is claimed once until it expires, then again; a released key can be
+// claimed again; keys are independent.
+func testOnceClaim(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	later := time.Now().Add(time.Hour)
+	first, err := s.ClaimOnce(ctx, "vigil:abc", later)
+	require.NoError(t, err)
+	require.True(t, first)
+	first, err = s.ClaimOnce(ctx, "vigil:abc", later)
+	require.NoError(t, err)
+	require.False(t, first, "a live claim wins")
+	first, err = s.ClaimOnce(ctx, "vigil:abd", later)
+	require.NoError(t, err)
+	require.True(t, first, "another key")
+
+	require.NoError(t, s.ReleaseOnce(ctx, "vigil:abc"))
+	require.NoError(t, s.ReleaseOnce(ctx, "never-claimed"))
+	first, err = s.ClaimOnce(ctx, "vigil:abc", later)
+	require.NoError(t, err)
+	require.True(t, first, "a released key is claimed again")
+
+	first, err = s.ClaimOnce(ctx, "short", time.Now().Add(50*time.Millisecond))
+	require.NoError(t, err)
+	require.True(t, first)
+	time.Sleep(100 * time.Millisecond)
+	first, err = s.ClaimOnce(ctx, "short", later)
+	require.NoError(t, err)
+	require.True(t, first, "an expired claim is taken over")
+	first, err = s.ClaimOnce(ctx, "short", later)
+	require.NoError(t, err)
+	require.False(t, first)
+
+	_, err = s.ClaimOnce(ctx, "", later)
+	require.Error(t, err)
+	_, err = s.ClaimOnce(ctx, string(make([]byte, 1000)), later)
+	require.Error(t, err)
+}
+
+// testOnceConcurrent: of many claims of one key at once, exactly one is first.
+func testOnceConcurrent(t *testing.T, s store.Store) {
+	const n = 16
+	var wg sync.WaitGroup
+	firsts := make(chan bool, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.ClaimOnce(t.Context(), "race", time.Now().Add(time.Hour))
+			if err != nil {
+				t.Error(err)
+			}
+			firsts <- ok
+		}()
+	}
+	wg.Wait()
+	close(firsts)
+	won := 0
+	for ok := range firsts {
+		if ok {
+			won++
+		}
+	}
+	require.Equal(t, 1, won)
+}
+
+// testOnceBounded: beyond MaxOnceKeys the keys closest to expiry are dropped.
+func testOnceBounded(t *testing.T, s store.Store) {
+	old := store.MaxOnceKeys
+	store.MaxOnceKeys = 10
+	t.Cleanup(func() { store.MaxOnceKeys = old })
+	base := time.Now().Add(time.Hour)
+	for i := range 200 {
+		ok, err := s.ClaimOnce(t.Context(), fmt.Sprintf("k%03d", i), base.Add(time.Duration(i)*time.Second))
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	ok, err := s.ClaimOnce(t.Context(), "k000", base)
+	require.NoError(t, err)
+	require.True(t, ok, "the key closest to expiry was dropped")
+	ok, err = s.ClaimOnce(t.Context(), "k199", base)
+	require.NoError(t, err)
+	require.False(t, ok, "the newest key is kept")
 }
