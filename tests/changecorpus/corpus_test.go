@@ -160,8 +160,11 @@ func TestCountersMonotonic(t *testing.T) {
 					t.Fatalf("bad line %q", l)
 				}
 				v, err1 := strconv.ParseFloat(m[3], 64)
-				ts, err2 := strconv.ParseInt(m[4], 10, 64)
-				if err1 != nil || err2 != nil || ts%int64(scrape.Seconds()) != 0 || v < 0 {
+				stamp, err2 := strconv.ParseFloat(m[4], 64)
+				// Samples carry their target's scrape phase and jitter: the nominal time is the
+				// next multiple of the interval.
+				ts := int64(math.Ceil(stamp/scrape.Seconds())) * int64(scrape.Seconds())
+				if err1 != nil || err2 != nil || v < 0 || float64(ts)-stamp >= scrape.Seconds() || float64(ts) == stamp {
 					t.Fatalf("bad sample %q", l)
 				}
 				key := m[1] + "{" + m[2] + "}"
@@ -170,7 +173,7 @@ func TestCountersMonotonic(t *testing.T) {
 					st = &seriesState{lastTS: -1}
 					states[key] = st
 				}
-				if float64(ts) <= st.lastTS {
+				if stamp <= st.lastTS {
 					t.Fatalf("series %s not in time order at %d", key, ts)
 				}
 				if v < st.last {
@@ -180,7 +183,7 @@ func TestCountersMonotonic(t *testing.T) {
 					}
 					decreases++
 				}
-				st.last, st.lastTS = v, float64(ts)
+				st.last, st.lastTS = v, stamp
 				switch {
 				case m[1] == histFamily+"_bucket" && strings.HasSuffix(m[2], `le="+Inf"`):
 					inf[strings.TrimSuffix(m[2], `,le="+Inf"`)+"@"+m[4]] = v

@@ -417,7 +417,7 @@ func WriteOpenMetrics(w io.Writer, anchor time.Time, scrape time.Duration, scena
 		ts := samples(anchor, s, scrape)
 		stamps := make([][]byte, len(ts))
 		for i, t := range ts {
-			stamps[i] = strconv.AppendInt([]byte{' '}, t.Unix(), 10)
+			stamps[i] = appendStamp([]byte{' '}, s, t, i, scrape)
 		}
 		for ui, u := range s.units() {
 			series, present := s.unitSeries(anchor, ts, scrape, ui, u)
@@ -475,7 +475,7 @@ func WriteOpenMetrics(w io.Writer, anchor time.Time, scrape time.Duration, scena
 				line = append(line[:0], prefix...)
 				line = strconv.AppendFloat(line, vals[i], 'f', -1, 64)
 				line = append(line, ' ')
-				line = strconv.AppendInt(line, t.Unix(), 10)
+				line = appendStamp(line, s, t, i, scrape)
 				line = append(line, '\n')
 				if _, err := bw.Write(line); err != nil {
 					return err
@@ -487,6 +487,19 @@ func WriteOpenMetrics(w io.Writer, anchor time.Time, scrape time.Duration, scena
 		return err
 	}
 	return bw.Flush()
+}
+
+// appendStamp appends the timestamp (seconds, millisecond precision) of sample k at nominal
+// time t, as a real Prometheus records it: each target is scraped at its own phase within the
+// interval (Prometheus spreads targets by a hash), here derived from the scenario's seed, and
+// every scrape lands a few milliseconds late. The stamp stays inside (t − scrape, t): the next
+// multiple of the interval gives the nominal time back. So samples never sit on the query grid's minute
+// boundaries, and a range of one scrape interval holds one sample, not two.
+func appendStamp(b []byte, s Scenario, t time.Time, k int, scrape time.Duration) []byte {
+	phase := time.Duration(10+splitmix64(s.seed)%uint64(scrape.Milliseconds()-20)) * time.Millisecond // in (0, scrape)
+	jitter := time.Duration(splitmix64(s.seed^uint64(k)*0x9e3779b97f4a7c15)%9) * time.Millisecond
+	ms := t.Add(-phase + jitter).UnixMilli()
+	return strconv.AppendFloat(b, float64(ms)/1000, 'f', 3, 64)
 }
 
 func (s Scenario) histLabels(u unit, code string) string {
