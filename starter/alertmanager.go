@@ -1,7 +1,6 @@
 package starter
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -141,8 +140,11 @@ func toAlert(a AlertmanagerAlert, common map[string]string) (*profile.Alert, err
 
 func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []byte) {
 	var p AlertmanagerPayload
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&p); err != nil {
+	if err := decodeJSON(body, &p, false); err != nil {
+		if errors.Is(err, errTrailingData) {
+			writeProblem(w, trailingProblem(err))
+			return
+		}
 		prob := Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: err.Error()}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
@@ -158,8 +160,19 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 	if p.GroupKey == "" {
 		probs = append(probs, ProblemField{Field: "groupKey", Message: "required"})
 	}
-	if len(p.Alerts) == 0 {
+	limitFieldTo(&probs, "groupKey", p.GroupKey, MaxGroupKeyBytes)
+	switch n := len(p.Alerts); {
+	case n == 0:
 		probs = append(probs, ProblemField{Field: "alerts", Message: "at least one alert is required"})
+	case n > MaxAlertmanagerAlerts:
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid Alertmanager payload", Errors: []ProblemField{{
+			Field: "alerts", Message: fmt.Sprintf("at most %d alerts per notification, got %d (set max_alerts in Alertmanager's webhook_config)", MaxAlertmanagerAlerts, n)}}})
+		return
+	}
+	for _, k := range amValueLabels {
+		if v, ok := p.CommonLabels[k]; ok {
+			limitField(&probs, "commonLabels."+k, v)
+		}
 	}
 	var firing []*profile.Alert
 	var resolved []string
@@ -168,6 +181,7 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 		if al.Fingerprint == "" {
 			probs = append(probs, ProblemField{Field: field + ".fingerprint", Message: "required"})
 		}
+		limitField(&probs, field+".fingerprint", al.Fingerprint)
 		switch al.Status {
 		case "resolved":
 			resolved = append(resolved, al.Fingerprint)
@@ -175,6 +189,20 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 		case "firing":
 		default:
 			probs = append(probs, ProblemField{Field: field + ".status", Message: "must be firing or resolved"})
+			continue
+		}
+		n := len(probs)
+		for _, k := range amValueLabels {
+			if v, ok := al.Labels[k]; ok {
+				limitField(&probs, field+".labels."+k, v)
+			}
+		}
+		for _, k := range []string{"trace_id", "traceId"} {
+			if v, ok := al.Annotations[k]; ok {
+				limitField(&probs, field+".annotations."+k, v)
+			}
+		}
+		if len(probs) > n {
 			continue
 		}
 		alert, err := toAlert(al, p.CommonLabels)
@@ -202,9 +230,21 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 	// Oldest first, so the first alert of a storm starts the incident.
 	sort.SliceStable(firing, func(i, j int) bool { return firing[i].StartsAt.Before(firing[j].StartsAt) })
 
+	// One signal per notification, however many alerts it holds: a storm costs the incident's
+	// history one event, not one per alert.
+	sig := workflows.AlertsSignal{Resolved: resolved}
+	for _, al := range firing {
+		sig.Firing = append(sig.Firing, workflows.GroupAlertOf(*al))
+	}
+	if b, _ := json.Marshal(sig); len(b) > MaxSignalBytes {
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid Alertmanager payload", Errors: []ProblemField{{
+			Field: "alerts", Message: fmt.Sprintf("the notification's alerts take %d bytes in the incident's signal; at most %d fit (set max_alerts in Alertmanager's webhook_config)", len(b), MaxSignalBytes)}}})
+		return
+	}
 	id := GroupIncidentID(clientName(r), p.GroupKey)
 	res := AlertmanagerAccepted{WorkflowID: id, Incident: "/v1/incidents/" + id, Firing: len(firing), Resolved: len(resolved), Status: "signalled"}
-	for _, al := range firing {
+	if len(firing) > 0 {
+		al := firing[0]
 		opts := client.StartWorkflowOptions{
 			ID:                    id,
 			TaskQueue:             a.TaskQueue,
@@ -218,27 +258,28 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 		}
 		in := workflows.IncidentInput{Alert: *al, Client: clientName(r), GroupKey: p.GroupKey,
 			Window: a.GroupWindow, Lifetime: a.IncidentLifetime}
-		if _, err := a.Temporal.SignalWithStartWorkflow(r.Context(), id, workflows.SignalAlert, *al, opts, workflows.IncidentWorkflow, in); err != nil {
+		if _, err := a.Temporal.SignalWithStartWorkflow(r.Context(), id, workflows.SignalAlerts, sig, opts, workflows.IncidentWorkflow, in); err != nil {
 			a.Logger.Error("signal-with-start incident", "workflow_id", id, "error", err)
-			writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "could not start or signal the incident: " + err.Error()})
+			writeProblem(w, temporalProblem(err, "could not start or signal the incident"))
 			return
 		}
-	}
-	if len(resolved) > 0 {
-		err := a.Temporal.SignalWorkflow(r.Context(), id, "", workflows.SignalResolved, workflows.ResolvedSignal{Fingerprints: resolved})
+	} else {
+		err := a.Temporal.SignalWorkflow(r.Context(), id, "", workflows.SignalAlerts, sig)
 		var nf *serviceerror.NotFound
 		switch {
 		case errors.As(err, &nf):
-			if len(firing) == 0 {
-				res.Status = "no-incident"
-			}
+			res.Status = "no-incident"
 		case err != nil:
-			writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "could not signal the incident: " + err.Error()})
+			writeProblem(w, temporalProblem(err, "could not signal the incident"))
 			return
 		}
 	}
 	writeJSON(w, http.StatusAccepted, res)
 }
+
+// amValueLabels are the labels whose values become an alert's rule, application or instance
+// (search attributes and workflow-ID parts), checked against MaxNameBytes.
+var amValueLabels = []string{"alertname", "severity", "application", "service", "app", "job", "instance", "pod"}
 
 // amField maps an alert-model field to the Alertmanager payload's name for it.
 func amField(f string) string {

@@ -32,10 +32,14 @@ func (a *API) postAPMAlert(w http.ResponseWriter, r *http.Request, body []byte) 
 		writeProblem(w, alertProblem(err))
 		return
 	}
+	if probs := alertLimits(alert); len(probs) > 0 {
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid alert", Errors: probs})
+		return
+	}
 	res, err := a.startIncident(r, alert)
 	if err != nil {
 		a.Logger.Error("start incident workflow", "error", err)
-		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "could not start the incident workflow: " + err.Error()})
+		writeProblem(w, temporalProblem(err, "could not start the incident workflow"))
 		return
 	}
 	writeJSON(w, http.StatusAccepted, res)
@@ -69,6 +73,19 @@ func (a *API) startIncident(r *http.Request, alert *profile.Alert) (AlertAccepte
 	}
 	res.RunID = run.GetRunID()
 	return res, nil
+}
+
+// alertLimits checks the values of an alert that become search attributes and workflow-ID
+// parts against MaxNameBytes.
+func alertLimits(a *profile.Alert) []ProblemField {
+	var probs []ProblemField
+	limitField(&probs, "rule", a.Rule)
+	limitField(&probs, "application", a.Application)
+	limitField(&probs, "severity", a.Severity)
+	limitField(&probs, "instance", a.Instance)
+	limitField(&probs, "fingerprint", a.Fingerprint)
+	limitField(&probs, "traceId", a.TraceID)
+	return probs
 }
 
 func clientName(r *http.Request) string {

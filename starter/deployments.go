@@ -43,17 +43,10 @@ func (a *API) postDeployment(w http.ResponseWriter, r *http.Request) {
 	if d.PlannedAt.IsZero() {
 		probs = append(probs, ProblemField{Field: "plannedAt", Message: "required (RFC 3339)"})
 	}
-	if len(d.Applications) == 0 {
-		probs = append(probs, ProblemField{Field: "applications", Message: "at least one application is required"})
-	}
-	for i, app := range d.Applications {
-		if app.ID == "" {
-			probs = append(probs, ProblemField{Field: fmt.Sprintf("applications[%d].id", i), Message: "required"})
-		}
-		if app.Name == "" {
-			probs = append(probs, ProblemField{Field: fmt.Sprintf("applications[%d].name", i), Message: "required"})
-		}
-	}
+	limitField(&probs, "id", d.ID)
+	limitField(&probs, "version", d.Version)
+	limitField(&probs, "author", d.Author)
+	probs = append(probs, deploymentProblems(d, "")...)
 	if len(probs) > 0 {
 		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid deployment", Errors: probs})
 		return
@@ -73,7 +66,7 @@ func (a *API) startProblem(w http.ResponseWriter, err error) {
 		writeProblem(w, Problem{Status: http.StatusConflict, Title: "Deployment already announced", Detail: ce.msg})
 		return
 	}
-	writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "could not start change tracking: " + err.Error()})
+	writeProblem(w, temporalProblem(err, "could not start change tracking"))
 }
 
 // startDeployment starts (or joins) the change tracking of a deployment.

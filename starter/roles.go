@@ -1,7 +1,6 @@
 package starter
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -22,12 +21,14 @@ import (
 	"github.com/vigil-ops/vigil/workflows"
 )
 
-// decodeStrict decodes a JSON body, refusing unknown fields, and answers a problem naming the
-// field at fault when it cannot.
+// decodeStrict decodes a JSON body, refusing unknown fields and data after the JSON value, and
+// answers a problem naming the field at fault when it cannot.
 func decodeStrict(w http.ResponseWriter, body []byte, v any) bool {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := decodeJSON(body, v, true); err != nil {
+		if errors.Is(err, errTrailingData) {
+			writeProblem(w, trailingProblem(err))
+			return false
+		}
 		p := Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: err.Error()}
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError

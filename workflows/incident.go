@@ -57,17 +57,22 @@ type IncidentCarry struct {
 	Vault  *mask.Vault               `json:"vault,omitempty"`
 }
 
-// Signals an IncidentWorkflow receives.
-const (
-	// SignalAlert carries a profile.Alert of the incident's group (sent by signal-with-start).
-	SignalAlert = "alert"
-	// SignalResolved carries a ResolvedSignal.
-	SignalResolved = "resolved"
-)
+// SignalAlerts is the signal an IncidentWorkflow receives: an AlertsSignal, one per
+// notification of the incident's group (sent by signal-with-start when it has firing alerts),
+// however many alerts it holds.
+const SignalAlerts = "alerts"
 
-// ResolvedSignal names the alerts (by fingerprint) that are resolved.
-type ResolvedSignal struct {
-	Fingerprints []string `json:"fingerprints"`
+// AlertsSignal carries one notification of the incident's group: the alerts firing in it and
+// the fingerprints of those resolved in it.
+type AlertsSignal struct {
+	Firing   []activities.GroupAlert `json:"firing,omitempty"`
+	Resolved []string                `json:"resolved,omitempty"`
+}
+
+// GroupAlertOf is the part of an alert an incident keeps about each alert of its group.
+func GroupAlertOf(a profile.Alert) activities.GroupAlert {
+	return activities.GroupAlert{Fingerprint: a.Fingerprint, Rule: a.Rule, Instance: a.Instance,
+		Application: a.Application, Severity: a.Severity, StartsAt: a.StartsAt, Status: "firing"}
 }
 
 // IncidentResolved is the status of an incident whose alerts are all resolved.
@@ -143,19 +148,38 @@ func alertKey(a profile.Alert) string {
 
 // addAlert records an alert of the group once; it reports whether the alert is new.
 func (w *incidentWorkflow) addAlert(a profile.Alert) bool {
-	k := alertKey(a)
+	return w.addGroupAlert(alertKey(a), GroupAlertOf(a))
+}
+
+func (w *incidentWorkflow) addGroupAlert(k string, g activities.GroupAlert) bool {
 	if _, ok := w.seen[k]; ok {
 		return false
 	}
 	w.seen[k] = len(w.group)
-	w.group = append(w.group, activities.GroupAlert{Fingerprint: a.Fingerprint, Rule: a.Rule, Instance: a.Instance,
-		Application: a.Application, Severity: a.Severity, StartsAt: a.StartsAt, Status: "firing"})
+	g.Status = "firing"
+	w.group = append(w.group, g)
 	return true
+}
+
+// addFiring records a notification's firing alerts; it reports whether any is new.
+func (w *incidentWorkflow) addFiring(s AlertsSignal) bool {
+	changed := false
+	for _, g := range s.Firing {
+		changed = w.addGroupAlert(g.Fingerprint+"@"+g.StartsAt.UTC().Format(time.RFC3339), g) || changed
+	}
+	return changed
+}
+
+// apply folds a notification into the group, firing alerts first; it reports whether
+// anything changed.
+func (w *incidentWorkflow) apply(s AlertsSignal) bool {
+	changed := w.addFiring(s)
+	return w.resolve(s.Resolved) || changed
 }
 
 // collect folds the alerts that arrive within the window into this incident.
 func (w *incidentWorkflow) collect(ctx workflow.Context, window time.Duration) {
-	alerts := workflow.GetSignalChannel(ctx, SignalAlert)
+	alerts := workflow.GetSignalChannel(ctx, SignalAlerts)
 	tctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	timer := workflow.NewTimer(tctx, window)
@@ -163,9 +187,12 @@ func (w *incidentWorkflow) collect(ctx workflow.Context, window time.Duration) {
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(timer, func(workflow.Future) { done = true })
 		sel.AddReceive(alerts, func(c workflow.ReceiveChannel, _ bool) {
-			var a profile.Alert
-			c.Receive(ctx, &a)
-			w.addAlert(a)
+			var s AlertsSignal
+			c.Receive(ctx, &s)
+			w.addFiring(s)
+			// A resolution that arrives before the report is looked at once the report is
+			// written (follow), as if it arrived then.
+			w.resolvedEarly = w.resolve(s.Resolved) || w.resolvedEarly
 		})
 		sel.Select(ctx)
 	}
@@ -176,27 +203,25 @@ func (w *incidentWorkflow) collect(ctx workflow.Context, window time.Duration) {
 func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (IncidentResult, error) {
 	var a *activities.Activities
 	actx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
-	alerts := workflow.GetSignalChannel(ctx, SignalAlert)
-	resolvedCh := workflow.GetSignalChannel(ctx, SignalResolved)
+	alerts := workflow.GetSignalChannel(ctx, SignalAlerts)
 	tctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	expired := workflow.NewTimer(tctx, w.in.Lifetime)
 	w.state.Step = "following the group's alerts"
 	for {
-		changed, over := false, false
-		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(expired, func(workflow.Future) { over = true })
-		sel.AddReceive(alerts, func(c workflow.ReceiveChannel, _ bool) {
-			var al profile.Alert
-			c.Receive(ctx, &al)
-			changed = w.addAlert(al)
-		})
-		sel.AddReceive(resolvedCh, func(c workflow.ReceiveChannel, _ bool) {
-			var r ResolvedSignal
-			c.Receive(ctx, &r)
-			changed = w.resolve(r)
-		})
-		sel.Select(ctx)
+		changed, over := w.resolvedEarly, false
+		if w.resolvedEarly {
+			w.resolvedEarly = false
+		} else {
+			sel := workflow.NewSelector(ctx)
+			sel.AddFuture(expired, func(workflow.Future) { over = true })
+			sel.AddReceive(alerts, func(c workflow.ReceiveChannel, _ bool) {
+				var s AlertsSignal
+				c.Receive(ctx, &s)
+				changed = w.apply(s)
+			})
+			sel.Select(ctx)
+		}
 		allResolved := len(w.group) > 0
 		for _, g := range w.group {
 			allResolved = allResolved && g.Status == "resolved"
@@ -217,7 +242,7 @@ func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (Inc
 		}
 		if allResolved || over || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			// Take in whatever arrived meanwhile before deciding: a signal must not be dropped.
-			if w.drain(ctx, alerts, resolvedCh) {
+			if w.drain(alerts) {
 				w.record.Details.Group = append([]activities.GroupAlert(nil), w.group...)
 				if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, w.record).Get(ctx, nil); err != nil {
 					return res, err
@@ -249,33 +274,33 @@ func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (Inc
 }
 
 // drain folds the signals already waiting into the group; it reports whether anything changed.
-func (w *incidentWorkflow) drain(ctx workflow.Context, alerts, resolved workflow.ReceiveChannel) bool {
+func (w *incidentWorkflow) drain(alerts workflow.ReceiveChannel) bool {
 	changed := false
 	for {
-		var al profile.Alert
-		if !alerts.ReceiveAsync(&al) {
+		var s AlertsSignal
+		if !alerts.ReceiveAsync(&s) {
 			break
 		}
-		changed = w.addAlert(al) || changed
-	}
-	for {
-		var r ResolvedSignal
-		if !resolved.ReceiveAsync(&r) {
-			break
-		}
-		changed = w.resolve(r) || changed
+		changed = w.apply(s) || changed
 	}
 	return changed
 }
 
 // resolve marks the named alerts resolved; it reports whether any was still firing.
-func (w *incidentWorkflow) resolve(r ResolvedSignal) bool {
+func (w *incidentWorkflow) resolve(fingerprints []string) bool {
+	if len(fingerprints) == 0 {
+		return false
+	}
+	// One pass over the group (a storm resolves thousands at once); the map is only looked
+	// up, never iterated.
+	resolved := make(map[string]bool, len(fingerprints))
+	for _, fp := range fingerprints {
+		resolved[fp] = true
+	}
 	changed := false
-	for _, fp := range r.Fingerprints {
-		for i := range w.group {
-			if w.group[i].Fingerprint == fp && w.group[i].Status != "resolved" {
-				w.group[i].Status, changed = "resolved", true
-			}
+	for i := range w.group {
+		if resolved[w.group[i].Fingerprint] && w.group[i].Status != "resolved" {
+			w.group[i].Status, changed = "resolved", true
 		}
 	}
 	return changed
@@ -290,6 +315,8 @@ type incidentWorkflow struct {
 	// group holds the group's alerts in arrival order; seen indexes them by alertKey.
 	group []activities.GroupAlert
 	seen  map[string]int
+	// resolvedEarly is set when alerts were resolved while the group was being collected.
+	resolvedEarly bool
 
 	record activities.IncidentRecord
 	// askedSeverity is the severity the on-call was last asked about: a later alert asks again

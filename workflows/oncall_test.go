@@ -253,9 +253,9 @@ func TestFailedIncidentStillPages(t *testing.T) {
 // and the resolution of the group reaches the page.
 func TestGroupPagesForItsMostSevereAlert(t *testing.T) {
 	env, paged, warning, crit := groupPageEnv(t)
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlert, crit) }, 5*time.Second)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlerts, firing(crit)) }, 5*time.Second)
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalResolved, ResolvedSignal{Fingerprints: []string{"fp-1", "fp-2"}})
+		env.SignalWorkflow(SignalAlerts, AlertsSignal{Resolved: []string{"fp-1", "fp-2"}})
 	}, time.Hour)
 	env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Alert: warning, GroupKey: "{}:{alertname=\"SlowSQL\"}", Window: 30 * time.Second, Lifetime: 24 * time.Hour})
 	require.NoError(t, env.GetWorkflowError())
@@ -268,10 +268,10 @@ func TestLateCriticalAlertPages(t *testing.T) {
 	env, paged, warning, crit := groupPageEnv(t)
 	other := crit
 	other.Fingerprint, other.Instance = "fp-3", "prod-test-api-3"
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlert, crit) }, 5*time.Minute)
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlert, other) }, 6*time.Minute)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlerts, firing(crit)) }, 5*time.Minute)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlerts, firing(other)) }, 6*time.Minute)
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalResolved, ResolvedSignal{Fingerprints: []string{"fp-1", "fp-2", "fp-3"}})
+		env.SignalWorkflow(SignalAlerts, AlertsSignal{Resolved: []string{"fp-1", "fp-2", "fp-3"}})
 	}, time.Hour)
 	env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Alert: warning, GroupKey: "{}:{alertname=\"SlowSQL\"}", Window: 30 * time.Second, Lifetime: 24 * time.Hour})
 	require.NoError(t, env.GetWorkflowError())

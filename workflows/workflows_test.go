@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -231,6 +232,15 @@ func TestBudgetFreeLinkStopsOnNonRetryable(t *testing.T) {
 	require.Equal(t, 2, calls, "a non-retryable failure is not retried")
 }
 
+// firing is the signal of a notification in which the alerts fire.
+func firing(alerts ...profile.Alert) AlertsSignal {
+	var s AlertsSignal
+	for _, a := range alerts {
+		s.Firing = append(s.Firing, GroupAlertOf(a))
+	}
+	return s
+}
+
 func TestIncidentGroupFoldsAlertsAndResolves(t *testing.T) {
 	env, acts := newEnv(t)
 	var saved []activities.IncidentRecord
@@ -254,15 +264,15 @@ func TestIncidentGroupFoldsAlertsAndResolves(t *testing.T) {
 	late := first
 	late.Fingerprint, late.Instance = "fp-3", "prod-test-api-3"
 
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlert, second) }, 5*time.Second)
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlert, first) }, 10*time.Second) // a resend
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlert, late) }, 2*time.Minute)
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlert, late) }, 3*time.Minute) // a resend
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlerts, firing(second)) }, 5*time.Second)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlerts, firing(first)) }, 10*time.Second) // a resend
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlerts, firing(late)) }, 2*time.Minute)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlerts, firing(late)) }, 3*time.Minute) // a resend
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalResolved, ResolvedSignal{Fingerprints: []string{"fp-1", "fp-2"}})
+		env.SignalWorkflow(SignalAlerts, AlertsSignal{Resolved: []string{"fp-1", "fp-2"}})
 	}, time.Hour)
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalResolved, ResolvedSignal{Fingerprints: []string{"fp-3"}})
+		env.SignalWorkflow(SignalAlerts, AlertsSignal{Resolved: []string{"fp-3"}})
 	}, 2*time.Hour)
 	start := env.Now()
 	env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Alert: first, GroupKey: "{}:{alertname=\"SlowSQL\"}", Window: 30 * time.Second, Lifetime: 24 * time.Hour})
@@ -280,6 +290,42 @@ func TestIncidentGroupFoldsAlertsAndResolves(t *testing.T) {
 	elapsed := env.Now().Sub(start)
 	require.GreaterOrEqual(t, elapsed, 2*time.Hour, "the incident closed when the last alert resolved")
 	require.Less(t, elapsed, 24*time.Hour)
+}
+
+// A storm is one signal per notification: 6,700 alerts in one AlertsSignal join the group, one
+// report is written, and a notification that resolves them all while the group is still being
+// collected resolves the incident as soon as the report is written.
+func TestIncidentStormInOneSignal(t *testing.T) {
+	env, acts := newEnv(t)
+	var saved []activities.IncidentRecord
+	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IncidentRecord) error {
+		saved = append(saved, in)
+		return nil
+	})
+	env.OnActivity(acts.ResolveRole, mock.Anything, IncidentRole).Return(func(_ context.Context, code string) (roles.Role, error) {
+		r, _ := roles.Default(code)
+		return r, nil
+	})
+	first := exampleAlert(t, "slow-sql")
+	first.Fingerprint = "fp-0"
+	storm := AlertsSignal{}
+	var fps []string
+	for i := range 6700 {
+		a := first
+		a.Fingerprint, a.Instance = fmt.Sprintf("fp-%d", i), fmt.Sprintf("pod-%d", i)
+		storm.Firing = append(storm.Firing, GroupAlertOf(a))
+		fps = append(fps, a.Fingerprint)
+	}
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlerts, storm) }, 5*time.Second)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlerts, AlertsSignal{Resolved: fps}) }, 10*time.Second)
+	start := env.Now()
+	env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{Alert: first, GroupKey: "{}:{alertname=\"SlowSQL\"}", Window: 30 * time.Second, Lifetime: 24 * time.Hour})
+	require.NoError(t, env.GetWorkflowError())
+	var res IncidentResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, IncidentResolved, res.Status)
+	require.Len(t, saved[len(saved)-1].Details.Group, 6700, "the first alert's resend folded into the storm")
+	require.Less(t, env.Now().Sub(start), time.Hour, "resolved once the report was written, not at the end of its lifetime")
 }
 
 func TestIncidentGroupStillFiringContinuesAsNew(t *testing.T) {
