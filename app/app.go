@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -73,6 +74,7 @@ type App struct {
 	httpServer *http.Server
 	httpLn     net.Listener
 	httpDone   chan error
+	dirLock    *os.File // `vigil dev`'s lock on its data directory
 }
 
 // HTTPAddr is the address the HTTP API listens on ("" when it does not run).
@@ -99,13 +101,16 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 	}
 
 	// Listen first, so the embedded Web UI can be told the codec endpoint's real address.
-	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Address); err != nil {
-		return nil, fmt.Errorf("http.address %s: %w", cfg.HTTP.Address, err)
-	}
 	if mode == ModeDev {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+		if a.dirLock, err = devDataDir(cfg.DataDir); err != nil {
+			return nil, err
 		}
+	}
+	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Address); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("http.address %s is taken (is another vigil running?): stop it, or choose another address with --http or http.address", cfg.HTTP.Address)
+		}
+		return nil, fmt.Errorf("http.address %s: %w", cfg.HTTP.Address, err)
 	}
 	payloadCodec, err := buildCodec(cfg, mode, logger)
 	if err != nil {
@@ -320,6 +325,9 @@ func (a *App) close(ctx context.Context) {
 	}
 	if a.Metrics != nil {
 		_ = a.Metrics.Close()
+	}
+	if a.dirLock != nil {
+		_ = a.dirLock.Close()
 	}
 }
 

@@ -9,7 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -93,9 +96,25 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 			return nil, err
 		}
 	} else if err := checkPortFree(host, port); err != nil {
-		return nil, fmt.Errorf("temporal address %s is not free (is another Temporal or vigil dev running?): %w", o.Address, err)
+		return nil, fmt.Errorf("temporal address %s is taken (is another Temporal or vigil dev running?): stop it, or choose another address with --temporal (%v)", o.Address, unwrapOp(err))
 	}
 	hostPort := net.JoinHostPort(host, strconv.Itoa(port))
+	// The UI's address is checked before the server starts, so that a taken port stops Start
+	// before the server has anything to log.
+	var uiHost string
+	var uiPort int
+	if o.UIAddress != "" {
+		uiHost, uiPort, err = splitHostPort(o.UIAddress)
+		if err == nil && uiPort == 0 {
+			uiPort, err = freePort(uiHost)
+		}
+		if err == nil {
+			err = checkPortFree(uiHost, uiPort)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("temporal UI address %s is not usable (%v): stop what holds it, or choose another address with --ui (\"off\" disables the UI)", o.UIAddress, unwrapOp(err))
+		}
+	}
 
 	sqlConf, err := sqlConfig(o)
 	if err != nil {
@@ -105,7 +124,13 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	logger := newSlogLogger(o.Logger, o.LogLevel)
+	if testHookConfig != nil {
+		testHookConfig(conf)
+	}
+	var starting atomic.Bool
+	starting.Store(true)
+	defer starting.Store(false)
+	logger := newSlogLogger(o.Logger, o.LogLevel, &starting)
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("temporal authorizer: %w", err)
@@ -142,7 +167,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	svcHost := func(name primitives.ServiceName) static.Hosts {
 		return static.SingleLocalHost(net.JoinHostPort(host, strconv.Itoa(conf.Services[string(name)].RPC.GRPCPort)))
 	}
-	srv, err := temporal.NewServer(
+	srv, err := newServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
@@ -157,25 +182,15 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		temporal.WithDynamicConfigClient(dyn),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("temporal server: %w", err)
+		return nil, startError(err)
 	}
-	if err := srv.Start(); err != nil {
-		return nil, fmt.Errorf("start temporal server: %w", err)
+	if err := startServer(srv); err != nil {
+		return nil, startError(err)
 	}
+	starting.Store(false)
 	s := &Server{srv: srv, hostPort: hostPort, namespace: o.Namespace}
 
 	if o.UIAddress != "" {
-		uiHost, uiPort, err := splitHostPort(o.UIAddress)
-		if err == nil && uiPort == 0 {
-			uiPort, err = freePort(uiHost)
-		}
-		if err == nil {
-			err = checkPortFree(uiHost, uiPort)
-		}
-		if err != nil {
-			_ = srv.Stop()
-			return nil, fmt.Errorf("temporal UI address %q: %w", o.UIAddress, err)
-		}
 		s.uiAddr = net.JoinHostPort(uiHost, strconv.Itoa(uiPort))
 		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
 			Host:                uiHost,
@@ -196,11 +211,71 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		_ = s.Stop()
 		return nil, err
 	}
+	if s.uiDone != nil {
+		select {
+		case err := <-s.uiDone:
+			_ = s.Stop()
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return nil, fmt.Errorf("temporal UI address %s was taken by another process while starting (%v): free it, or choose another with --ui", s.uiAddr, err)
+			}
+			return nil, fmt.Errorf("temporal UI on %s: %w", s.uiAddr, err)
+		default:
+		}
+	}
 	if err := s.ensureSearchAttributes(ctx, o.SearchAttributes); err != nil {
 		_ = s.Stop()
 		return nil, err
 	}
 	return s, nil
+}
+
+// testHookConfig, when set by a test, sees the server configuration before the server is built
+// (to take one of its ports).
+var testHookConfig func(*config.Config)
+
+// newServer is temporal.NewServer with a Fatal log call of the server turned into an error.
+func newServer(opts ...temporal.ServerOption) (srv temporal.Server, err error) {
+	defer recoverFatal(&err)
+	return temporal.NewServer(opts...)
+}
+
+// startServer is srv.Start with a Fatal log call of the server turned into an error.
+func startServer(srv temporal.Server) (err error) {
+	defer recoverFatal(&err)
+	return srv.Start()
+}
+
+func recoverFatal(err *error) {
+	if r := recover(); r != nil {
+		f, ok := r.(fatalLog)
+		if !ok {
+			panic(r)
+		}
+		*err = f
+	}
+}
+
+// startError says in one line why the embedded server did not start and what to do.
+func startError(err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("embedded temporal server: an internal port was taken by another process between its check and its bind (%v): start vigil dev again, it picks fresh internal ports", oneLine(err))
+	}
+	return fmt.Errorf("embedded temporal server did not start: %s", oneLine(err))
+}
+
+// unwrapOp drops the "listen tcp <addr>:" prefix of a listen error, whose address the message
+// already names.
+func unwrapOp(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Err
+	}
+	return err
+}
+
+// oneLine joins a multi-line error message (the server's fx errors span lines) into one.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
 // ensureSearchAttributes registers the search attributes a namespace created by an earlier

@@ -23,6 +23,7 @@ const usage = `vigil — AI operations orchestrator on Temporal
 
 Usage:
   vigil dev     [--data-dir DIR] [--http ADDR] [--temporal ADDR] [--ui ADDR] [--config FILE]
+                [--unauthenticated-temporal-on-network]
                 everything in one process: embedded Temporal + Web UI, worker, HTTP API
   vigil server  [--config FILE]   HTTP API and webhooks against an external Temporal
   vigil worker  [--config FILE]   workflow and activity worker against an external Temporal
@@ -113,11 +114,14 @@ func runProcess(mode app.Mode, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	cfgFile := fs.String("config", "", "YAML configuration file")
 	var dataDir, httpAddr, temporalAddr, uiAddr *string
+	var exposeTemporal *bool
 	if mode == app.ModeDev {
 		dataDir = fs.String("data-dir", "", "data directory (default ./.vigil, or data_dir from the config)")
 		httpAddr = fs.String("http", "", "HTTP API listen address (default 127.0.0.1:8080)")
 		temporalAddr = fs.String("temporal", "", "embedded Temporal frontend address (default 127.0.0.1:7233)")
 		uiAddr = fs.String("ui", "", "Temporal Web UI address (default 127.0.0.1:8233; \"off\" disables it)")
+		exposeTemporal = fs.Bool(app.UnauthenticatedTemporalFlag, false,
+			"allow --temporal and --ui on a non-loopback address: the embedded Temporal and its Web UI have no authentication")
 	}
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
@@ -129,6 +133,7 @@ func runProcess(mode app.Mode, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var exposed []string
 	if mode == app.ModeDev {
 		set := func(dst *string, v string) {
 			if v != "" {
@@ -142,6 +147,9 @@ func runProcess(mode app.Mode, args []string, stderr io.Writer) error {
 		if cfg.Dev.UIAddress == "off" {
 			cfg.Dev.UIAddress = ""
 		}
+		if exposed, err = app.CheckDevNetwork(cfg, *exposeTemporal); err != nil {
+			return err
+		}
 	} else if err := cfg.ValidateProduction(); err != nil {
 		return err
 	}
@@ -152,6 +160,10 @@ func runProcess(mode app.Mode, args []string, stderr io.Writer) error {
 	logger, err := obs.NewLogger(stderr, cfg.Log.Level, format)
 	if err != nil {
 		return err
+	}
+	if len(exposed) > 0 {
+		logger.Warn("listening on the network without authentication (--"+app.UnauthenticatedTemporalFlag+"): anyone who reaches these addresses can read, signal and terminate workflows",
+			"exposed", exposed)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
