@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -487,7 +488,20 @@ func (a *App) buildAuth(mode Mode) (*starter.Auth, error) {
 		}
 		au.HMACSecrets = append(au.HMACSecrets, starter.WebhookSecret{Name: h.Name, Value: []byte(v)})
 	}
-	configured := len(au.Keys) + len(au.WebhookTokens) + len(au.HMACSecrets)
+	for i, g := range a.Config.Auth.GitHubSecrets {
+		v, err := a.Config.Secret(g.SecretEnv, g.SecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("auth.github_secrets[%d] (%s): %w", i, g.Name, err)
+		}
+		// One secret serving both schemes would let a request signed for one pass as the other.
+		for j, h := range au.HMACSecrets {
+			if subtle.ConstantTimeCompare(h.Value, []byte(v)) == 1 {
+				return nil, fmt.Errorf("auth.github_secrets[%d] (%s) holds the same secret as auth.hmac_secrets[%d] (%s): give GitHub a secret of its own", i, g.Name, j, h.Name)
+			}
+		}
+		au.GitHubSecrets = append(au.GitHubSecrets, starter.WebhookSecret{Name: g.Name, Value: []byte(v)})
+	}
+	configured := len(au.Keys) + len(au.WebhookTokens) + len(au.HMACSecrets) + len(au.GitHubSecrets)
 	if mode == ModeDev && configured == 0 && isLoopback(a.Config.HTTP.Address) {
 		au.Anonymous = true
 	}

@@ -290,8 +290,12 @@ type Auth struct {
 	APIKeys []APIKey `yaml:"api_keys"`
 	// WebhookTokens are bearer tokens accepted on webhook endpoints.
 	WebhookTokens []WebhookToken `yaml:"webhook_tokens"`
-	// HMACSecrets are shared secrets for HMAC-signed webhooks.
+	// HMACSecrets are shared secrets for Vigil's HMAC-signed webhooks (X-Vigil-Signature).
 	HMACSecrets []HMACSecret `yaml:"hmac_secrets"`
+	// GitHubSecrets verify GitHub's webhook signatures (X-Hub-Signature-256) on
+	// /v1/deployments/github. They are separate from HMACSecrets: GitHub's scheme signs the
+	// body without a timestamp, so a secret of one scheme never verifies the other's requests.
+	GitHubSecrets []HMACSecret `yaml:"github_secrets"`
 }
 
 // APIKey is one API client.

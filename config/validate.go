@@ -263,6 +263,12 @@ func (c *Config) validateAuth(v *collector) {
 		v.uniqueName(p+".name", s.Name, names, "auth.hmac_secrets", i)
 		v.refRequired(p, "secret", s.SecretEnv, s.SecretFile)
 	}
+	names = map[string]int{}
+	for i, s := range c.Auth.GitHubSecrets {
+		p := indexPath("auth.github_secrets", i)
+		v.uniqueName(p+".name", s.Name, names, "auth.github_secrets", i)
+		v.refRequired(p, "secret", s.SecretEnv, s.SecretFile)
+	}
 }
 
 func (c *Config) validateProviders(v *collector) {

@@ -16,13 +16,17 @@ import (
 type Auth struct {
 	// Keys maps the hex SHA-256 of an API key to its client (from the configuration).
 	Keys map[string]Principal
-	// Store, when set, holds further API keys (store.PutAPIKey).
+	// Store, when set, holds further API keys (store.PutAPIKey) and the replay guard's keys
+	// (store.ClaimOnce), shared by every replica using the same database.
 	Store store.Store
 	// WebhookTokens are bearer tokens accepted on the webhooks (auth.webhook_tokens).
 	WebhookTokens []WebhookSecret
-	// HMACSecrets verify signed webhooks (auth.hmac_secrets).
+	// HMACSecrets verify Vigil-signed webhooks (auth.hmac_secrets).
 	HMACSecrets []WebhookSecret
-	replays     replayGuard
+	// GitHubSecrets verify GitHub's deployment webhooks (auth.github_secrets).
+	GitHubSecrets []WebhookSecret
+	// replays is the replay guard when there is no Store to share one through.
+	replays memOnce
 
 	// Anonymous lets requests without credentials through as client "dev" (or the request's
 	// own client field). Only `vigil dev` on a loopback address with no credentials configured

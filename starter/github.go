@@ -1,6 +1,7 @@
 package starter
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vigil-ops/vigil/activities"
@@ -20,7 +20,7 @@ import (
 
 // GitHub's deployment webhooks: `deployment` announces a change, `deployment_status` reports its
 // progress. Both are verified by X-Hub-Signature-256 (HMAC-SHA256 of the raw body under one of
-// auth.hmac_secrets) and deduplicated by X-GitHub-Delivery.
+// auth.github_secrets) and deduplicated by that signature (GitHubReplayWindow).
 
 type ghDeployment struct {
 	ID          int64           `json:"id"`
@@ -52,57 +52,34 @@ func GitHubDeploymentID(repo string, id int64) string {
 	return "gh-" + strings.ReplaceAll(repo, "/", "-") + "-" + strconv.FormatInt(id, 10)
 }
 
-// deliveries remembers recent X-GitHub-Delivery IDs (GitHub redelivers on timeouts and on
-// request); a repeat is acknowledged without acting again.
-type deliveries struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
-}
+// GitHubReplayWindow is how long a GitHub delivery is remembered, and how old an event may be.
+// GitHub's signature covers the body only (no timestamp): the replay key is the signature, so
+// a captured delivery resent under a fresh X-GitHub-Delivery is still recognised, and an event
+// older than the window (by its created_at) is refused, so it cannot be replayed after its key
+// expired. GitHub lets a delivery be redelivered for three days.
+const GitHubReplayWindow = 72 * time.Hour
 
-// forget drops a delivery whose processing failed, so that GitHub's redelivery is processed.
-func (d *deliveries) forget(id string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	delete(d.seen, id)
-}
-
-func (d *deliveries) first(id string, now time.Time) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.seen == nil {
-		d.seen = map[string]time.Time{}
-	}
-	for k, at := range d.seen {
-		if now.Sub(at) > 24*time.Hour {
-			delete(d.seen, k)
-		}
-	}
-	if _, ok := d.seen[id]; ok {
-		return false
-	}
-	d.seen[id] = now
-	return true
-}
-
-func (a *API) checkGitHubSignature(r *http.Request, body []byte) error {
+// checkGitHubSignature verifies X-Hub-Signature-256 under auth.github_secrets and returns the
+// MAC. Vigil's own signature scheme (auth.hmac_secrets) is never accepted here.
+func (a *API) checkGitHubSignature(r *http.Request, body []byte) ([]byte, error) {
 	sig, ok := strings.CutPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256=")
 	if !ok {
-		return errors.New("missing X-Hub-Signature-256")
+		return nil, errors.New("missing X-Hub-Signature-256")
 	}
 	got, err := hex.DecodeString(sig)
 	if err != nil {
-		return errors.New("X-Hub-Signature-256: not hex")
+		return nil, errors.New("X-Hub-Signature-256: not hex")
 	}
 	if a.Auth != nil {
-		for _, s := range a.Auth.HMACSecrets {
+		for _, s := range a.Auth.GitHubSecrets {
 			mac := hmac.New(sha256.New, s.Value)
 			mac.Write(body)
 			if hmac.Equal(got, mac.Sum(nil)) {
-				return nil
+				return got, nil
 			}
 		}
 	}
-	return errors.New("X-Hub-Signature-256 does not match the body under any configured secret (auth.hmac_secrets)")
+	return nil, errors.New("X-Hub-Signature-256 does not match the body under any configured secret (auth.github_secrets)")
 }
 
 func (a *API) postGitHub(w http.ResponseWriter, r *http.Request) {
@@ -110,25 +87,24 @@ func (a *API) postGitHub(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.checkGitHubSignature(r, body); err != nil {
+	mac, err := a.checkGitHubSignature(r, body)
+	if err != nil {
 		writeProblem(w, Problem{Status: http.StatusUnauthorized, Detail: err.Error()})
 		return
 	}
 	event := r.Header.Get("X-GitHub-Event")
 	delivery := r.Header.Get("X-GitHub-Delivery")
-	if delivery != "" && !a.githubDeliveries.first(delivery, time.Now()) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "duplicate", "delivery": delivery})
-		return
-	}
-	processed := false
-	defer func() {
-		if delivery != "" && !processed {
-			a.githubDeliveries.forget(delivery) // failed: let the redelivery through
-		}
-	}()
 	var e ghEvent
 	if err := json.Unmarshal(body, &e); err != nil {
 		writeProblem(w, Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: err.Error()})
+		return
+	}
+	if event != "deployment" && event != "deployment_status" {
+		status := "ignored"
+		if event == "ping" {
+			status = "pong"
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": status, "event": event})
 		return
 	}
 	if e.Deployment.ID == 0 || e.Repository.FullName == "" {
@@ -136,30 +112,70 @@ func (a *API) postGitHub(w http.ResponseWriter, r *http.Request) {
 			Errors: []ProblemField{{Field: "deployment.id", Message: "required"}, {Field: "repository.full_name", Message: "required"}}})
 		return
 	}
+	// The event's own time bounds its replay: an event older than the window is refused
+	// (its replay key may have expired); a younger one is recognised by its key.
+	now := time.Now()
+	at, atField := e.Deployment.CreatedAt, "deployment.created_at"
+	if event == "deployment_status" {
+		if e.DeploymentStatus == nil {
+			writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Errors: []ProblemField{{Field: "deployment_status", Message: "required"}}})
+			return
+		}
+		at, atField = e.DeploymentStatus.CreatedAt, "deployment_status.created_at"
+	}
+	switch {
+	case at.IsZero():
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid GitHub event",
+			Errors: []ProblemField{{Field: atField, Message: "required (RFC 3339)"}}})
+		return
+	case now.Sub(at) > GitHubReplayWindow:
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Stale GitHub event",
+			Errors: []ProblemField{{Field: atField, Message: fmt.Sprintf("older than %s: a replay, or a redelivery GitHub no longer makes", GitHubReplayWindow)}}})
+		return
+	}
+	var probs []ProblemField
+	limitField(&probs, "repository.full_name", e.Repository.FullName)
+	var d activities.Deployment
+	if event == "deployment" {
+		d = activities.Deployment{
+			ID: GitHubDeploymentID(e.Repository.FullName, e.Deployment.ID), PlannedAt: e.Deployment.CreatedAt,
+			Version: e.Deployment.SHA, Author: e.Deployment.Creator.Login, Applications: githubApps(e),
+			Links: map[string]string{"ref": e.Deployment.Ref, "environment": e.Deployment.Environment},
+		}
+		probs = append(probs, deploymentProblems(d, "deployment.payload.")...)
+	}
+	if len(probs) > 0 {
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid deployment", Errors: probs})
+		return
+	}
+	// The replay key is the signature, i.e. the body: a redelivery (same body, any delivery
+	// ID) is acknowledged without acting again.
+	au := a.Auth
+	if au == nil {
+		au = &Auth{}
+	}
+	key := "github:" + hex.EncodeToString(mac)
+	first, err := au.claimOnce(r.Context(), key, now.Add(GitHubReplayWindow+ReplayWindow))
+	if err != nil {
+		a.Logger.Error("replay guard", "error", err)
+		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: err.Error()})
+		return
+	}
+	if !first {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "duplicate", "delivery": delivery})
+		return
+	}
+	processed := false
+	defer func() {
+		if !processed { // failed: let the redelivery through
+			if err := au.onceKeys().ReleaseOnce(context.WithoutCancel(r.Context()), key); err != nil {
+				a.Logger.Warn("release a GitHub delivery's replay key", "delivery", delivery, "error", err)
+			}
+		}
+	}()
 	id := GitHubDeploymentID(e.Repository.FullName, e.Deployment.ID)
 	switch event {
 	case "deployment":
-		d := activities.Deployment{
-			ID: id, PlannedAt: e.Deployment.CreatedAt, Version: e.Deployment.SHA, Author: e.Deployment.Creator.Login,
-			Applications: githubApps(e), Links: map[string]string{"ref": e.Deployment.Ref, "environment": e.Deployment.Environment},
-		}
-		if d.PlannedAt.IsZero() {
-			d.PlannedAt = time.Now().UTC()
-		}
-		var probs []ProblemField
-		for i, app := range d.Applications {
-			if app.ID == "" {
-				probs = append(probs, ProblemField{Field: fmt.Sprintf("deployment.payload.applications[%d].id", i), Message: "required"})
-			}
-			if app.Name == "" {
-				probs = append(probs, ProblemField{Field: fmt.Sprintf("deployment.payload.applications[%d].name", i), Message: "required"})
-			}
-		}
-		if len(probs) > 0 {
-			processed = true // the same payload redelivered is as invalid
-			writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid deployment", Errors: probs})
-			return
-		}
 		res, err := a.startDeployment(r, d)
 		if err != nil {
 			a.startProblem(w, err)
@@ -168,20 +184,12 @@ func (a *API) postGitHub(w http.ResponseWriter, r *http.Request) {
 		processed = true
 		writeJSON(w, http.StatusAccepted, res)
 	case "deployment_status":
-		if e.DeploymentStatus == nil {
-			writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Errors: []ProblemField{{Field: "deployment_status", Message: "required"}}})
-			return
-		}
 		typ := map[string]string{"in_progress": workflows.EventStarted, "success": workflows.EventFinished,
 			"failure": workflows.EventCancelled, "error": workflows.EventCancelled}[e.DeploymentStatus.State]
 		if typ == "" {
 			processed = true
 			writeJSON(w, http.StatusOK, map[string]any{"status": "ignored", "state": e.DeploymentStatus.State})
 			return
-		}
-		at := e.DeploymentStatus.CreatedAt
-		if at.IsZero() {
-			at = time.Now().UTC()
 		}
 		if err := a.Temporal.SignalWorkflow(r.Context(), workflows.DeploymentWorkflowID(id), "", workflows.SignalDeploymentEvent,
 			workflows.DeploymentEvent{Type: typ, At: at}); err != nil {
@@ -190,12 +198,6 @@ func (a *API) postGitHub(w http.ResponseWriter, r *http.Request) {
 		}
 		processed = true
 		writeJSON(w, http.StatusAccepted, map[string]any{"deployment": "/v1/deployments/" + id, "event": typ})
-	case "ping":
-		processed = true
-		writeJSON(w, http.StatusOK, map[string]any{"status": "pong"})
-	default:
-		processed = true
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ignored", "event": event})
 	}
 }
 

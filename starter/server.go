@@ -32,8 +32,7 @@ type API struct {
 	// Roles is the role service behind /v1/roles.
 	Roles *roles.Service
 	// Auth authenticates /v1 requests; nil lets nobody in.
-	Auth             *Auth
-	githubDeliveries deliveries
+	Auth *Auth
 
 	// ChangeCheckpoints are the change-tracking checkpoints (change_tracking.checkpoints).
 	ChangeCheckpoints []time.Duration
@@ -131,7 +130,7 @@ func (a *API) Handler() http.Handler {
 		route("GET /v1/deployments/{id}", auth(a.getDeployment))
 		route("GET /v1/deployments/{id}/gate", auth(a.getGate))
 		route("POST /v1/deployments/{id}/events", auth(a.postDeploymentEvent))
-		// GitHub authenticates by X-Hub-Signature-256 (auth.hmac_secrets), not by API key.
+		// GitHub authenticates by X-Hub-Signature-256 (auth.github_secrets), not by API key.
 		route("POST /v1/deployments/github", a.postGitHub)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,8 @@
 package starter
 
 import (
+	"container/heap"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -31,19 +33,14 @@ type WebhookSecret struct {
 
 // SignWebhook returns the signature header value of body at ts.
 func SignWebhook(secret []byte, ts time.Time, body []byte) (timestamp, signature string) {
-	timestamp = strconv.FormatInt(ts.Unix(), 10)
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(timestamp))
-	mac.Write([]byte("."))
-	mac.Write(body)
-	return timestamp, "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	return strconv.FormatInt(ts.Unix(), 10), "sha256=" + hex.EncodeToString(signatureMAC(secret, ts, body))
 }
 
 // authenticateWebhook accepts, in order: an HMAC signature over timestamp and body, a webhook
 // bearer token, an API key, or — only where Anonymous is set — nothing.
 func (au *Auth) authenticateWebhook(r *http.Request, body []byte, now time.Time) (Principal, error) {
 	if sig := r.Header.Get(HeaderSignature); sig != "" {
-		return au.checkSignature(r.Header.Get(HeaderTimestamp), sig, body, now)
+		return au.checkSignature(r.Context(), r.Header.Get(HeaderTimestamp), sig, body, now)
 	}
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, ok := strings.Cut(h, " ")
@@ -60,7 +57,7 @@ func (au *Auth) authenticateWebhook(r *http.Request, body []byte, now time.Time)
 	return au.Authenticate(r)
 }
 
-func (au *Auth) checkSignature(tsHeader, sig string, body []byte, now time.Time) (Principal, error) {
+func (au *Auth) checkSignature(ctx context.Context, tsHeader, sig string, body []byte, now time.Time) (Principal, error) {
 	if len(au.HMACSecrets) == 0 {
 		return Principal{}, errors.New("signed webhooks are not configured (auth.hmac_secrets)")
 	}
@@ -82,16 +79,63 @@ func (au *Auth) checkSignature(tsHeader, sig string, body []byte, now time.Time)
 		return Principal{}, fmt.Errorf("%s: not hex", HeaderSignature)
 	}
 	for _, s := range au.HMACSecrets {
-		_, want := SignWebhook(s.Value, ts, body)
-		wantMAC, _ := hex.DecodeString(strings.TrimPrefix(want, "sha256="))
-		if hmac.Equal(gotMAC, wantMAC) {
-			if !au.replays.first(got, now) {
+		if hmac.Equal(gotMAC, signatureMAC(s.Value, ts, body)) {
+			// The replay key is the MAC itself, not its spelling: hex case or padding cannot
+			// make a captured request new. It is kept past the window on this clock, for
+			// replicas whose clocks differ.
+			first, err := au.claimOnce(ctx, "vigil-sig:"+hex.EncodeToString(gotMAC), ts.Add(2*ReplayWindow))
+			if err != nil {
+				return Principal{}, err
+			}
+			if !first {
 				return Principal{}, errors.New("this signed request was already received (replay)")
 			}
 			return Principal{Client: "webhook:" + s.Name}, nil
 		}
 	}
 	return Principal{}, errors.New("the signature does not match the body under any configured secret")
+}
+
+// signatureMAC is the HMAC-SHA256 of "<timestamp>.<body>" under secret.
+func signatureMAC(secret []byte, ts time.Time, body []byte) []byte {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(strconv.FormatInt(ts.Unix(), 10)))
+	mac.Write([]byte("."))
+	mac.Write(body)
+	return mac.Sum(nil)
+}
+
+// errReplayGuard is a replay check that could not be made (the store is unreachable): the
+// request is refused with 503, so the sender retries, rather than let through unchecked.
+type errReplayGuard struct{ err error }
+
+func (e errReplayGuard) Error() string {
+	return "cannot check this request against replays now; try again"
+}
+
+func (e errReplayGuard) Unwrap() error { return e.err }
+
+// onceKeys remembers keys until they expire. store.Store is one, shared by every replica
+// using the same database; memOnce is the fallback of an Auth without a store (tests).
+type onceKeys interface {
+	ClaimOnce(ctx context.Context, key string, expires time.Time) (bool, error)
+	ReleaseOnce(ctx context.Context, key string) error
+}
+
+func (au *Auth) onceKeys() onceKeys {
+	if au.Store != nil {
+		return au.Store
+	}
+	return &au.replays
+}
+
+// claimOnce claims a replay key; a failure of the guard itself is an errReplayGuard.
+func (au *Auth) claimOnce(ctx context.Context, key string, expires time.Time) (bool, error) {
+	first, err := au.onceKeys().ClaimOnce(ctx, key, expires)
+	if err != nil {
+		return false, errReplayGuard{err}
+	}
+	return first, nil
 }
 
 // webhook wraps a webhook handler: it reads the body under the size limit, authenticates the
@@ -108,6 +152,12 @@ func (a *API) webhook(h func(w http.ResponseWriter, r *http.Request, body []byte
 		}
 		p, err := au.authenticateWebhook(r, body, time.Now())
 		if err != nil {
+			var ge errReplayGuard
+			if errors.As(err, &ge) {
+				a.Logger.Error("replay guard", "error", ge.err)
+				writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: err.Error()})
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
 			writeProblem(w, Problem{Status: http.StatusUnauthorized, Detail: err.Error()})
 			return
@@ -116,30 +166,61 @@ func (a *API) webhook(h func(w http.ResponseWriter, r *http.Request, body []byte
 	}
 }
 
-// replayGuard remembers the signatures seen within the replay window, so a captured signed
-// request cannot be sent again while its timestamp is still acceptable. It is per process: with
-// several `vigil server` replicas a replay can reach another one, where the workflow-ID identity
-// of alerts still makes it harmless.
-type replayGuard struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
+// maxMemOnceKeys bounds memOnce.
+const maxMemOnceKeys = 100_000
+
+// memOnce is an in-process onceKeys: a map with a heap by expiry, so expired keys are
+// dropped oldest first without scanning the map, and at most maxMemOnceKeys are kept.
+type memOnce struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+	heap  onceHeap
 }
 
-// first records sig and reports whether it had not been seen within the window.
-func (g *replayGuard) first(sig string, now time.Time) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.seen == nil {
-		g.seen = map[string]time.Time{}
+type onceItem struct {
+	key     string
+	expires time.Time
+}
+
+type onceHeap []onceItem
+
+func (h onceHeap) Len() int           { return len(h) }
+func (h onceHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
+func (h onceHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *onceHeap) Push(x any)        { *h = append(*h, x.(onceItem)) }
+func (h *onceHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return it
+}
+
+// ClaimOnce implements onceKeys.
+func (m *memOnce) ClaimOnce(_ context.Context, key string, expires time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.until == nil {
+		m.until = map[string]time.Time{}
 	}
-	for k, at := range g.seen {
-		if now.Sub(at) > 2*ReplayWindow {
-			delete(g.seen, k)
+	now := time.Now()
+	for m.heap.Len() > 0 && (!m.heap[0].expires.After(now) || m.heap.Len() > maxMemOnceKeys) {
+		it := heap.Pop(&m.heap).(onceItem)
+		if at, ok := m.until[it.key]; ok && at.Equal(it.expires) {
+			delete(m.until, it.key)
 		}
 	}
-	if _, ok := g.seen[sig]; ok {
-		return false
+	if at, ok := m.until[key]; ok && at.After(now) {
+		return false, nil
 	}
-	g.seen[sig] = now
-	return true
+	m.until[key] = expires
+	heap.Push(&m.heap, onceItem{key, expires})
+	return true, nil
+}
+
+// ReleaseOnce implements onceKeys.
+func (m *memOnce) ReleaseOnce(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.until, key)
+	return nil
 }

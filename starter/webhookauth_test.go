@@ -46,7 +46,7 @@ func TestWebhookAuthentication(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			au.replays = replayGuard{} // each case is a first delivery
+			au.replays = memOnce{} // each case is a first delivery
 			p, err := au.authenticateWebhook(req(c.hdr), c.body, now)
 			if c.wantErr != "" {
 				require.Error(t, err)

@@ -38,7 +38,7 @@ func githubPost(t *testing.T, url, event, delivery, secret string, body []byte) 
 func TestGitHubDeploymentEvents(t *testing.T) {
 	t.Setenv("GH_WEBHOOK_SECRET", "gh-secret")
 	_, base := testenv.StartDev(t, testenv.DevConfig(t, func(c *config.Config) {
-		c.Auth.HMACSecrets = []config.HMACSecret{{Name: "github", SecretEnv: "GH_WEBHOOK_SECRET"}}
+		c.Auth.GitHubSecrets = []config.HMACSecret{{Name: "github", SecretEnv: "GH_WEBHOOK_SECRET"}}
 		c.Auth.APIKeys = []config.APIKey{{Client: "ops", Org: "acme", KeyHash: config.HashAPIKey("ops-key")}}
 	}))
 	apiKey = "ops-key"
