@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -256,17 +257,16 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			srv := mcpserver.New(a.Store, "vigil")
 			api.MCP = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
 		}
-		handler := api.Handler()
+		api.AllowedHosts = allowedHosts(cfg)
 		if payloadCodec != nil && mode != ModeWorker {
 			// The Web UI decodes payloads through this endpoint, for authenticated operators.
-			mux := http.NewServeMux()
-			mux.Handle("/codec/", codec.Handler(payloadCodec, uiOrigins(cfg, mode), func(r *http.Request) bool {
+			api.CodecOrigins = uiOrigins(cfg, mode)
+			api.Codec = codec.Handler(payloadCodec, api.CodecOrigins, func(r *http.Request) bool {
 				_, err := auth.Authenticate(r)
 				return err == nil
-			}))
-			mux.Handle("/", handler)
-			handler = mux
+			})
 		}
+		handler := api.Handler()
 		a.httpServer = &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -565,6 +565,22 @@ func devCodecKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("write the dev codec key: %w", err)
 	}
 	return key, nil
+}
+
+// allowedHosts are the Host names the HTTP server answers to: http.allowed_hosts, the host of
+// http.public_url, the host of http.address when it names one, and the loopback names.
+func allowedHosts(cfg *config.Config) []string {
+	hosts := append([]string(nil), starter.LoopbackHosts...)
+	hosts = append(hosts, cfg.HTTP.AllowedHosts...)
+	if u, err := url.Parse(cfg.HTTP.PublicURL); err == nil && u.Hostname() != "" {
+		hosts = append(hosts, u.Hostname())
+	}
+	if h, _, err := net.SplitHostPort(cfg.HTTP.Address); err == nil && h != "" {
+		if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
 }
 
 // uiOrigins are the browser origins allowed to call the codec endpoint: the embedded Web UI's.

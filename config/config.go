@@ -87,6 +87,11 @@ type HTTP struct {
 	// PublicURL is the externally visible base URL used in links in
 	// notifications; optional, absolute http(s) when set.
 	PublicURL string `yaml:"public_url"`
+	// AllowedHosts are the Host names (without port) requests may carry, the defence against
+	// DNS rebinding. Empty: the host of PublicURL, the host of Address when it names one, and
+	// the loopback names (localhost, 127.0.0.1, ::1). "*" allows any host (behind a proxy
+	// that checks it).
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
 // Temporal configures the Temporal client.

@@ -50,6 +50,16 @@ func (c *Config) Validate() error {
 		v.add("http.write_timeout", "must be > 0")
 	}
 	v.httpURL("http.public_url", c.HTTP.PublicURL)
+	for i, h := range c.HTTP.AllowedHosts {
+		p := indexPath("http.allowed_hosts", i)
+		switch {
+		case h == "":
+			v.add(p, "must not be empty")
+		case h == "*":
+		case strings.ContainsAny(h, "/ @") || strings.Contains(h, ":") && net.ParseIP(strings.Trim(h, "[]")) == nil:
+			v.add(p, "a host name or IP address without scheme, port or path, got %q", h)
+		}
+	}
 
 	v.hostPort("temporal.address", c.Temporal.Address, false)
 	v.required("temporal.namespace", c.Temporal.Namespace)

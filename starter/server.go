@@ -50,6 +50,13 @@ type API struct {
 	TwilioAuthToken string
 	// PublicURL is the address Twilio calls (http.public_url): signatures cover it.
 	PublicURL string
+	// AllowedHosts are the Host names requests may carry (see browserGuard); loopback addresses
+	// are always allowed; "*" or an empty list allows any.
+	AllowedHosts []string
+	// Codec serves the payload codec at /codec/ (the Temporal Web UI decodes payloads through
+	// it); nil: off. CodecOrigins are the Web UI origins that may call it from a browser.
+	Codec        http.Handler
+	CodecOrigins []string
 	// GroupWindow and IncidentLifetime shape alert-group incidents (defaults
 	// DefaultGroupWindow and DefaultIncidentLifetime).
 	GroupWindow      time.Duration
@@ -132,11 +139,14 @@ func (a *API) Handler() http.Handler {
 		route("POST /v1/deployments/{id}/events", auth(a.postDeploymentEvent))
 		// GitHub authenticates by X-Hub-Signature-256 (auth.github_secrets), not by API key.
 		route("POST /v1/deployments/github", a.postGitHub)
+		if a.Codec != nil {
+			route("/codec/", a.Codec.ServeHTTP)
+		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: "no route for " + r.Method + " " + r.URL.Path})
 	})
-	return a.recoverer(mux)
+	return a.recoverer(a.browserGuard(mux))
 }
 
 type statusRecorder struct {
