@@ -100,7 +100,8 @@ var recogniserCases = []recCase{
 		shape: `^user ` + reTok + `@` + reTok + `\.com logged in$`},
 	{name: "e-mail with dots and tag", in: "<first.last+tag@mail.example.co.kr>", found: []string{"email:first.last+tag@mail.example"}, keep: []string{".co.kr>"}},
 	{name: "e-mail internal domain", in: "ops@corp.example.com", found: []string{"email:ops@corp.example.com"}, shape: `^` + reTok + `@` + reTok + `\.internal$`},
-	{name: "e-mail unknown TLD", in: "x1@shop.info", found: []string{"email:x1@shop.info"}},
+	{name: "e-mail, TLD of the public suffix list", in: "x1@shop.info", found: []string{"email:x1@shop"}, keep: []string{".info"}},
+	{name: "e-mail unknown TLD", in: "x1@shop.mycorp", found: []string{"email:x1@shop.mycorp"}},
 
 	// credential
 	{name: "password=", in: "password=hunter2", found: []string{"credential:hunter2"}, keep: []string{"password="}},

@@ -29,13 +29,13 @@ func fuzzSeeds() []string {
 //   - the masked text equals x with each match replaced by its replacement, i.e. the text
 //     outside the matches is unchanged;
 //   - no replacement contains its match's value as a whole word (case-insensitively, with the
-//     boundary rules of Unmask).
-//
-// This is the precise form of "no value recognised by Find(x) appears verbatim in Mask(x)": a
-// value may still appear in the output where it also occurs in x outside every match (a context
-// the recognisers did not recognise, e.g. "orders" as a table name and as a masked database
-// name), and a short value may occur inside an unrelated token by chance (the value "7" in
-// "198.18.3.7" is not a whole word there by the IP boundary rules, "ab" in "k3abx9q2" is not a word).
+//     boundary rules of Unmask);
+//   - no recognised value is left anywhere in the masked text: a value that is masked wherever
+//     it occurs (recallable: 4+ characters with a letter, or 6+ digits) does not occur as a word
+//     outside the tokens, whatever its context ("orders" as a masked database name is masked as
+//     a table name too). Shorter values are masked where a recogniser finds them only, and a
+//     short value may occur inside an unrelated token by chance (the value "7" in "198.18.3.7"
+//     is not a whole word there by the IP boundary rules, "ab" in "k3abx9q2" is not a word).
 func FuzzMaskRoundTrip(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add(s)

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Recogniser kinds. The order is alphabetical so that Kinds is sorted.
@@ -87,7 +88,16 @@ type Masker struct {
 	off      [numKinds]bool
 }
 
-var defaultMasker, _ = New(Options{})
+// defaultMasker serves a nil *Masker. It is built on first use: New needs the byte classes that
+// an init function fills in, after package variables are initialised (built as a package
+// variable, it silently lacked every built-in internal suffix).
+var defaultMasker = sync.OnceValue(func() *Masker {
+	m, err := New(Options{})
+	if err != nil {
+		panic(err)
+	}
+	return m
+})
 
 // New builds a Masker. It fails on an invalid custom pattern (naming it), an unknown kind in
 // Disable or a malformed internal suffix.
@@ -148,7 +158,7 @@ func New(o Options) (*Masker, error) {
 		}
 		seen[t] = true
 		last := t[strings.LastIndexByte(t, '.')+1:]
-		m.suffixes = append(m.suffixes, suffix{s: t, mask: !builtin && publicTLD[last]})
+		m.suffixes = append(m.suffixes, suffix{s: t, mask: !builtin && icannTLD(last)})
 		return nil
 	}
 	for _, s := range o.InternalSuffixes {
@@ -186,12 +196,12 @@ func (m *Masker) MaskWithRand(v *Vault, text string, r io.Reader) string {
 // mask is MaskWithRand; with record it also returns each region's replacement (for tests).
 func (m *Masker) mask(v *Vault, text string, r io.Reader, record bool) (string, []string) {
 	if m == nil {
-		m = defaultMasker
+		m = defaultMasker()
 	}
 	if v == nil {
 		v = NewVault()
 	}
-	regs := m.regions(text)
+	regs := m.recall(v, text, m.regions(text))
 	if len(regs) == 0 {
 		return text, nil
 	}
@@ -221,9 +231,9 @@ func (m *Masker) mask(v *Vault, text string, r io.Reader, record bool) (string, 
 // Find reports what Mask would replace, in text order, without touching a vault.
 func (m *Masker) Find(text string) []Match {
 	if m == nil {
-		m = defaultMasker
+		m = defaultMasker()
 	}
-	regs := m.regions(text)
+	regs := m.recall(nil, text, m.regions(text))
 	out := make([]Match, len(regs))
 	for i, rg := range regs {
 		out[i] = Match{Kind: m.kindName(rg.kind), Start: rg.start, End: rg.end, Value: text[rg.start:rg.end]}

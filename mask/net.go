@@ -186,7 +186,7 @@ func (sc *scanner) hostRegion(kind uint16, a, b int) {
 		sc.add(a, b, kind, shName, 0)
 		return
 	}
-	if n, aux, ok := sc.m.hostSplit(h, true); ok {
+	if n, aux, ok := sc.hostSplit(h, true); ok {
 		sc.add(a, a+n, kind, shHost, aux)
 	}
 }
@@ -556,7 +556,7 @@ func (sc *scanner) email(k int) (int, int) {
 			return -1, 0
 		}
 	}
-	n, aux, ok := sc.m.hostSplit(dom, true)
+	n, aux, ok := sc.hostSplit(dom, true)
 	if !ok || n == 0 {
 		sc.add(a, k, kEmail, shName, 0)
 	} else {

@@ -20,8 +20,24 @@ type scanner struct {
 	lastEnd int // end of the last entity in the current scan
 	depth   int
 	regs    []region
-	sqlNo   [5]int // per SQL keyword: no confirmed statement starts before this position
-	pemNo   int    // no "-----END" at or after this position
+	sqlNo   [5]int         // per SQL keyword: no confirmed statement starts before this position
+	pemNo   int            // no "-----END" at or after this position
+	psl     map[string]int // public suffix lengths of the hosts seen (names repeat; the lookup allocates)
+}
+
+// publicSuffixLen is publicSuffixLen, remembered per host for the scan.
+func (sc *scanner) publicSuffixLen(h string) int {
+	if n, ok := sc.psl[h]; ok {
+		return n
+	}
+	n := publicSuffixLen(h)
+	if sc.psl == nil {
+		sc.psl = map[string]int{}
+	}
+	if len(sc.psl) < 4096 {
+		sc.psl[h] = n
+	}
+	return n
 }
 
 func (sc *scanner) add(start, end int, kind uint16, shape uint8, aux int) {
@@ -422,14 +438,14 @@ func (sc *scanner) hostAt(i, x int) int {
 		start = k + 1
 	}
 	if labels >= 3 {
-		if f := h[:strings.IndexByte(h, '.')]; publicTLD[string(lowerSmall(f))] {
+		if f := h[:strings.IndexByte(h, '.')]; hostTLDs[string(lowerSmall(f))] {
 			return 0 // reverse-DNS package: com.example.service
 		}
 	}
 	if len(h) <= 7 && notHosts[string(lowerSmall(h))] {
 		return 0
 	}
-	n, aux, ok := sc.m.hostSplit(h, false)
+	n, aux, ok := sc.hostSplit(h, false)
 	if !ok || n == 0 {
 		return 0
 	}
@@ -454,8 +470,8 @@ func lowerSmall(s string) []byte {
 // hostSplit says which prefix of host h is masked: the labels before an internal suffix or a
 // public suffix, or (anyHost, inside URLs and e-mails) all of it. aux > 0 means the masked part
 // ends with an internal suffix of that length that is replaced by its own token.
-func (m *Masker) hostSplit(h string, anyHost bool) (n, aux int, ok bool) {
-	for _, sf := range m.suffixes {
+func (sc *scanner) hostSplit(h string, anyHost bool) (n, aux int, ok bool) {
+	for _, sf := range sc.m.suffixes {
 		if len(h) > len(sf.s) && h[len(h)-len(sf.s)-1] == '.' && hasSuffixFold(h, sf.s) {
 			if sf.mask {
 				return len(h), len(sf.s), true
@@ -469,17 +485,7 @@ func (m *Masker) hostSplit(h string, anyHost bool) (n, aux int, ok bool) {
 			return 0, 0, false
 		}
 	}
-	ld := len(h) - 1
-	for ld >= 0 && h[ld] != '.' {
-		ld--
-	}
-	if ld >= 0 && publicTLD[string(lowerSmall(h[ld+1:]))] {
-		sl := len(h) - ld - 1
-		if ld2 := lastDot(h[:ld]); ld2 >= 0 || ld > 0 {
-			if publicSuffix2[string(lowerSmall(h[ld2+1:]))] {
-				sl = len(h) - ld2 - 1
-			}
-		}
+	if sl := sc.publicSuffixLen(h); sl > 0 && (anyHost || hostOutsideURL(h, sl)) {
 		if len(h) <= sl+1 {
 			return 0, 0, false
 		}
@@ -489,6 +495,27 @@ func (m *Masker) hostSplit(h string, anyHost bool) (n, aux int, ok bool) {
 		return len(h), 0, true
 	}
 	return 0, 0, false
+}
+
+// hostOutsideURL decides whether a dotted name with a listed public suffix of length sl is a
+// hostname without a URL around it: its TLD is one of hostTLDs, or it has three labels or more,
+// a digit or dash in a label before the suffix and a TLD that is not a usual file extension or
+// identifier (identTLDs).
+func hostOutsideURL(h string, sl int) bool {
+	tld := h[lastDot(h)+1:]
+	low := lowerSmall(tld)
+	if hostTLDs[string(low)] {
+		return true
+	}
+	if identTLDs[string(low)] || strings.Count(h, ".") < 2 {
+		return false
+	}
+	for _, c := range []byte(h[:len(h)-sl]) {
+		if isDigit(c) || c == '-' {
+			return true
+		}
+	}
+	return false
 }
 
 func lastDot(s string) int {

@@ -1,5 +1,11 @@
 package mask
 
+import (
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+)
+
 // Byte classes used by the scanner.
 const (
 	bAlpha  = 1 << iota // A-Z a-z
@@ -144,11 +150,16 @@ func allDigits(s string) bool {
 	return true
 }
 
-// publicTLD is the built-in list of top-level domains that make a dotted name a hostname outside
-// URLs. It is deliberately short: TLDs that are common file extensions or column names (md, py,
-// rs, sh, so, id, name, info, app, in, it, me, ...) are left out so that files, Java packages and
-// SQL aliases (o.id, u.name) are not taken for hosts.
-var publicTLD = map[string]bool{
+// hostTLDs are the top-level domains that make a dotted name outside a URL a hostname by
+// themselves (two labels suffice: example.com). The list is deliberately short: TLDs that are
+// common file extensions or column names (md, py, rs, sh, so, id, name, info, app, in, it, me,
+// ...) are left out so that files, Java packages and SQL aliases (o.id, u.name) are not taken for
+// hosts. Any other TLD of the public suffix list makes a host of a name with three labels or more
+// and a digit or dash in one of them (api.partner-air.travel), see Masker.hostSplit. Which part
+// of a host is its public suffix, kept when the rest is masked, comes from the public suffix list
+// (golang.org/x/net/publicsuffix), not from this list; every entry here is an ICANN TLD there
+// (TestHostTLDsArePublicSuffixes).
+var hostTLDs = map[string]bool{
 	"com": true, "net": true, "org": true, "edu": true, "gov": true, "mil": true, "biz": true,
 	"io": true, "co": true, "ai": true, "dev": true, "cloud": true, "xyz": true,
 	"kr": true, "jp": true, "cn": true, "tw": true, "hk": true, "sg": true, "vn": true, "th": true,
@@ -156,20 +167,48 @@ var publicTLD = map[string]bool{
 	"br": true, "ca": true, "au": true, "us": true, "nz": true,
 }
 
-// publicSuffix2 are two-label public suffixes kept after the labels that are masked.
-var publicSuffix2 = map[string]bool{
-	"co.kr": true, "or.kr": true, "ne.kr": true, "go.kr": true, "ac.kr": true, "re.kr": true, "pe.kr": true,
-	"co.jp": true, "ne.jp": true, "or.jp": true, "ac.jp": true, "go.jp": true,
-	"co.uk": true, "org.uk": true, "ac.uk": true, "gov.uk": true, "me.uk": true,
-	"com.au": true, "net.au": true, "org.au": true, "edu.au": true,
-	"com.cn": true, "net.cn": true, "org.cn": true, "com.tw": true, "com.hk": true, "com.sg": true,
-	"com.br": true, "com.vn": true, "co.th": true, "co.nz": true,
+// identTLDs are TLDs that end file names, modules and identifiers far more often than hosts: a
+// dotted name ending in one is a host outside URLs only when a suffix or hostTLDs says so.
+var identTLDs = map[string]bool{
+	"md": true, "py": true, "rs": true, "sh": true, "so": true, "pl": true, "pm": true, "ps": true,
+	"cc": true, "zip": true, "mov": true, "id": true, "name": true, "info": true, "app": true,
+	"in": true, "it": true, "me": true, "is": true, "as": true, "at": true, "by": true, "to": true,
+	"my": true, "no": true, "be": true, "do": true, "am": true, "go": true, "ts": true, "js": true,
+}
+
+// publicSuffixLen is the length of h's public suffix by the public suffix list (ICANN and
+// private-domain entries: co.kr, travel, github.io), or 0 when h ends in a TLD the list does not
+// know (a private name such as .mycorp).
+func publicSuffixLen(h string) int {
+	low := h
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c-'A' < 26 {
+			low = strings.ToLower(h)
+			break
+		}
+	}
+	ps, icann := publicsuffix.PublicSuffix(low)
+	if !icann && strings.IndexByte(ps, '.') < 0 {
+		return 0 // the list's default rule: an unlisted TLD
+	}
+	return len(ps)
+}
+
+// icannTLD reports whether the lower-case label tld is a top-level domain of the public suffix
+// list's ICANN section.
+func icannTLD(tld string) bool {
+	if tld == "" || strings.IndexByte(tld, '.') >= 0 {
+		return false
+	}
+	ps, icann := publicsuffix.PublicSuffix(tld)
+	return icann && ps == tld
 }
 
 // builtinPrivate are private-use suffixes treated as internal without configuration. They reveal
 // nothing about the organisation and are kept verbatim; only the labels before them are masked.
 var builtinPrivate = []string{
-	"svc.cluster.local", "home.arpa", "internal", "localdomain", "local", "lan", "intranet", "corp", "consul",
+	"svc.cluster.local", "cluster.local", "home.arpa", "internal", "localdomain", "local", "lan",
+	"intranet", "corp", "consul", "svc",
 }
 
 // javaRoots are first segments of dotted names that are packages, never hosts.

@@ -27,6 +27,9 @@ type Vault struct {
 	byToken map[string]int    // lower-case token → entry
 	runLens [maxRun + 1][]int // by length of the token's leading alphanumeric run: distinct token lengths, longest first
 	first   [256]bool         // lower-case first bytes of tokens
+	recall  map[string][]int  // recallable values by their leading alphanumeric run: entries, longest value first
+	// recallLens has bit min(n, 63) set for every key length n of recall.
+	recallLens uint64
 }
 
 // maxRun caps the leading-run buckets of the unmask index.
@@ -51,6 +54,7 @@ func (v *Vault) index() {
 	if v.byValue == nil || v.n > len(v.Entries) {
 		v.byValue = make(map[string]int, len(v.Entries))
 		v.byToken = make(map[string]int, len(v.Entries))
+		v.recall, v.recallLens = nil, 0
 		v.runLens = [maxRun + 1][]int{}
 		v.first = [256]bool{}
 		v.n = 0
@@ -62,6 +66,9 @@ func (v *Vault) index() {
 		}
 		if _, ok := v.byValue[e.Value]; !ok {
 			v.byValue[e.Value] = v.n
+			if recallable(e.Value) {
+				v.addRecall(v.n)
+			}
 		}
 		lt := strings.ToLower(e.Token)
 		if _, ok := v.byToken[lt]; ok {
@@ -83,10 +90,30 @@ func (v *Vault) index() {
 	}
 }
 
+// addRecall indexes entry i's value for recall, longest values of a key first.
+func (v *Vault) addRecall(i int) {
+	if v.recall == nil {
+		v.recall = map[string][]int{}
+	}
+	val := v.Entries[i].Value
+	k := firstRun(val)
+	v.recallLens |= 1 << min(len(k), 63)
+	xs := v.recall[k]
+	p := 0
+	for p < len(xs) && len(v.Entries[xs[p]].Value) >= len(val) {
+		p++
+	}
+	xs = append(xs, 0)
+	copy(xs[p+1:], xs[p:])
+	xs[p] = i
+	v.recall[k] = xs
+}
+
 // reserve sizes an empty vault's maps for about n values.
 func (v *Vault) reserve(n int) {
 	v.byValue = make(map[string]int, n)
 	v.byToken = make(map[string]int, n)
+	v.recall, v.recallLens = nil, 0
 	v.Entries = make([]Entry, 0, n/2)
 	v.n = 0
 }
