@@ -54,11 +54,11 @@ var recogniserCases = []recCase{
 		found: []string{"jdbc:mssql01", "jdbc:SQLEXPRESS", "jdbc:x", "jdbc:u", "credential:p"},
 		keep:  []string{"jdbc:sqlserver://", ":1433;databaseName=", ";user=", ";password=", ";encrypt=true"}},
 	{name: "generic db URL", in: "DATABASE_URL=postgres://app:s3cret@10.0.0.5:5432/orders?sslmode=disable",
-		found: []string{"url:app", "url:s3cret", "url:10.0.0.5", "url:orders"}, keep: []string{"postgres://", ":5432/", "sslmode=disable"},
+		found: []string{"url:app", "credential:s3cret", "url:10.0.0.5", "url:orders"}, keep: []string{"postgres://", ":5432/", "sslmode=disable"},
 		shape: `postgres://` + reTok + `:` + reTok + `@198\.18\.\d+\.\d+:5432/` + reTok + `\?`},
-	{name: "redis URL", in: "redis://:p4ssw0rd@cache.internal:6379/0", found: []string{"url:p4ssw0rd", "url:cache"}, keep: []string{"redis://:", ".internal:6379/0"}},
+	{name: "redis URL", in: "redis://:p4ssw0rd@cache.internal:6379/0", found: []string{"credential:p4ssw0rd", "url:cache"}, keep: []string{"redis://:", ".internal:6379/0"}},
 	{name: "mongodb+srv URL", in: "mongodb+srv://bob:pa55w0rd@cluster0.abcde.mongodb.net/app?retryWrites=true&w=majority",
-		found: []string{"url:bob", "url:pa55w0rd", "url:cluster0.abcde.mongodb", "url:app"}, keep: []string{"mongodb+srv://", ".net/", "retryWrites=true&w=majority"}},
+		found: []string{"url:bob", "credential:pa55w0rd", "url:cluster0.abcde.mongodb", "url:app"}, keep: []string{"mongodb+srv://", ".net/", "retryWrites=true&w=majority"}},
 
 	// url
 	{name: "https URL", in: "GET https://api.shop.example.com/v1/orders?user=alice&page=2 took 8000 ms",
@@ -163,7 +163,7 @@ var recogniserCases = []recCase{
 		found: []string{"email:a@b", "sql_literal:2026-11-26"}, keep: []string{"SELECT o.id, oi.sku FROM shop.orders o JOIN order_items oi ON oi.order_id = o.id WHERE o.email = '", ".com' AND o.created_at > '"}},
 	{name: "SQL insert", in: "insert into member (name, phone, point) values ('Kim Minsu', '010-1234-5678', 12500)",
 		found: []string{"sql_literal:Kim Minsu", "phone:010-1234-5678", "sql_literal:12500"}, keep: []string{"insert into member (name, phone, point) values ('"}},
-	{name: "SQL delete", in: "DELETE FROM sessions WHERE token = 'abc' AND expires < 1732602123", found: []string{"sql_literal:abc", "sql_literal:1732602123"}, keep: []string{"DELETE FROM sessions WHERE token = '"}},
+	{name: "SQL delete", in: "DELETE FROM sessions WHERE token = 'abc' AND expires < 1732602123", found: []string{"credential:abc", "sql_literal:1732602123"}, keep: []string{"DELETE FROM sessions WHERE token = '"}},
 	{name: "SQL in JSON", in: `{"sql":"SELECT * FROM users WHERE name = 'bob' AND age > 1234","ms":8000}`,
 		found: []string{"sql_literal:bob", "sql_literal:1234"}, keep: []string{`","ms":8000}`}},
 	{name: "SQL multi-line", in: "SELECT o.id,\n       o.status\nFROM orders o\nWHERE o.user_id = 99887766\n  AND o.memo LIKE 'vip%'\nnext log line 4444",

@@ -90,7 +90,7 @@ func (sc *scanner) authority(p int, kind uint16, dbPath, sqlserver bool) int {
 		if c := strings.IndexByte(s[p:ue2], ':'); c >= 0 {
 			sc.add(p, p+c, kind, shName, 0)
 			if !placeholder(s[p+c+1 : ue2]) {
-				sc.add(p+c+1, ue2, kind, shName, 0)
+				sc.add(p+c+1, ue2, kCredential, shName, 0) // the password
 			}
 		} else {
 			sc.add(p, ue2, kind, shName, 0)

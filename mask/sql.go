@@ -266,6 +266,31 @@ func isIdentByte(c byte) bool { return isWordByte(c) || c == '$' || c == '.' }
 // sqlLiterals masks the string literals and the numbers of four or more digits of a statement
 // (numbers after LIMIT, OFFSET, TOP, FETCH FIRST, ROWNUM are kept). Identifiers, keywords and
 // quoted identifiers are kept; comments are scanned as free text.
+// sqlCredColumn reports that the string literal at q is compared with or assigned to a column
+// whose name says it is a secret (password = '…', api_token <> '…').
+func sqlCredColumn(s string, q, lo int) bool {
+	p := q
+	for p > lo && s[p-1] == ' ' {
+		p--
+	}
+	n := 0
+	for p > lo && (s[p-1] == '=' || s[p-1] == '<' || s[p-1] == '>' || s[p-1] == '!' || s[p-1] == ':') && n < 2 {
+		p--
+		n++
+	}
+	if n == 0 {
+		return false
+	}
+	for p > lo && s[p-1] == ' ' {
+		p--
+	}
+	e := p
+	for p > lo && isWordByte(s[p-1]) {
+		p--
+	}
+	return p < e && isCredKey(s[p:e])
+}
+
 func (sc *scanner) sqlLiterals(p, e int, jsonCtx bool) {
 	s := sc.s
 	limitish := false
@@ -280,7 +305,11 @@ func (sc *scanner) sqlLiterals(p, e int, jsonCtx bool) {
 			if closed {
 				ve--
 			}
-			sc.maskValue(kSQL, p+1, ve)
+			kind := kSQL
+			if sqlCredColumn(s, p, sc.lo) {
+				kind = kCredential // password = '...': a credential, not just data
+			}
+			sc.maskValue(kind, p+1, ve)
 			p = q
 		case c == '-' && p+1 < e && s[p+1] == '-':
 			q := p + 2

@@ -1,0 +1,32 @@
+package mask
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRedactSecrets(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"Access denied for jdbc:mysql://real-db.example.com:3306/real_db?user=app&password=s3cr3t-pass; retry with s3cr3t-pass",
+			"Access denied for jdbc:mysql://real-db.example.com:3306/real_db?user=app&password=[redacted]; retry with [redacted]"},
+		{"postgres://app:Pa55word@10.0.0.5:5432/orders", "postgres://app:[redacted]@10.0.0.5:5432/orders"},
+		{"jdbc:oracle:thin:scott/tiger@db1:1521:ORCL", "jdbc:oracle:thin:scott/[redacted]@db1:1521:ORCL"},
+		{"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlMTIz", "Authorization: Bearer [redacted]"},
+		{"UPDATE users SET password = 'hunter2x' WHERE id = 7", "UPDATE users SET password = '[redacted]' WHERE id = 7"},
+		{"aws key AKIAIOSFODNN7EXAMPLE in ap-northeast-2", "aws key [redacted] in ap-northeast-2"},
+		{"no secret on db1.internal for alice@example.com", "no secret on db1.internal for alice@example.com"},
+	} {
+		require.Equal(t, c.want, (*Masker)(nil).RedactSecrets(c.in), c.in)
+	}
+}
+
+func TestRedactSecretsJSON(t *testing.T) {
+	doc := []byte(`{"message":"login as app/Zz9-secret failed","spans":[{"sql":"SELECT 1","url":"https://u:Zz9-secret@api.example.com/x"}],"n":12345678901234567890}`)
+	out := (*Masker)(nil).RedactSecretsJSON(doc)
+	require.True(t, json.Valid(out), string(out))
+	require.NotContains(t, string(out), "Zz9-secret")
+	require.Contains(t, string(out), "api.example.com")
+	require.Contains(t, string(out), "12345678901234567890")
+}
