@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-ops/vigil/analyst"
 	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/mask"
 	"github.com/vigil-ops/vigil/notify"
 	"github.com/vigil-ops/vigil/phone"
 	"github.com/vigil-ops/vigil/profile"
@@ -373,14 +374,23 @@ func (a *Activities) SaveIncident(ctx context.Context, in IncidentRecord) error 
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError("encode alert: "+err.Error(), "EncodeError", err)
 	}
+	// Credentials never reach the store: the alert, the facts and the report keep their hosts,
+	// statements and messages, with every password, token and key replaced (mask.RedactSecrets).
+	// The workflow keeps the original, encrypted by the payload codec.
 	rec := store.Incident{
 		WorkflowID: in.WorkflowID, RunID: in.RunID, AlertName: in.Alert.Rule, Application: in.Alert.Application,
-		Severity: in.Alert.Severity, Status: in.Status, Language: in.Language, Report: in.Report, Alert: alertJSON,
+		Severity: in.Alert.Severity, Status: in.Status, Language: in.Language,
 	}
+	var details []byte
 	if in.Details != nil {
-		if rec.Details, err = json.Marshal(in.Details); err != nil {
+		if details, err = json.Marshal(in.Details); err != nil {
 			return temporal.NewNonRetryableApplicationError("encode details: "+err.Error(), "EncodeError", err)
 		}
+	}
+	r := (*mask.Masker)(nil).RedactRecord(in.Report, string(alertJSON), string(details))
+	rec.Report, rec.Alert = r[0], json.RawMessage(r[1])
+	if len(details) > 0 {
+		rec.Details = json.RawMessage(r[2])
 	}
 	if err := a.Store.SaveIncident(ctx, rec); err != nil {
 		return fmt.Errorf("save incident %s: %w", in.WorkflowID, err)

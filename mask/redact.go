@@ -3,6 +3,7 @@ package mask
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 )
 
@@ -26,21 +27,55 @@ func secretKind(k uint16) bool {
 // private keys), and every other occurrence of those values in text. Hosts, e-mails and the
 // rest stay as they are. It is how Vigil keeps credentials out of what it stores; a nil Masker
 // uses the built-in recognisers.
-func (m *Masker) RedactSecrets(text string) string {
+func (m *Masker) RedactSecrets(text string) string { return m.RedactRecord(text)[0] }
+
+// RedactSecretsJSON is RedactSecrets over a JSON document; the result is valid JSON.
+func (m *Masker) RedactSecretsJSON(doc []byte) []byte {
+	if len(doc) == 0 {
+		return doc
+	}
+	return []byte(m.RedactRecord(string(doc))[0])
+}
+
+// RedactRecord redacts the texts of one record (an alert, its facts, its report) like
+// RedactSecrets, each also with the credentials found in the others: a password recognised in
+// the alert's JDBC URL is redacted where the report repeats it in prose. A text that is a JSON
+// document stays valid JSON.
+func (m *Masker) RedactRecord(texts ...string) []string {
 	if m == nil {
 		m = defaultMasker()
 	}
-	regs := m.regions(text)
-	var secrets []region
-	for _, rg := range regs {
-		if secretKind(rg.kind) {
-			secrets = append(secrets, rg)
+	v := NewVault()
+	regs := make([][]region, len(texts))
+	for i, t := range texts {
+		for _, rg := range m.regions(t) {
+			if !secretKind(rg.kind) {
+				continue
+			}
+			regs[i] = append(regs[i], rg)
+			val := t[rg.start:rg.end]
+			if _, ok := v.tokenOf(val); !ok {
+				v.index()
+				v.add(kindNames[kCredential], val, "\x00"+strconv.Itoa(len(v.Entries)))
+			}
 		}
 	}
+	out := make([]string, len(texts))
+	for i, t := range texts {
+		out[i] = m.redact(t, regs[i], v)
+		if out[i] != t && !json.Valid([]byte(out[i])) && json.Valid([]byte(t)) {
+			out[i] = m.redactJSON(t, v) // a credential recognised across a string's end
+		}
+	}
+	return out
+}
+
+// redact replaces the secret regions of text, and the other occurrences of the vault's values.
+func (m *Masker) redact(text string, secrets []region, v *Vault) string {
+	secrets = m.recall(v, text, secrets)
 	if len(secrets) == 0 {
 		return text
 	}
-	secrets = m.recall(nil, text, secrets)
 	var b strings.Builder
 	last := 0
 	for _, rg := range secrets {
@@ -52,42 +87,41 @@ func (m *Masker) RedactSecrets(text string) string {
 	return b.String()
 }
 
-// RedactSecretsJSON is RedactSecrets over a JSON document's text, so that a password in one field
-// is also found where another field repeats it. If that would break the document (a credential
-// recognised across a string's end), each string is redacted on its own instead.
-func (m *Masker) RedactSecretsJSON(doc []byte) []byte {
-	if len(doc) == 0 {
+// redactJSON redacts each string of a JSON document on its own.
+func (m *Masker) redactJSON(doc string, v *Vault) string {
+	dec := json.NewDecoder(strings.NewReader(doc))
+	dec.UseNumber()
+	var x any
+	if dec.Decode(&x) != nil {
 		return doc
 	}
-	out := []byte(m.RedactSecrets(string(doc)))
-	if json.Valid(out) || !json.Valid(doc) {
-		return out
-	}
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	var v any
-	if dec.Decode(&v) != nil {
-		return out
-	}
-	b, err := json.Marshal(m.redactValue(v))
-	if err != nil {
-		return out
-	}
-	return b
-}
-
-func (m *Masker) redactValue(v any) any {
-	switch x := v.(type) {
-	case string:
-		return m.RedactSecrets(x)
-	case []any:
-		for i := range x {
-			x[i] = m.redactValue(x[i])
+	var walk func(any) any
+	walk = func(x any) any {
+		switch y := x.(type) {
+		case string:
+			var secrets []region
+			for _, rg := range m.regions(y) {
+				if secretKind(rg.kind) {
+					secrets = append(secrets, rg)
+				}
+			}
+			return m.redact(y, secrets, v)
+		case []any:
+			for i := range y {
+				y[i] = walk(y[i])
+			}
+		case map[string]any:
+			for k, val := range y {
+				y[k] = walk(val)
+			}
 		}
-	case map[string]any:
-		for k, val := range x {
-			x[k] = m.redactValue(val)
-		}
+		return x
 	}
-	return v
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(walk(x)) != nil {
+		return doc
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
 }

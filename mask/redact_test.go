@@ -30,3 +30,11 @@ func TestRedactSecretsJSON(t *testing.T) {
 	require.Contains(t, string(out), "api.example.com")
 	require.Contains(t, string(out), "12345678901234567890")
 }
+
+// TestRedactRecord: a password found in one text of a record is redacted where another repeats it
+// in prose, where no recogniser would find it.
+func TestRedactRecord(t *testing.T) {
+	r := (*Masker)(nil).RedactRecord("The password Zz9-secret was refused.", `{"message":"jdbc:mysql://db:3306/x?password=Zz9-secret"}`)
+	require.Equal(t, "The password [redacted] was refused.", r[0])
+	require.Equal(t, `{"message":"jdbc:mysql://db:3306/x?password=[redacted]"}`, r[1])
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/vigil-ops/vigil/mask"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/store"
 )
@@ -24,7 +25,8 @@ func New(st store.Store, version string) *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "vigil", Title: "Vigil", Version: version}, &mcp.ServerOptions{
 		Instructions: "Vigil's knowledge of production incidents: list them, read one's report and facts, " +
 			"and the slow SQL, errors with stack traces and slow transactions behind them. The values are " +
-			"what Vigil stored, not masked: serve this only to clients allowed to see production data.",
+			"what Vigil stored, not masked (credentials excepted, which read [redacted]): serve this only to " +
+			"clients allowed to see production data.",
 	})
 	t := &tools{st: st}
 	mcp.AddTool(s, &mcp.Tool{Name: "list_incidents", Description: "The newest incidents (alert, application, severity, status), optionally of one application or status."}, t.listIncidents)
@@ -114,6 +116,7 @@ func (t *tools) getIncident(ctx context.Context, _ *mcp.CallToolRequest, in GetI
 		return nil, IncidentDetail{}, errors.New("workflowId is required")
 	}
 	inc, err := t.st.GetIncident(ctx, in.WorkflowID)
+	inc = redact(inc)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, IncidentDetail{}, fmt.Errorf("no incident %q (list_incidents lists them)", in.WorkflowID)
 	}
@@ -137,6 +140,21 @@ func (t *tools) getIncident(ctx context.Context, _ *mcp.CallToolRequest, in GetI
 	return nil, d, nil
 }
 
+// redact replaces every credential in what an incident record holds. Records are stored redacted
+// already; this also covers records written before that, or by another writer: no tool ever
+// answers with a password, token or key.
+func redact(inc store.Incident) store.Incident {
+	r := (*mask.Masker)(nil).RedactRecord(inc.Report, string(inc.Alert), string(inc.Details))
+	inc.Report = r[0]
+	if len(inc.Alert) > 0 {
+		inc.Alert = json.RawMessage(r[1])
+	}
+	if len(inc.Details) > 0 {
+		inc.Details = json.RawMessage(r[2])
+	}
+	return inc
+}
+
 func alertOf(inc store.Incident) *profile.Alert {
 	if len(inc.Alert) == 0 {
 		return nil
@@ -155,6 +173,7 @@ func (t *tools) scan(ctx context.Context, app string, fn func(store.Incident, *p
 		return fmt.Errorf("read incidents: %w", err)
 	}
 	for _, inc := range list {
+		inc = redact(inc)
 		if al := alertOf(inc); al != nil && al.Profile != nil {
 			fn(inc, al)
 		}

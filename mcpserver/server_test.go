@@ -130,3 +130,46 @@ func TestIncidentTools(t *testing.T) {
 	require.True(t, res.IsError, "a bad limit is the caller's error, with its reason")
 	require.Contains(t, res.Content[0].(*mcp.TextContent).Text, "limit must be between 1 and 200")
 }
+
+// TestToolsNeverReturnACredential: an incident stored with a password in its profile (a record
+// written before the store redacted them) is answered with the password redacted by every tool.
+func TestToolsNeverReturnACredential(t *testing.T) {
+	st, err := store.Open(t.Context(), ":memory:")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	const secret = "Tr0ub4dor-3"
+	alert := `{"rule":"SlowSQL","application":"pay-api","severity":"critical","startsAt":"2026-11-26T09:00:00Z",
+	  "message":"login failed for jdbc:mysql://db.example.com:3306/pay?user=app&password=` + secret + `",
+	  "profile":{"transaction":{"name":"PayController.pay","url":"/pay","totalTimeMs":9400,"status":500},
+	    "spans":[{"kind":"sql","name":"PayRepository.save","durationMs":9100,"sql":"UPDATE accounts SET password = '` + secret + `' WHERE id = 48213"},
+	             {"kind":"http_client","name":"Bank.call","durationMs":120,"url":"https://app:` + secret + `@bank.example.com/v1"}],
+	    "exceptions":[{"type":"java.sql.SQLException","message":"Access denied (using password: ` + secret + `)","stackTrace":"at a.B.c(B.java:1)"}]}}`
+	al, err := profile.ParseAlert([]byte(alert))
+	require.NoError(t, err)
+	b, err := json.Marshal(al)
+	require.NoError(t, err)
+	require.Contains(t, string(b), secret)
+	require.NoError(t, st.SaveIncident(t.Context(), store.Incident{
+		WorkflowID: "incident-secret", RunID: "r1", AlertName: al.Rule, Application: al.Application,
+		Severity: al.Severity, Status: "completed", Report: "[Summary]\nThe password " + secret + " was refused.", Alert: b,
+		Details: json.RawMessage(`{"facts":[{"kind":"exception","detail":"password=` + secret + `"}]}`),
+	}))
+	cs := connect(t, st)
+	for _, c := range []struct {
+		tool string
+		args map[string]any
+	}{
+		{"get_incident", map[string]any{"workflowId": "incident-secret"}},
+		{"slow_sql", nil}, {"errors", nil}, {"slow_transactions", nil}, {"list_incidents", nil},
+	} {
+		res := call(t, cs, c.tool, c.args, nil)
+		require.False(t, res.IsError, c.tool)
+		raw, err := json.Marshal(res)
+		require.NoError(t, err)
+		require.NotContains(t, string(raw), secret, c.tool)
+		require.NotContains(t, string(raw), "Tr0ub4dor", c.tool)
+	}
+	var d mcpserver.IncidentDetail
+	call(t, cs, "get_incident", map[string]any{"workflowId": "incident-secret"}, &d)
+	require.Contains(t, d.Report, "[redacted]")
+}

@@ -82,8 +82,11 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 		s.w.SetConnMaxIdleTime(0)
 		s.r = s.w
 	} else {
-		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("store: create directory for SQLite database: %w", err)
+		}
+		if err := ownerOnly(path); err != nil {
+			return nil, err
 		}
 		// modernc.org/sqlite strips the query from a DSN that is not a
 		// file: URI and opens the remainder as a plain file name.
@@ -117,6 +120,23 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// ownerOnly creates the database file readable and writable by its owner only (0600), or
+// narrows an existing one and its WAL files to that: it holds incidents, roles and the usage
+// log. SQLite creates its -wal and -shm files with the database file's permissions.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: create SQLite database %s: %w", path, err)
+	}
+	_ = f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("store: SQLite database %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // migrate applies pending migrations in one transaction. The writer's
