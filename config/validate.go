@@ -398,6 +398,20 @@ func (v *collector) promQL(path, tmpl string) {
 		v.add(path, "must contain %s (replaced by the application name, e.g. {service_name=\"%s\"}); without it the query reads every application's data", PlaceholderApp, PlaceholderApp)
 	case !strings.Contains(tmpl, PlaceholderOffset):
 		v.add(path, "must contain %s right after each selector's range (e.g. [5m]%s); without it the baselines (a day and a week earlier) would equal the current window", PlaceholderOffset, PlaceholderOffset)
+	default:
+		// Where {{app}} may stand is promsource's rule (only in label="{{app}}"), checked by the
+		// same code that runs the queries.
+		var err error
+		if strings.HasPrefix(path, "prometheus.enrichment") {
+			err = promsource.EnrichQuery{Name: "q", Kind: KindTransaction, PromQL: tmpl}.Validate()
+		} else {
+			dir, _ := promsource.ParseDirection(promsource.DirectionHigherIsWorse)
+			err = promsource.Query{Metric: "q", Kind: KindTransaction, Direction: dir, PromQL: tmpl}.Validate()
+		}
+		if err != nil && strings.Contains(err.Error(), PlaceholderApp+" at offset") {
+			_, reason, _ := strings.Cut(err.Error(), `"q": `)
+			v.add(path, "%s", reason)
+		}
 	}
 }
 

@@ -154,8 +154,13 @@ func Kinds() []string { return slices.Clone(kinds) }
 
 func validKind(k string) bool { return slices.Contains(kinds, k) }
 
-// checkTemplate checks that tmpl is non-empty, holds {{app}} and {{offset}}, and has no
-// placeholder other than the allowed ones. what and name identify the template in errors.
+// checkTemplate checks that tmpl is non-empty, holds {{app}} and {{offset}}, has no
+// placeholder other than the allowed ones, and uses {{app}} only inside the double-quoted string
+// of an exact-match label matcher (label="{{app}}", also with text around it: job="api-{{app}}").
+// The name is escaped for a double-quoted string only: in a regex matcher (=~"{{app}}", !~), a
+// negative one (!=), a single-quoted or raw string, a function argument or outside quotes, an
+// application named ".*" or `"} or vector(1) #` would read every service. what and name identify
+// the template in errors.
 func checkTemplate(what, name, tmpl string, allowed ...string) error {
 	switch {
 	case strings.TrimSpace(tmpl) == "":
@@ -177,6 +182,54 @@ func checkTemplate(what, name, tmpl string, allowed ...string) error {
 			bad = bad[:j+2]
 		}
 		return fmt.Errorf("promsource: %s %q: unknown placeholder %q in PromQL template (allowed: %s)", what, name, bad, strings.Join(allowed, ", "))
+	}
+	// exactMatcherBefore reports that s ends with `label =` (spaces allowed), the start of an
+	// exact-match matcher, and not with =~, !=, !~ or ==.
+	exactMatcherBefore := func(s string) bool {
+		s = strings.TrimRight(s, " \t\n")
+		if !strings.HasSuffix(s, "=") {
+			return false
+		}
+		s = s[:len(s)-1]
+		if strings.HasSuffix(s, "!") || strings.HasSuffix(s, "=") || strings.HasSuffix(s, "~") {
+			return false
+		}
+		s = strings.TrimRight(s, " \t\n")
+		if s == "" {
+			return false
+		}
+		c := s[len(s)-1]
+		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '"'
+	}
+	// Walk the string literals; every {{app}} must sit in a "…" opened right after `label =`.
+	var quote byte // the open literal's quote, 0 outside
+	exact := false // the open literal is the value of an exact-match matcher
+	for i := 0; i < len(tmpl); i++ {
+		c := tmpl[i]
+		switch {
+		case quote != 0 && c == '\\' && quote != '`':
+			i++ // an escaped character
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote == 0 && (c == '"' || c == '\'' || c == '`'):
+			quote = c
+			exact = c == '"' && exactMatcherBefore(tmpl[:i])
+		case strings.HasPrefix(tmpl[i:], appPlaceholder):
+			var why string
+			switch {
+			case quote == 0:
+				why = "is outside a string literal"
+			case quote != '"':
+				why = "is in a single-quoted or raw string, where the name is not escaped"
+			case !exact:
+				why = "is in a string that is not the value of an exact-match matcher (a regex =~ or !~, a != or a function argument)"
+			}
+			if why != "" {
+				return fmt.Errorf("promsource: %s %q: %s at offset %d %s; an application named \".*\" would then match every service: use it only as label=\"%s\"",
+					what, name, appPlaceholder, i, why, appPlaceholder)
+			}
+			i += len(appPlaceholder) - 1
+		}
 	}
 	return nil
 }
