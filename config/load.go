@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-ops/vigil/mask"
 )
 
 // ExampleYAML is a complete, commented configuration file documenting
@@ -94,7 +96,8 @@ func redactURL(s string) string {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return s
+		// Unparseable (a stray '%' or a space in the password): redact by text, never print it.
+		return mask.RedactURL(s)
 	}
 	changed := false
 	if strings.EqualFold(u.Hostname(), "hooks.slack.com") && u.Path != "" && u.Path != "/" {

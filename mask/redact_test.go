@@ -38,3 +38,17 @@ func TestRedactRecord(t *testing.T) {
 	require.Equal(t, "The password [redacted] was refused.", r[0])
 	require.Equal(t, `{"message":"jdbc:mysql://db:3306/x?password=[redacted]"}`, r[1])
 }
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://app:s3cret@db:5432/x":               "postgres://app:xxxxx@db:5432/x",
+		"http://u:p%zz@host:8080/v1":                    "http://u:xxxxx@host:8080/v1", // url.Parse rejects %zz
+		"http://u:pass word@host/x?token=abc&a=1":       "http://u:xxxxx@host/x?token=xxxxx&a=1",
+		"https://hooks.example.com/x?api_key=k1&page=2": "https://hooks.example.com/x?api_key=xxxxx&page=2",
+		"http://[::1:bad/x?password=p":                  "http://[::1:bad/x?password=xxxxx",
+		"not a url":                                     "not a url",
+		"http://ok.example.com/path":                    "http://ok.example.com/path",
+	} {
+		require.Equal(t, want, RedactURL(in), in)
+	}
+}

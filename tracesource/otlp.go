@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-ops/vigil/mask"
 	"github.com/vigil-ops/vigil/profile"
 )
 
@@ -49,10 +50,10 @@ type OTLP struct {
 func NewOTLP(c OTLPConfig) (*OTLP, error) {
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("OTLP trace URL must be an absolute http(s) URL, got %q", c.URL)
+		return nil, fmt.Errorf("OTLP trace URL must be an absolute http(s) URL, got %q", mask.RedactURL(c.URL))
 	}
 	if !strings.Contains(c.URL, "{traceId}") {
-		return nil, fmt.Errorf("OTLP trace URL must contain {traceId}, got %q", c.URL)
+		return nil, fmt.Errorf("OTLP trace URL must contain {traceId}, got %q", mask.RedactURL(c.URL))
 	}
 	o := &OTLP{name: c.Name, url: c.URL, token: c.Token, client: c.HTTPClient}
 	if o.name == "" {

@@ -13,6 +13,7 @@ import (
 	goopenai "github.com/sashabaranov/go-openai"
 
 	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/mask"
 	"github.com/vigil-ops/vigil/roles"
 )
 
@@ -62,13 +63,13 @@ func New(cfg Config) (*Provider, error) {
 	case cfg.BaseURL == "":
 		return nil, fmt.Errorf("provider %s: base URL is required", name)
 	case err != nil:
-		return nil, fmt.Errorf("provider %s: invalid base URL %q: %v", name, cfg.BaseURL, err)
+		return nil, fmt.Errorf("provider %s: invalid base URL %q: %v", name, mask.RedactURL(cfg.BaseURL), err)
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("provider %s: base URL %q must be an absolute http or https URL", name, cfg.BaseURL)
+		return nil, fmt.Errorf("provider %s: base URL %q must be an absolute http or https URL", name, mask.RedactURL(cfg.BaseURL))
 	case u.Host == "":
-		return nil, fmt.Errorf("provider %s: base URL %q has no host", name, cfg.BaseURL)
+		return nil, fmt.Errorf("provider %s: base URL %q has no host", name, mask.RedactURL(cfg.BaseURL))
 	case u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("provider %s: base URL %q must not have a query or fragment", name, cfg.BaseURL)
+		return nil, fmt.Errorf("provider %s: base URL %q must not have a query or fragment", name, mask.RedactURL(cfg.BaseURL))
 	}
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("provider %s: timeout must not be negative", name)
