@@ -3,6 +3,7 @@ package analyst
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -139,9 +140,12 @@ func (th Thresholds) grade(v, threshold float64) int {
 
 // Detect runs every detector over the profile and returns the facts ranked by impact: an
 // exception that failed the request first, then the problems (SeverityWarning and above) by the
-// time they cost the transaction (largest first), then the minor facts the same way. Severity
-// never depends on a fact's kind, only on its time, share and counts. The result depends only on
-// its inputs. A nil profile gives no facts.
+// time they cost the transaction (largest first), then the minor facts the same way. When the
+// exception that failed the request is a timeout or unavailability (a pool timeout, a read
+// timeout, a deadline exceeded, a 503/504 from a call) of a slow step that took at least half of
+// the transaction (see blameSlowStep), that step is what failed the request: it ranks first and
+// the exception is its symptom. Severity never depends on a fact's kind, only on its time, share
+// and counts. The result depends only on its inputs. A nil profile gives no facts.
 func Detect(p *profile.Profile, th Thresholds) []Fact {
 	if p == nil {
 		return nil
@@ -155,12 +159,13 @@ func Detect(p *profile.Profile, th Thresholds) []Fact {
 	facts = append(facts, detectExcessiveSQL(p, st, th)...)
 	facts = append(facts, detectExcessiveFetch(p, st, th)...)
 	facts = append(facts, detectExceptions(p, st, th, facts)...)
-	return rankFacts(facts)
+	return rankFacts(blameSlowStep(p, facts))
 }
 
 // rankFacts orders facts by impact (see Detect). It reads only the facts' severity and data
 // ("failed", "impactMs"), so facts that went through JSON rank the same way; a fact without
-// "impactMs" ranks by its "durationMs".
+// "impactMs" ranks by its "durationMs". A slow step that failed the request ("failed" set by
+// blameSlowStep) costs time and its exception none, so the step comes before its symptom.
 func rankFacts(facts []Fact) []Fact {
 	out := slices.Clone(facts)
 	slices.SortStableFunc(out, func(a, b Fact) int {
@@ -783,4 +788,236 @@ func detectExcessiveFetch(p *profile.Profile, st profile.Stats, th Thresholds) [
 		}
 	}
 	return []Fact{{KindExcessiveFetch, sev, summary, data}}
+}
+
+// failedStepShare is the share of the transaction that a slow step must take for a timeout of
+// that step to count as the cause of the failed request rather than as one detail among others.
+const failedStepShare = 0.5
+
+// timeoutSymptoms are the words of a timeout or of an unavailable resource in the exception
+// texts of Java (SocketTimeoutException, "Read timed out", Hikari's "Connection is not available,
+// request timed out", PoolExhaustedException, QueryTimeoutException, "Lock wait timeout
+// exceeded", HttpServerErrorException$ServiceUnavailable/$GatewayTimeout), Go ("context deadline
+// exceeded", "i/o timeout", "Client.Timeout exceeded", gRPC DeadlineExceeded/Unavailable), Python
+// (ReadTimeout, ConnectTimeout, TimeoutError, "QueuePool limit ... connection timed out") and
+// Node ("ETIMEDOUT", "ESOCKETTIMEDOUT", "Timeout acquiring a connection"). They are matched on
+// lower-case text with "_" read as a space.
+var timeoutSymptoms = []string{
+	"timeout", "timed out", "timedout", "deadline exceeded", "deadlineexceeded",
+	"not available", "unavailable", "pool exhausted", "poolexhausted", "pool is exhausted",
+	"pool empty", "pool is full",
+}
+
+// isTimeoutSymptom reports whether an exception says that something ran out of time or was not
+// available: its type, its message and the first line of each of its causes ("Caused by: ...")
+// name a timeout, an unavailable resource or an HTTP 503/504. Stack frames are not read (a frame
+// such as HikariPool.createTimeoutException says nothing the message does not).
+func isTimeoutSymptom(typ, message, stack string) bool {
+	text := typ + "\n" + message
+	for line := range strings.Lines(stack) {
+		if c, ok := strings.CutPrefix(strings.TrimSpace(line), "Caused by:"); ok {
+			text += "\n" + c
+		}
+	}
+	low := strings.ReplaceAll(strings.ToLower(text), "_", " ")
+	if slices.ContainsFunc(timeoutSymptoms, func(w string) bool { return strings.Contains(low, w) }) {
+		return true
+	}
+	return containsWord(low, "503") || containsWord(low, "504")
+}
+
+// isWordByte: letters, digits, '_' and '-' continue a name ("HikariPool-10", "orders-db").
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c >= 0x80
+}
+
+// containsWord reports whether hay contains needle (case-insensitive) as a whole name: not
+// preceded or followed by a letter, digit, '_' or '-'.
+func containsWord(hay, needle string) bool {
+	hay, needle = strings.ToLower(hay), strings.ToLower(strings.TrimSpace(needle))
+	if needle == "" {
+		return false
+	}
+	for from := 0; from < len(hay); {
+		i := strings.Index(hay[from:], needle)
+		if i < 0 {
+			return false
+		}
+		i += from
+		end := i + len(needle)
+		if (i == 0 || !isWordByte(hay[i-1]) || !isWordByte(needle[0])) &&
+			(end == len(hay) || !isWordByte(hay[end]) || !isWordByte(needle[len(needle)-1])) {
+			return true
+		}
+		from = i + 1
+	}
+	return false
+}
+
+// hostOf is the host of a "host:port" address.
+func hostOf(addr string) string {
+	if h, _, ok := strings.Cut(addr, ":"); ok && !strings.Contains(addr, "]") && strings.Count(addr, ":") == 1 {
+		return h
+	}
+	return addr
+}
+
+// databaseOf is the database name in a JDBC or postgres URL ("jdbc:mysql://h:3306/shop?x" gives
+// "shop"), or "".
+func databaseOf(raw string) string {
+	u, err := url.Parse(strings.TrimPrefix(raw, "jdbc:"))
+	if err != nil || u.Host == "" || u.Scheme == "http" || u.Scheme == "https" {
+		return ""
+	}
+	db, _, _ := strings.Cut(strings.Trim(u.Path, "/"), "/")
+	return db
+}
+
+// stepNames are the names by which an exception can name the step of a finding: its host, its
+// database, its tables, its pool or client (the span name before its method: "HikariPool-1"),
+// each at least four characters long.
+func stepNames(p *profile.Profile, f Fact) []string {
+	d := fdata(f.Data)
+	names := []string{hostOf(d.str("remoteAddress"))}
+	if u, err := url.Parse(d.str("url")); err == nil {
+		names = append(names, u.Hostname())
+	}
+	names = append(names, d.strs("tables")...)
+	if i := d.int("span"); f.Data["span"] != nil && i >= 0 && i < len(p.Spans) {
+		s := &p.Spans[i]
+		names = append(names, hostOf(remoteOf(s)), databaseOf(s.URL))
+		if j := strings.LastIndex(s.Name, "."); j > 0 {
+			names = append(names, s.Name[:j])
+		}
+	}
+	return slices.DeleteFunc(slices.Compact(names), func(n string) bool { return len(n) < 4 })
+}
+
+// sameStep reports whether the exception (its messages and stack traces as text, and the first
+// line of its message) plausibly comes from the finding's step: the exception's message names the
+// step's host, database, table or pool; or the step's span is on the exception's stack (its
+// "Class.method" as a Java frame "Class.method(" or a Node frame "at Class.method ("); or the
+// span's own error and the exception's message are the same text, one containing the other.
+func sameStep(p *profile.Profile, f Fact, messages, stacks string) bool {
+	for _, n := range stepNames(p, f) {
+		if containsWord(messages, n) {
+			return true
+		}
+	}
+	d := fdata(f.Data)
+	i := d.int("span")
+	if f.Data["span"] == nil || i < 0 || i >= len(p.Spans) {
+		return false
+	}
+	s := &p.Spans[i]
+	if len(s.Name) >= 4 && strings.Contains(s.Name, ".") && (strings.Contains(stacks, s.Name+"(") || strings.Contains(stacks, "at "+s.Name+" (")) {
+		return true
+	}
+	spanErr := strings.ToLower(firstLine(cmp.Or(s.Error, d.str("error"))))
+	msgs := strings.ToLower(messages)
+	if len(spanErr) >= 8 && strings.Contains(strings.Join(strings.Fields(msgs), " "), spanErr) {
+		return true
+	}
+	for line := range strings.Lines(msgs) {
+		if line = strings.Join(strings.Fields(line), " "); len(line) >= 8 && strings.Contains(spanErr, line) {
+			return true
+		}
+	}
+	return false
+}
+
+// blameSlowStep applies the rule that a timeout is how a slow step failed the request, not its
+// cause. When the exception that failed the request (HTTP 5xx; not a JVM Error such as
+// java.lang.OutOfMemoryError, though a Node or Python TimeoutError counts) is a timeout or
+// unavailability symptom (isTimeoutSymptom) and a slow DB connection, external call or SQL
+// finding (SeverityWarning or above) took at least failedStepShare of the transaction and is
+// plausibly the same step (sameStep), that finding is marked "failed" with the exception
+// ("failedWith", "failedMessage", "status"), so that it ranks first, and the exception is marked
+// as its symptom ("symptomOf": the finding's kind). Of several such findings the one that cost
+// the most time is taken. An exception that failed the request for another reason (a
+// NullPointerException, a constraint violation, an OutOfMemoryError, a refused connection) stays
+// first. Facts are changed in copies; the input is not modified.
+func blameSlowStep(p *profile.Profile, facts []Fact) []Fact {
+	exc := slices.IndexFunc(facts, func(f Fact) bool {
+		d := fdata(f.Data)
+		typ := d.str("type")
+		return f.Kind == KindException && d.bool("failed") && d.int("status") >= 500 && !(isJVMError(typ) && strings.Contains(typ, "."))
+	})
+	if exc < 0 {
+		return facts
+	}
+	ed := fdata(facts[exc].Data)
+	typ := ed.str("type")
+	symptom, messages, stacks := exceptionTexts(p, typ)
+	if !symptom {
+		return facts
+	}
+	step := -1
+	for i, f := range facts {
+		d := fdata(f.Data)
+		switch f.Kind {
+		case KindSlowDBConnect, KindNetworkDelay, KindSlowSQL:
+		default:
+			continue
+		}
+		total := d.f64("totalTimeMs")
+		if f.Severity < SeverityWarning || total <= 0 || impactOf(d)/total < failedStepShare {
+			continue
+		}
+		if !sameStep(p, f, messages, stacks) {
+			continue
+		}
+		if step < 0 || impactOf(d) > impactOf(fdata(facts[step].Data)) {
+			step = i
+		}
+	}
+	if step < 0 {
+		return facts
+	}
+	out := slices.Clone(facts)
+	cause := out[step]
+	cause.Data = maps.Clone(cause.Data)
+	cause.Data["failed"] = true
+	cause.Data["failedWith"] = typ
+	cause.Data["failedMessage"] = ed.str("message")
+	cause.Data["status"] = ed.int("status")
+	cause.Summary = strings.TrimSuffix(cause.Summary, ".") +
+		fmt.Sprintf("; the request failed (HTTP %d) with %s because of it", ed.int("status"), typ)
+	out[step] = cause
+	// The failing exception, and the timeouts of the same step thrown on the way (the attempts of
+	// a retry loop), are its symptoms.
+	for i, f := range out {
+		if typ := fdata(f.Data).str("type"); f.Kind != KindException || f.Severity < SeverityWarning || isJVMError(typ) && strings.Contains(typ, ".") {
+			continue
+		}
+		if i != exc {
+			if ok, msgs, sts := exceptionTexts(p, fdata(f.Data).str("type")); !ok || !sameStep(p, cause, msgs, sts) {
+				continue
+			}
+		}
+		f.Data = maps.Clone(f.Data)
+		f.Data["symptomOf"] = cause.Kind
+		how := "; it was thrown by the %s above"
+		if i == exc {
+			how = "; it is how the %s above failed the request"
+		}
+		f.Summary = strings.TrimSuffix(f.Summary, ".") + fmt.Sprintf(how, strings.ReplaceAll(cause.Kind, "_", " "))
+		out[i] = f
+	}
+	return out
+}
+
+// exceptionTexts returns whether the exceptions of a type are timeout or unavailability
+// symptoms (isTimeoutSymptom, any of them), and their messages and stack traces, one per line.
+func exceptionTexts(p *profile.Profile, typ string) (symptom bool, messages, stacks string) {
+	var m, st strings.Builder
+	for _, e := range p.Exceptions {
+		if cmp.Or(strings.TrimSpace(e.Type), "unknown exception") != typ {
+			continue
+		}
+		m.WriteString(e.Message + "\n")
+		st.WriteString(e.StackTrace + "\n")
+		symptom = symptom || isTimeoutSymptom(typ, e.Message, e.StackTrace)
+	}
+	return symptom, m.String(), st.String()
 }

@@ -127,6 +127,9 @@ func (e english) problemSummary(v view, f Fact, more int) string {
 	default:
 		cause = f.Summary
 	}
+	if typ, msg, st, ok := failedBecause(f); ok {
+		cause = sentence(cause) + fmt.Sprintf(" The request failed (HTTP %d) with %s because of it%s", st, typ, prefixed(": ", msg))
+	}
 	s := e.where(v) + " " + sentence(cause)
 	switch {
 	case more == 1:
@@ -178,7 +181,7 @@ func (english) analysis(v view, f Fact) string {
 		if r := d.int("rows"); r > 0 {
 			s += fmt.Sprintf(", and returned %s", plural(r, "row"))
 		}
-		return s + "." + prefixed(" Statement: ", truncate(d.str("sql"), 160))
+		return s + "." + failedEN(f) + prefixed(" Statement: ", truncate(d.str("sql"), 160))
 	case KindSlowDBConnect:
 		s := fmt.Sprintf("Slow DB connection: acquiring a connection%s%s took %s%s", prefixed(" to ", d.str("remoteAddress")),
 			prefixed(" in ", d.str("name")), ms(d.f64("durationMs")), ofTotal(d))
@@ -187,9 +190,9 @@ func (english) analysis(v view, f Fact) string {
 				prefixed(" to ", d.str("remoteAddress")), prefixed(" in ", d.str("name")), ms(d.f64("durationMs")), ms(d.f64("perExecutionMs")), ofTotal(d))
 		}
 		if e := d.str("error"); e != "" {
-			return sentence(s + "; it failed: " + e)
+			return sentence(s+"; it failed: "+e) + failedEN(f)
 		}
-		return s + "; the pool was exhausted or the database was slow to accept connections."
+		return s + "; the pool was exhausted or the database was slow to accept connections." + failedEN(f)
 	case KindNetworkDelay:
 		target := cmp.Or(d.str("remoteAddress"), "the remote service")
 		if u := d.str("url"); u != "" {
@@ -208,7 +211,7 @@ func (english) analysis(v view, f Fact) string {
 		case d.int("statusCode") > 0:
 			s += fmt.Sprintf("; it answered HTTP %d", d.int("statusCode"))
 		}
-		return sentence(s)
+		return sentence(s) + failedEN(f)
 	case KindException:
 		s := "Exception: " + d.str("type")
 		if n := d.int("count"); n > 1 {
@@ -216,6 +219,10 @@ func (english) analysis(v view, f Fact) string {
 		}
 		s += prefixed(", thrown at ", d.str("frame"))
 		switch st := d.int("status"); {
+		case d.str("symptomOf") != "" && d.bool("failed") && st > 0:
+			s += fmt.Sprintf("; it is how the %s above failed the request (HTTP %d), not a separate cause", stepEN(d.str("symptomOf")), st)
+		case d.str("symptomOf") != "":
+			s += fmt.Sprintf("; it was thrown by the %s above, not a separate cause", stepEN(d.str("symptomOf")))
 		case d.bool("handled") && f.Severity < SeverityWarning:
 			s += fmt.Sprintf("; the application handled it and the request succeeded (HTTP %d), so it is context, not the cause", st)
 		case st >= 500 && f.Severity < SeverityWarning && !d.bool("failed"):
@@ -268,6 +275,10 @@ func (english) action(v view, f Fact) string {
 			return fmt.Sprintf("Ask the owner of %s why its calls fail and are slow; the retry loop (%s attempts) multiplied the wait, so give each attempt a short connect and read timeout, cap the retries with backoff inside the alert threshold, and add a circuit breaker or fallback.",
 				target, num(d.int("executions")))
 		}
+		if _, _, _, failed := failedBecause(f); failed {
+			return fmt.Sprintf("Ask the owner of %s why the call failed and took so long, and check the network path to it; give the call a connect and read timeout well below the alert threshold, with limited retries and a circuit breaker or fallback.",
+				target)
+		}
 		return fmt.Sprintf("Ask the owner of %s about its latency and check the network path to it; give the call a connect and read timeout well below the alert threshold, with limited retries and a circuit breaker or fallback.",
 			target)
 	case KindException:
@@ -291,6 +302,29 @@ func (english) action(v view, f Fact) string {
 		return fmt.Sprintf("Fetch fewer rows%s: add paging or tighter filters and select only the columns that are needed.", prefixed(" from ", tables))
 	}
 	return ""
+}
+
+// failedEN is " The request failed (HTTP 500) with X because of it." for a slow step that failed
+// the request (blameSlowStep), else "".
+func failedEN(f Fact) string {
+	typ, _, st, ok := failedBecause(f)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(" The request failed (HTTP %d) with %s because of it.", st, typ)
+}
+
+// stepEN names the kind of a slow step in a sentence.
+func stepEN(kind string) string {
+	switch kind {
+	case KindSlowDBConnect:
+		return "slow database connection acquisition"
+	case KindNetworkDelay:
+		return "slow external call"
+	case KindSlowSQL:
+		return "slow SQL"
+	}
+	return strings.ReplaceAll(kind, "_", " ")
 }
 
 func looksLikeConnection(d fdata) bool {

@@ -130,6 +130,9 @@ func (k korean) problemSummary(v view, f Fact, more int) string {
 	default:
 		cause = strings.TrimSuffix(f.Summary, ".") + "."
 	}
+	if typ, msg, st, ok := failedBecause(f); ok {
+		cause += fmt.Sprintf(" 이 때문에 요청이 %s 예외로 실패했습니다(HTTP %d).", typ, st) + prefixed(" 메시지: ", msg)
+	}
 	s := k.where(v) + " " + cause
 	if more > 0 {
 		s += fmt.Sprintf(" 이 밖에 문제 %d건이 더 발견되었습니다.", more)
@@ -198,7 +201,7 @@ func (korean) analysis(v view, f Fact) string {
 		if len(extra) > 0 {
 			s += "(" + strings.Join(extra, ", ") + ")"
 		}
-		return s + "." + prefixed(" 쿼리: ", truncate(d.str("sql"), 160))
+		return s + "." + failedKO(f) + prefixed(" 쿼리: ", truncate(d.str("sql"), 160))
 	case KindSlowDBConnect:
 		s := fmt.Sprintf("DB 커넥션 지연: DB 커넥션 획득에 %s가 걸렸습니다%s.", ms(d.f64("durationMs")),
 			parenKO([]string{d.str("remoteAddress"), d.str("name"), ofTotalKO(d)}))
@@ -207,9 +210,12 @@ func (korean) analysis(v view, f Fact) string {
 				parenKO([]string{d.str("remoteAddress"), d.str("name"), "회당 " + ms(d.f64("perExecutionMs")), ofTotalKO(d)}))
 		}
 		if e := d.str("error"); e != "" {
+			if fk := failedKO(f); fk != "" {
+				return s + " 결국 획득에 실패했습니다: " + sentenceKO(e) + fk
+			}
 			return s + " 결국 획득에 실패했습니다: " + e
 		}
-		return s + " 커넥션 풀이 고갈되었거나 DB가 연결을 늦게 받아 주고 있습니다."
+		return s + " 커넥션 풀이 고갈되었거나 DB가 연결을 늦게 받아 주고 있습니다." + failedKO(f)
 	case KindNetworkDelay:
 		target := cmp.Or(d.str("remoteAddress"), "외부 서비스")
 		if u := d.str("url"); u != "" {
@@ -245,6 +251,9 @@ func (korean) analysis(v view, f Fact) string {
 				s += " 호출 실패: " + e
 			}
 		}
+		if fk := failedKO(f); fk != "" {
+			s = sentenceKO(s) + fk
+		}
 		return s
 	case KindException:
 		s := "예외: " + d.str("type") + " 예외가 발생했습니다"
@@ -256,6 +265,10 @@ func (korean) analysis(v view, f Fact) string {
 			s += " 발생 위치: " + fr + "."
 		}
 		switch st := d.int("status"); {
+		case d.str("symptomOf") != "" && d.bool("failed") && st > 0:
+			s += fmt.Sprintf(" 위의 %s으로 요청이 실패하면서(HTTP %d) 발생한 예외로, 별도의 원인이 아닙니다.", stepKO(d.str("symptomOf")), st)
+		case d.str("symptomOf") != "":
+			s += fmt.Sprintf(" 위의 %s 구간에서 발생한 예외로, 별도의 원인이 아닙니다.", stepKO(d.str("symptomOf")))
 		case d.bool("handled") && f.Severity < SeverityWarning:
 			s += fmt.Sprintf(" 애플리케이션이 처리했고 요청은 성공했으므로(HTTP %d) 원인이 아닌 참고 정보입니다.", st)
 		case st >= 500 && f.Severity < SeverityWarning && !d.bool("failed"):
@@ -306,6 +319,10 @@ func (korean) action(v view, f Fact) string {
 		if d.int("failures") > 0 && d.int("executions") > 1 {
 			return fmt.Sprintf("외부 서비스 담당 측에 호출 실패와 응답 지연 원인을 확인하세요(대상: %s). 재시도 루프(%s회 시도)가 대기 시간을 키웠으므로 시도마다 짧은 연결·읽기 타임아웃을 두고, 재시도 횟수와 백오프를 알림 기준 안으로 제한하고, 서킷 브레이커나 대체 처리를 적용하세요.",
 				cmp.Or(d.str("remoteAddress"), d.str("url"), "외부 서비스"), num(d.int("executions")))
+		}
+		if _, _, _, failed := failedBecause(f); failed {
+			return fmt.Sprintf("외부 서비스 담당 측에 호출 실패와 응답 지연 원인을 확인하고 네트워크 구간을 점검하세요(대상: %s). 해당 호출에는 알림 기준보다 충분히 짧은 연결·읽기 타임아웃, 재시도 제한, 서킷 브레이커나 대체 처리를 적용하세요.",
+				cmp.Or(d.str("remoteAddress"), d.str("url"), "외부 서비스"))
 		}
 		return fmt.Sprintf("외부 서비스 담당 측에 응답 지연 원인을 확인하고 네트워크 구간을 점검하세요(대상: %s). 해당 호출에는 알림 기준보다 충분히 짧은 연결·읽기 타임아웃, 재시도 제한, 서킷 브레이커나 대체 처리를 적용하세요.",
 			cmp.Or(d.str("remoteAddress"), d.str("url"), "외부 서비스"))
@@ -397,4 +414,36 @@ func (korean) noProfileActions(v view) []string {
 		"APM에서 다음 대상을 직접 열어 프로파일을 확인하고 분석을 다시 실행하세요: " + target,
 		fmt.Sprintf("%s 알림(%s)을 계속 모니터링하세요.", v.rule, v.app),
 	}
+}
+
+// failedKO is " 이 때문에 요청이 X 예외로 실패했습니다(HTTP 500)." for a slow step that failed the
+// request (blameSlowStep), else "".
+func failedKO(f Fact) string {
+	typ, _, st, ok := failedBecause(f)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(" 이 때문에 요청이 %s 예외로 실패했습니다(HTTP %d).", typ, st)
+}
+
+// stepKO names the kind of a slow step; every name ends in a final consonant, so it takes "으로".
+func stepKO(kind string) string {
+	switch kind {
+	case KindSlowDBConnect:
+		return "DB 커넥션 획득 지연"
+	case KindNetworkDelay:
+		return "외부 호출 지연"
+	case KindSlowSQL:
+		return "느린 SQL 실행"
+	}
+	return strings.ReplaceAll(kind, "_", " ")
+}
+
+// sentenceKO ends s with exactly one full stop.
+func sentenceKO(s string) string {
+	s = strings.TrimRight(strings.TrimSpace(s), ".")
+	if s == "" {
+		return ""
+	}
+	return s + "."
 }

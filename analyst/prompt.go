@@ -102,7 +102,7 @@ func FactsPrompt(alert *profile.Alert, facts []Fact) string {
 	}
 
 	line("")
-	line("FACTS (severity 0 none .. 3 critical; ranked by impact: an exception that failed the request first, then by the time each costs; a handled exception in a successful request is context, not the cause)")
+	line("FACTS (severity 0 none .. 3 critical; ranked by impact: an exception that failed the request first, unless it is the timeout of a slow step that took most of the transaction, which then comes first as the cause and the exception as its symptom; then by the time each costs; a handled exception in a successful request is context, not the cause)")
 	sorted := sortFacts(facts)
 	if len(sorted) == 0 {
 		line("- none: no detector threshold was crossed")

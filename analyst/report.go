@@ -108,16 +108,18 @@ func phrasesFor(lang string) phrases {
 	return english{}
 }
 
-// sortFacts orders facts as Detect does: by impact (an exception that failed the request first,
-// then the problems by the time they cost), whatever order the caller kept them in.
+// sortFacts orders facts as Detect does: by impact (an exception that failed the request, or the
+// slow step whose timeout failed it, first, then the problems by the time they cost), whatever
+// order the caller kept them in.
 func sortFacts(facts []Fact) []Fact { return rankFacts(facts) }
 
 // Write is the built-in analyst: it turns an alert and the facts found in its profile into a
 // report in the given language ("ko" or "en"; anything else is English). The report always has
 // all four sections; [Profile analysis] and [Action plan] hold at most three points, taken from
-// the facts with the most impact (an exception that failed the request, then the problems that
-// cost the transaction the most time). Without a fact of SeverityWarning or above the summary says the system
-// is operating normally; without a profile it says that the cause could not be analysed.
+// the facts with the most impact (an exception that failed the request, or the slow step whose
+// timeout failed it, then the problems that cost the transaction the most time). Without a fact
+// of SeverityWarning or above the summary says the system is operating normally; without a
+// profile it says that the cause could not be analysed.
 func Write(alert *profile.Alert, facts []Fact, lang string) Report {
 	lang = NormalizeLanguage(lang)
 	ph := phrasesFor(lang)
@@ -141,13 +143,25 @@ func Write(alert *profile.Alert, facts []Fact, lang string) Report {
 	}
 	switch {
 	case len(serious) > 0:
-		r.Summary = ph.problemSummary(v, serious[0], len(serious)-1)
+		// An exception that is the symptom of a slow step (see blameSlowStep) is not one more
+		// problem, and the step's action covers it.
+		hasCause := slices.ContainsFunc(serious, func(f Fact) bool { _, _, _, ok := failedBecause(f); return ok })
+		symptom := func(f Fact) bool { return hasCause && isSymptom(f) }
+		more := 0
+		for _, f := range serious[1:] {
+			if !symptom(f) {
+				more++
+			}
+		}
+		r.Summary = ph.problemSummary(v, serious[0], more)
 		top := slices.Concat(serious, minor)
 		for _, f := range top[:min(MaxAnalysisPoints, len(top))] {
 			r.Analysis = append(r.Analysis, ph.analysis(v, f))
 		}
 		for _, f := range serious {
-			addAction(ph.action(v, f))
+			if !symptom(f) {
+				addAction(ph.action(v, f))
+			}
 		}
 		addAction(ph.followUp(v))
 	case !v.hasProfile && len(minor) == 0:
@@ -177,6 +191,22 @@ func Write(alert *profile.Alert, facts []Fact, lang string) Report {
 		r.Actions[i] = oneLine(r.Actions[i])
 	}
 	return r
+}
+
+// isSymptom reports whether the fact is an exception that is how a slow step failed the request
+// (blameSlowStep marks it "symptomOf" that step's kind).
+func isSymptom(f Fact) bool {
+	return f.Kind == KindException && fdata(f.Data).str("symptomOf") != ""
+}
+
+// failedBecause reports whether the fact is a slow step that failed the request, with the
+// exception it failed with and the request's HTTP status (blameSlowStep).
+func failedBecause(f Fact) (typ, message string, status int, ok bool) {
+	d := fdata(f.Data)
+	if f.Kind == KindException || !d.bool("failed") || d.str("failedWith") == "" {
+		return "", "", 0, false
+	}
+	return d.str("failedWith"), d.str("failedMessage"), d.int("status"), true
 }
 
 // usable returns the fact, or, when a known kind lacks the data its sentences need (a fact
