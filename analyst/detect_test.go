@@ -300,7 +300,7 @@ func TestDetectExamples(t *testing.T) {
 		profile.ExampleSlowSQL:        {"slow_sql/3"},
 		profile.ExampleSlowConnection: {"slow_db_connect/3"},
 		profile.ExampleNetworkDelay:   {"network_delay/3"},
-		profile.ExampleException:      {"slow_db_connect/3", "exception/3"}, // the pool timeout is how the slow connection failed the request
+		profile.ExampleException:      {"exception/3"}, // a NullPointerException failed a fast request
 		profile.ExampleNPlusOne:       {"excessive_sql/3"},
 		profile.ExampleNormal:         {},
 	}

@@ -14,9 +14,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden reports in testdata/golden")
 
-// goldenCorpus are corpus profiles pinned beside the examples: an exception that failed the
-// request by itself (the "exception" example is a pool timeout, whose cause is the slow
-// connection), and a retry loop of read timeouts, whose cause is the slow call.
+// goldenCorpus are corpus profiles pinned beside the examples: another exception that failed the
+// request by itself, and a retry loop of read timeouts, whose cause is the slow call.
 var goldenCorpus = []string{"exc-02-npe-fast", "exc-08-retry-socket-timeout-failed"}
 
 // TestGoldenReports pins the built-in analyst's report for every situation of MISSION.md §3 —

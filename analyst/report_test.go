@@ -71,8 +71,8 @@ func TestWriteNamesTheCause(t *testing.T) {
 		{profile.ExampleSlowConnection, "ko", []string{"DB 커넥션", "5,012 ms", "member-db.prod.internal:5432"}},
 		{profile.ExampleNetworkDelay, "en", []string{"pay.partner.example.com:443", "6,030 ms", "timeout"}},
 		{profile.ExampleNetworkDelay, "ko", []string{"pay.partner.example.com:443", "외부 호출", "타임아웃"}},
-		{profile.ExampleException, "en", []string{"java.sql.SQLTransientConnectionException", "OrderRepository.findByOrderNo(OrderRepository.java:58)", "HTTP 500"}},
-		{profile.ExampleException, "ko", []string{"java.sql.SQLTransientConnectionException 예외", "발생 위치"}},
+		{profile.ExampleException, "en", []string{"Cause: an exception", "java.lang.NullPointerException", "OrderMapper.toDto(OrderMapper.java:41)", "HTTP 500"}},
+		{profile.ExampleException, "ko", []string{"java.lang.NullPointerException 예외", "발생 위치"}},
 		{profile.ExampleNPlusOne, "en", []string{"N+1", "product_images", "1,200 times"}},
 		{profile.ExampleNPlusOne, "ko", []string{"N+1", "product_images", "1,200회"}},
 	}
@@ -249,7 +249,7 @@ func TestFactsPrompt(t *testing.T) {
 
 	e := example(t, profile.ExampleException)
 	require.Contains(t, FactsPrompt(e, Detect(e.Profile, DefaultThresholds())),
-		"- java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out after 3000ms. (at com.example.order.repository.OrderRepository.findByOrderNo(OrderRepository.java:58))")
+		"- java.lang.NullPointerException: Cannot invoke \"com.example.order.domain.Address.getZipCode()\" because the return value of \"com.example.order.domain.Order.getShippingAddress()\" is null (at com.example.order.api.OrderMapper.toDto(OrderMapper.java:41))")
 
 	n := example(t, profile.ExampleNormal)
 	require.Contains(t, FactsPrompt(n, nil), "- none: no detector threshold was crossed")

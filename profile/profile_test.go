@@ -60,7 +60,7 @@ func TestExampleContents(t *testing.T) {
 
 	require.Equal(t, KindDBConnect, parse(ExampleSlowConnection).Profile.Summary().SlowestSpan.Kind)
 	require.Equal(t, "pay.partner.example.com:443", parse(ExampleNetworkDelay).Profile.Summary().SlowestSpan.RemoteAddress)
-	require.Equal(t, "java.sql.SQLTransientConnectionException", parse(ExampleException).Profile.Exceptions[0].Type)
+	require.Equal(t, "java.lang.NullPointerException", parse(ExampleException).Profile.Exceptions[0].Type) // a request failed by an exception alone
 	require.Equal(t, 1213, parse(ExampleNPlusOne).Profile.SQLCount)
 	require.Less(t, parse(ExampleNormal).Profile.Transaction.TotalTimeMs, 1000.0)
 }
