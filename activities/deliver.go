@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/vigil-ops/vigil/mask"
 	"github.com/vigil-ops/vigil/notify"
 	"github.com/vigil-ops/vigil/store"
 )
@@ -74,6 +75,10 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverRequest) (DeliveryRe
 			in.Message.URL = strings.TrimRight(a.PublicURL, "/") + "/v1/incidents/" + wid
 		}
 	}
+	// Reports go to mailboxes and chat rooms: a credential that reached the text (an exception
+	// message quoting a JDBC URL) is redacted as in the store.
+	r := (*mask.Masker)(nil).RedactRecord(in.Message.Title, in.Message.Text)
+	in.Message.Title, in.Message.Text = r[0], r[1]
 	if err := ch.Send(ctx, in.Message); err != nil {
 		if rerr := a.Store.RecordDelivery(ctx, store.Delivery{IncidentID: id, Channel: in.Channel, Status: "failed",
 			Detail: err.Error(), Attempts: attempt}); rerr != nil {
