@@ -20,6 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/vigil-ops/vigil/app"
+	"github.com/vigil-ops/vigil/config"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/starter"
 	"github.com/vigil-ops/vigil/tests/testenv"
@@ -240,4 +242,19 @@ func TestReplayAcrossTwoServers(t *testing.T) {
 	var keys int
 	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM "+schema+".once_keys").Scan(&keys))
 	require.Equal(t, 2, keys, "one key per accepted request, in the shared database")
+}
+
+// A GitHub secret that is also a Vigil webhook secret would let a request signed for one scheme
+// pass as the other: Vigil refuses to start with it, naming both entries.
+func TestGitHubSecretMustDifferFromHMACSecrets(t *testing.T) {
+	t.Setenv("SHARED_SECRET", "same")
+	cfg := testenv.DevConfig(t, func(c *config.Config) {
+		c.Auth.HMACSecrets = []config.HMACSecret{{Name: "apm", SecretEnv: "SHARED_SECRET"}}
+		c.Auth.GitHubSecrets = []config.HMACSecret{{Name: "shop", SecretEnv: "SHARED_SECRET"}}
+	})
+	a, err := app.Start(context.Background(), app.ModeDev, cfg, testenv.Logger(t))
+	if a != nil {
+		a.Close(context.Background())
+	}
+	require.ErrorContains(t, err, "auth.github_secrets[0] (shop) holds the same secret as auth.hmac_secrets[0] (apm)")
 }
