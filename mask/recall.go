@@ -88,10 +88,11 @@ type recallCand struct {
 	aux   int
 }
 
-// recallVal is a candidate value in the index.
+// recallVal is a candidate value in the index: a list per key, longest value first.
 type recallVal struct {
 	v string
 	recallCand
+	next int // index of the next value with the same key, -1 at the end
 }
 
 // regionValues calls f with every value a region puts into the vault, as the renderer does:
@@ -139,7 +140,8 @@ func (m *Masker) recall(v *Vault, text string, regs []region) []region {
 		v.index()
 		vidx = v.recall
 	}
-	var local map[string][]recallVal
+	var local map[string]int // key → first of its values in vals
+	var vals []recallVal
 	for _, rg := range regs {
 		regionValues(text, rg, func(val string, c recallCand) {
 			if !recallable(val) {
@@ -151,15 +153,33 @@ func (m *Masker) recall(v *Vault, text string, regs []region) []region {
 				}
 			}
 			if local == nil {
-				local = make(map[string][]recallVal, len(regs))
+				local = make(map[string]int, len(regs))
+				vals = make([]recallVal, 0, len(regs))
 			}
 			k := firstRun(val)
-			for _, x := range local[k] {
-				if x.v == val {
+			head, ok := local[k]
+			if !ok {
+				local[k] = len(vals)
+				vals = append(vals, recallVal{v: val, recallCand: c, next: -1})
+				return
+			}
+			prev := -1
+			for x := head; x >= 0; x = vals[x].next {
+				if vals[x].v == val {
 					return
 				}
+				if len(vals[x].v) >= len(val) {
+					prev = x
+				}
 			}
-			local[k] = insertByLen(local[k], recallVal{v: val, recallCand: c})
+			n := recallVal{v: val, recallCand: c, next: head}
+			if prev >= 0 {
+				n.next = vals[prev].next
+				vals[prev].next = len(vals)
+			} else {
+				local[k] = len(vals)
+			}
+			vals = append(vals, n)
 		})
 	}
 	if len(local) == 0 && len(vidx) == 0 {
@@ -175,7 +195,7 @@ func (m *Masker) recall(v *Vault, text string, regs []region) []region {
 	if v != nil {
 		lens |= v.recallLens
 	}
-	out := make([]region, 0, len(regs)+8)
+	var extra []region // the recalled regions, in text order
 	prevEnd, prevShape, prevRecall := -1, uint8(0), false
 	// match returns the end and candidate of a value at text[i:], whose first run ends at r.
 	match := func(i, r, hi int) (int, recallCand) {
@@ -183,9 +203,11 @@ func (m *Masker) recall(v *Vault, text string, regs []region) []region {
 		if lens&bit(len(run)) == 0 {
 			return 0, recallCand{}
 		}
-		for _, x := range local[run] {
-			if j := i + len(x.v); j <= hi && text[i:j] == x.v && recallWord(text, i, j, x.v) {
-				return j, x.recallCand
+		if x, ok := local[run]; ok {
+			for ; x >= 0; x = vals[x].next {
+				if j := i + len(vals[x].v); j <= hi && text[i:j] == vals[x].v && recallWord(text, i, j, vals[x].v) {
+					return j, vals[x].recallCand
+				}
 			}
 		}
 		if vidx != nil {
@@ -220,7 +242,7 @@ func (m *Masker) recall(v *Vault, text string, regs []region) []region {
 				i = r
 				continue
 			}
-			out = append(out, region{start: st, end: end, kind: c.kind, shape: c.shape, aux: c.aux})
+			extra = append(extra, region{start: st, end: end, kind: c.kind, shape: c.shape, aux: c.aux})
 			prevEnd, prevShape, prevRecall = end, c.shape, true
 			i = end
 		}
@@ -229,22 +251,23 @@ func (m *Masker) recall(v *Vault, text string, regs []region) []region {
 	for k := range regs {
 		rg := regs[k]
 		gap(last, rg.start, &regs[k])
-		out = append(out, rg)
 		prevEnd, prevShape, prevRecall = rg.end, rg.shape, false
 		last = rg.end
 	}
 	gap(last, len(text), nil)
-	return out
-}
-
-// insertByLen inserts x keeping the longest values first.
-func insertByLen(xs []recallVal, x recallVal) []recallVal {
-	k := 0
-	for k < len(xs) && len(xs[k].v) >= len(x.v) {
-		k++
+	if len(extra) == 0 {
+		return regs
 	}
-	xs = append(xs, recallVal{})
-	copy(xs[k+1:], xs[k:])
-	xs[k] = x
-	return xs
+	out := make([]region, 0, len(regs)+len(extra))
+	a, b := 0, 0
+	for a < len(regs) || b < len(extra) {
+		if b == len(extra) || (a < len(regs) && regs[a].start < extra[b].start) {
+			out = append(out, regs[a])
+			a++
+		} else {
+			out = append(out, extra[b])
+			b++
+		}
+	}
+	return out
 }

@@ -485,6 +485,9 @@ func (sc *scanner) hostSplit(h string, anyHost bool) (n, aux int, ok bool) {
 			return 0, 0, false
 		}
 	}
+	if !anyHost && !hostOutsideURL(h, 0) {
+		return 0, 0, false // cheap test first: most dotted words are not hosts
+	}
 	if sl := sc.publicSuffixLen(h); sl > 0 && (anyHost || hostOutsideURL(h, sl)) {
 		if len(h) <= sl+1 {
 			return 0, 0, false
@@ -500,7 +503,8 @@ func (sc *scanner) hostSplit(h string, anyHost bool) (n, aux int, ok bool) {
 // hostOutsideURL decides whether a dotted name with a listed public suffix of length sl is a
 // hostname without a URL around it: its TLD is one of hostTLDs, or it has three labels or more,
 // a digit or dash in a label before the suffix and a TLD that is not a usual file extension or
-// identifier (identTLDs).
+// identifier (identTLDs). With sl 0 it tests the whole name, a necessary condition checked
+// before the suffix is looked up.
 func hostOutsideURL(h string, sl int) bool {
 	tld := h[lastDot(h)+1:]
 	low := lowerSmall(tld)
