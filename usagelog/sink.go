@@ -78,6 +78,9 @@ type Config struct {
 	// EnqueueTimeout bounds how long Record waits for room in a full queue
 	// before dropping the document with ErrQueueFull. Default 100ms.
 	EnqueueTimeout time.Duration
+	// RetryMax caps the wait between attempts to install the index template
+	// while Elasticsearch cannot be reached. Default 30s.
+	RetryMax time.Duration
 }
 
 // Stats are the sink's counters since New.
@@ -97,6 +100,15 @@ type Stats struct {
 	// FailuresByReason splits Failed by reason: Elasticsearch's error type
 	// for per-item failures, ReasonRequestFailed for whole-request failures.
 	FailuresByReason map[string]uint64
+	// Ready is true once the index template is installed; before that
+	// documents wait in memory (Buffered, at most QueueSize of them; more are
+	// Dropped and counted in DroppedUnavailable).
+	Ready              bool
+	Buffered           int
+	DroppedUnavailable uint64
+	// LastError is the last failure to install the index template (empty
+	// once it is installed).
+	LastError string
 }
 
 // Sink sends LLM call documents to Elasticsearch. It is safe for concurrent
@@ -117,12 +129,35 @@ type Sink struct {
 
 	failMu   sync.Mutex
 	failures map[string]uint64
+
+	// Until the index template is installed, documents wait here (bounded by
+	// queueSize): indexing them before would create the index with dynamic
+	// mappings.
+	ready      atomic.Bool
+	pendMu     sync.Mutex
+	pending    []pendingDoc
+	queueSize  int
+	dropDown   atomic.Uint64
+	lastErr    atomic.Value // string
+	stop       chan struct{}
+	installed  chan struct{} // closed once the template is installed and the buffer drained
+	installWG  sync.WaitGroup
+	templateFn func(context.Context) error
 }
 
-// New connects to Elasticsearch, installs the index template
-// (PUT /_index_template/<prefix>-llm-calls, see IndexTemplate) and starts the
-// bulk indexer. It fails if the template cannot be installed, for example
-// when Elasticsearch is unreachable or rejects the credentials.
+// pendingDoc is a document recorded while the index template was not installed yet.
+type pendingDoc struct {
+	id   string
+	body []byte
+}
+
+// New connects to Elasticsearch, starts the bulk indexer and installs the index template
+// (PUT /_index_template/<prefix>-llm-calls, see IndexTemplate). It fails only on a bad
+// configuration: when Elasticsearch cannot be reached or refuses the template, New still returns
+// the sink — the usage log is a side channel and must not stop Vigil — and keeps trying in the
+// background (backing off to Config.RetryMax), logging each failure; meanwhile documents wait in
+// memory, at most QueueSize of them (more are dropped and counted), and are sent once the
+// template is in place.
 func New(ctx context.Context, cfg Config) (*Sink, error) {
 	if len(cfg.URLs) == 0 {
 		return nil, errors.New("usagelog: no Elasticsearch URLs")
@@ -144,6 +179,9 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 	}
 	if cfg.EnqueueTimeout <= 0 {
 		cfg.EnqueueTimeout = DefaultEnqueueTimeout
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = 30 * time.Second
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{
@@ -172,17 +210,18 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 	}
 
 	index := IndexName(cfg.IndexPrefix)
-	if err := putTemplate(ctx, client, index, IndexTemplate(cfg.IndexPrefix)); err != nil {
-		_ = client.Close(context.Background())
-		return nil, err
-	}
-
 	s := &Sink{
-		client:   client,
-		index:    index,
-		log:      log,
-		timeout:  cfg.EnqueueTimeout,
-		failures: make(map[string]uint64),
+		client:    client,
+		index:     index,
+		log:       log,
+		timeout:   cfg.EnqueueTimeout,
+		failures:  make(map[string]uint64),
+		queueSize: cfg.QueueSize,
+		stop:      make(chan struct{}),
+		installed: make(chan struct{}),
+	}
+	s.templateFn = func(ctx context.Context) error {
+		return putTemplate(ctx, client, index, IndexTemplate(cfg.IndexPrefix))
 	}
 	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
 		Client:        client,
@@ -199,9 +238,70 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 		return nil, fmt.Errorf("usagelog: bulk indexer: %w", err)
 	}
 	s.bi = bi
-	log.Debug("usagelog sink started", "index", index, "nodes", len(cfg.URLs))
+
+	// One attempt now, bounded; the rest in the background.
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = s.templateFn(tctx)
+	cancel()
+	if err == nil {
+		s.markReady()
+		log.Debug("usagelog sink started", "index", index, "nodes", len(cfg.URLs))
+		return s, nil
+	}
+	s.lastErr.Store(err.Error())
+	log.Warn("usage log: Elasticsearch is not available; LLM call documents wait in memory and are sent once it is (check elasticsearch.urls)",
+		"error", err, "buffer", cfg.QueueSize)
+	s.installWG.Add(1)
+	go s.installLoop(cfg.RetryMax)
 	return s, nil
 }
+
+// installLoop retries the template until it is installed or the sink is closed.
+func (s *Sink) installLoop(maxWait time.Duration) {
+	defer s.installWG.Done()
+	wait := time.Second
+	for attempt := 2; ; attempt++ {
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(wait):
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.templateFn(ctx)
+		cancel()
+		if err == nil {
+			s.markReady()
+			s.log.Info("usage log: Elasticsearch is available again; buffered documents sent", "attempt", attempt)
+			return
+		}
+		s.lastErr.Store(err.Error())
+		s.log.Warn("usage log: Elasticsearch still not available (check elasticsearch.urls)", "error", err, "attempt", attempt,
+			"buffered", s.Stats().Buffered, "next_in", wait)
+		wait = min(wait*2, maxWait)
+	}
+}
+
+// markReady sends the buffered documents to the bulk indexer and lets Record send directly.
+func (s *Sink) markReady() {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	s.pendMu.Lock()
+	pending := s.pending
+	s.pending = nil
+	s.lastErr.Store("")
+	s.ready.Store(true)
+	s.pendMu.Unlock()
+	if !s.closed {
+		for _, d := range pending {
+			_ = s.add(context.Background(), d.id, d.body)
+		}
+	}
+	close(s.installed)
+}
+
+// Installed is closed once the index template is installed and the documents buffered until
+// then are queued for sending.
+func (s *Sink) Installed() <-chan struct{} { return s.installed }
 
 // Index returns the name of the index the sink writes to.
 func (s *Sink) Index() string {
@@ -244,6 +344,25 @@ func (s *Sink) RecordClass(ctx context.Context, c store.LLMCall, errorClass stri
 		s.dropped.Add(1)
 		return ErrClosed
 	}
+	if !s.ready.Load() {
+		s.pendMu.Lock()
+		if !s.ready.Load() {
+			defer s.pendMu.Unlock()
+			if len(s.pending) >= s.queueSize {
+				s.dropped.Add(1)
+				s.dropDown.Add(1)
+				return fmt.Errorf("usagelog: call %q: Elasticsearch unavailable and %d documents already wait: %w", c.ID, len(s.pending), ErrQueueFull)
+			}
+			s.pending = append(s.pending, pendingDoc{id: c.ID, body: body})
+			return nil
+		}
+		s.pendMu.Unlock()
+	}
+	return s.add(ctx, c.ID, body)
+}
+
+// add hands one document to the bulk indexer (s.mu held for reading).
+func (s *Sink) add(ctx context.Context, id string, body []byte) error {
 	// Wait for room in the queue at most s.timeout, and not after the
 	// caller gives up. (The indexer keeps this context for the item's
 	// callbacks, which only log; the bulk request itself does not use it.)
@@ -252,10 +371,10 @@ func (s *Sink) RecordClass(ctx context.Context, c store.LLMCall, errorClass stri
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
 
-	err = s.bi.Add(actx, esutil.BulkIndexerItem{
+	err := s.bi.Add(actx, esutil.BulkIndexerItem{
 		Index:      s.index,
 		Action:     "index",
-		DocumentID: c.ID,
+		DocumentID: id,
 		Body:       bytes.NewReader(body),
 		OnFailure:  s.onFailure,
 	})
@@ -268,7 +387,7 @@ func (s *Sink) RecordClass(ctx context.Context, c store.LLMCall, errorClass stri
 		case errors.Is(err, context.DeadlineExceeded):
 			err = ErrQueueFull
 		}
-		return fmt.Errorf("usagelog: enqueue call %q: %w", c.ID, err)
+		return fmt.Errorf("usagelog: enqueue call %q: %w", id, err)
 	}
 	return nil
 }
@@ -288,6 +407,16 @@ func (s *Sink) Close(ctx context.Context) error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	close(s.stop)
+	s.installWG.Wait()
+	s.pendMu.Lock()
+	if lost := len(s.pending); lost > 0 {
+		s.dropped.Add(uint64(lost))
+		s.dropDown.Add(uint64(lost))
+		s.log.Warn("usage log: Elasticsearch never became available; buffered documents lost (the store keeps every call)", "lost", lost)
+		s.pending = nil
+	}
+	s.pendMu.Unlock()
 
 	err := s.bi.Close(ctx)
 	st := s.Stats()
@@ -311,15 +440,23 @@ func (s *Sink) Stats() Stats {
 	st := Stats{
 		// The indexer counts an item as added before it may fail to
 		// enqueue it; such items are in Dropped instead.
-		Added:            bs.NumAdded - min(bs.NumAdded, s.addFailed.Load()),
-		Flushed:          bs.NumFlushed,
-		Indexed:          bs.NumIndexed,
-		Failed:           bs.NumFailed,
-		Requests:         bs.NumRequests,
-		Dropped:          s.dropped.Load(),
-		Errors:           s.errs.Load(),
-		FailuresByReason: make(map[string]uint64),
+		Added:              bs.NumAdded - min(bs.NumAdded, s.addFailed.Load()),
+		Flushed:            bs.NumFlushed,
+		Indexed:            bs.NumIndexed,
+		Failed:             bs.NumFailed,
+		Requests:           bs.NumRequests,
+		Dropped:            s.dropped.Load(),
+		Errors:             s.errs.Load(),
+		FailuresByReason:   make(map[string]uint64),
+		Ready:              s.ready.Load(),
+		DroppedUnavailable: s.dropDown.Load(),
 	}
+	if e, ok := s.lastErr.Load().(string); ok {
+		st.LastError = e
+	}
+	s.pendMu.Lock()
+	st.Buffered = len(s.pending)
+	s.pendMu.Unlock()
 	s.failMu.Lock()
 	for k, v := range s.failures {
 		st.FailuresByReason[k] = v

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -533,42 +534,91 @@ func TestRecordDoesNotBlockWhenQueueIsFull(t *testing.T) {
 	require.EqualValues(t, 2, st.Dropped)
 }
 
-func TestNewFailsWhenTemplateRejected(t *testing.T) {
+// A template Elasticsearch refuses does not stop the sink: it keeps trying (logging why), and
+// documents wait in memory meanwhile.
+func TestTemplateRejectedKeepsTrying(t *testing.T) {
 	for _, status := range []int{http.StatusBadRequest, http.StatusForbidden} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			f, srv := newFakeES(t)
 			f.templateStatus = status
-			s, err := New(context.Background(), testConfig(srv, &logBuffer{}))
-			require.Nil(t, s)
-			require.Error(t, err)
-			msg := err.Error()
-			require.Contains(t, msg, `install index template "vigil-llm-calls"`)
-			require.Contains(t, msg, fmt.Sprint(status))
-			require.Contains(t, msg, "illegal_argument_exception: composable template [vigil-llm-calls]")
+			logs := &logBuffer{}
+			s, err := New(context.Background(), testConfig(srv, logs))
+			require.NoError(t, err)
+			defer closeSink(t, s)
+			st := s.Stats()
+			require.False(t, st.Ready)
+			require.Contains(t, st.LastError, `install index template "vigil-llm-calls"`)
+			require.Contains(t, st.LastError, fmt.Sprint(status))
+			require.Contains(t, st.LastError, "illegal_argument_exception: composable template [vigil-llm-calls]")
+			require.NoError(t, s.Record(context.Background(), call("c1")))
+			require.Equal(t, 1, s.Stats().Buffered)
+			require.Contains(t, logs.String(), "Elasticsearch is not available")
 		})
 	}
 }
 
-func TestNewFailsOnNonElasticsearch(t *testing.T) {
+func TestNonElasticsearchIsNotReady(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"acknowledged": true}) // no X-Elastic-Product
 	}))
 	defer srv.Close()
-	_, err := New(context.Background(), testConfig(srv, &logBuffer{}))
-	require.ErrorContains(t, err, "install index template")
-	require.ErrorContains(t, err, "not Elasticsearch")
+	s, err := New(context.Background(), testConfig(srv, &logBuffer{}))
+	require.NoError(t, err)
+	defer closeSink(t, s)
+	require.False(t, s.Stats().Ready)
+	require.Contains(t, s.Stats().LastError, "not Elasticsearch")
 }
 
-func TestNewFailsWhenUnreachable(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close()
-	cfg := testConfig(srv, &logBuffer{})
-	cfg.URLs = []string{url}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := New(ctx, cfg)
-	require.ErrorContains(t, err, "install index template")
+// Elasticsearch down at start: New returns at once, documents wait (bounded, the overflow
+// counted), and arrive when Elasticsearch comes up on the configured address.
+func TestUnreachableAtStartThenBuffersAndDelivers(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+
+	f := &fakeES{t: t, itemFailures: map[string]itemFailure{}, templates: map[string][]byte{}, docs: map[string]map[string]any{}}
+	cfg := Config{
+		URLs: []string{"http://" + addr}, FlushInterval: 50 * time.Millisecond, QueueSize: 3, RetryMax: 200 * time.Millisecond,
+		HTTPClient: &http.Client{Timeout: 2 * time.Second},
+		Logger:     slog.New(slog.NewJSONHandler(&logBuffer{}, nil)),
+	}
+	started := time.Now()
+	s, err := New(context.Background(), cfg)
+	require.NoError(t, err)
+	require.Less(t, time.Since(started), 5*time.Second, "an unreachable Elasticsearch does not hold the start")
+	defer closeSink(t, s)
+	for i := range 5 {
+		err := s.Record(context.Background(), call(fmt.Sprint("c", i)))
+		if i < 3 {
+			require.NoError(t, err)
+		} else {
+			require.ErrorIs(t, err, ErrQueueFull)
+		}
+	}
+	st := s.Stats()
+	require.False(t, st.Ready)
+	require.Equal(t, 3, st.Buffered)
+	require.EqualValues(t, 2, st.DroppedUnavailable)
+	require.Contains(t, st.LastError, "connection refused")
+
+	l, err = net.Listen("tcp", addr)
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(f)
+	srv.Listener = l
+	srv.Start()
+	defer srv.Close()
+	select {
+	case <-s.Installed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the template was not installed after Elasticsearch came up")
+	}
+	require.Eventually(t, func() bool {
+		_, docs, _ := f.snapshot()
+		return len(docs) == 3
+	}, 10*time.Second, 20*time.Millisecond)
+	require.True(t, s.Stats().Ready)
+	require.Empty(t, s.Stats().LastError)
 }
 
 func TestNewValidatesConfig(t *testing.T) {
