@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vigil-ops/vigil/compare"
@@ -80,6 +81,10 @@ type HealthResult struct {
 	Prompt string          `json:"prompt"`
 }
 
+// healthAttempts is the attempt of CollectHealth from which an unreachable Prometheus is reported
+// as missing data instead of an error to retry.
+const healthAttempts = 3
+
 // CollectHealth compares each application's metrics over the window with the same window a day
 // and a week earlier. Without a metrics source every application's data is reported missing —
 // never healthy by default.
@@ -102,8 +107,14 @@ func (a *Activities) CollectHealth(ctx context.Context, in HealthRequest) (Healt
 				// data is missing (and says why); the others are still judged.
 				ca.Findings = append(ca.Findings, compare.Finding{Metric: "all", Kind: "TRANSACTION", Verdict: compare.MissingData,
 					Summary: "Prometheus rejected a query template (fix prometheus.queries): " + err.Error()})
-			case err != nil:
+			case err != nil && activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt < healthAttempts:
 				return HealthResult{}, fmt.Errorf("metrics of %s: %w", app.Name, err)
+			case err != nil:
+				// Still failing after a few tries (Prometheus down): the check goes on with the
+				// data missing — never healthy — rather than holding the checkpoint for as long
+				// as Prometheus is down.
+				ca.Findings = append(ca.Findings, compare.Finding{Metric: "all", Kind: "TRANSACTION", Verdict: compare.MissingData,
+					Summary: "Prometheus could not be read (check prometheus.url): " + err.Error()})
 			}
 			ca.Findings = append(ca.Findings, compare.CompareAll(metrics, compare.DefaultOptions())...)
 		}

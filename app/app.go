@@ -30,6 +30,7 @@ import (
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/codec"
 	"github.com/vigil-ops/vigil/config"
+	"github.com/vigil-ops/vigil/depstatus"
 	"github.com/vigil-ops/vigil/devserver"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/llm/openai"
@@ -68,8 +69,11 @@ type App struct {
 	Providers *llm.Registry
 	// Roles is the role service over the store.
 	Roles *roles.Service
+	// Deps is the status of every configured integration (GET /v1/status).
+	Deps *depstatus.Registry
 
 	linkWorkers []sdkworker.Worker
+	stopProbes  context.CancelFunc
 	usage       *usagelog.Sink
 	closeOnce   sync.Once
 
@@ -101,6 +105,9 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 	if a.Metrics, err = obs.NewMetrics(); err != nil {
 		return nil, err
 	}
+	a.Deps = depstatus.New()
+	registerDeps(cfg, a.Deps)
+	_ = a.Metrics.Registry.Register(a.Deps.Collector())
 
 	// Listen first, so the embedded Web UI can be told the codec endpoint's real address.
 	if mode == ModeDev {
@@ -176,6 +183,7 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 	if a.Providers, err = BuildProviders(cfg); err != nil {
 		return nil, err
 	}
+	trackProviders(a.Deps, a.Providers)
 	a.Roles = &roles.Service{Store: a.Store, Catalog: a.Providers}
 	if mode != ModeWorker {
 		if err := a.loadRoles(ctx); err != nil {
@@ -195,7 +203,7 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		if acts.Traces, err = tracesource.FromConfig(cfg.Traces, cfg.Secret); err != nil {
 			return nil, fmt.Errorf("traces: %w", err)
 		}
-		if err := wireChangeSources(cfg, acts); err != nil {
+		if err := wireChangeSources(cfg, acts, a.Deps); err != nil {
 			return nil, err
 		}
 		if err := wireOnCall(cfg, acts); err != nil {
@@ -204,8 +212,9 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		if err := wireTuning(cfg, acts); err != nil {
 			return nil, err
 		}
+		trackActivities(a.Deps, acts)
 		if len(cfg.Elasticsearch.URLs) > 0 {
-			if a.usage, err = newUsageSink(ctx, cfg, logger); err != nil {
+			if a.usage, err = newUsageSink(ctx, cfg, logger, a.Deps.Add("elasticsearch", "elasticsearch", "elasticsearch.urls", nil)); err != nil {
 				return nil, err
 			}
 			acts.UsageSink = a.usage
@@ -233,6 +242,7 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			Auth:              auth,
 			Logger:            logger,
 			Registry:          a.Metrics.Registry,
+			Deps:              a.Deps,
 			TaskQueue:         cfg.Temporal.TaskQueue,
 			MaxBodyBytes:      cfg.HTTP.MaxBodyBytes,
 			HealthOnly:        mode == ModeWorker,
@@ -281,6 +291,14 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			logger.Warn("no credentials configured and listening on loopback: the API and webhooks accept requests without a key (as client \"dev\"); configure auth.api_keys, auth.webhook_tokens or auth.hmac_secrets to require them")
 		}
 	}
+	// Each configured integration is probed once now (a warning names each one that does not
+	// answer, with the key to check) and every minute after; none of them holds the start.
+	pctx, cancel := context.WithCancel(context.Background())
+	a.stopProbes = cancel
+	go func() {
+		warnUnreachable(pctx, a.Deps, logger)
+		a.Deps.Run(pctx, probeInterval, probeTimeout)
+	}()
 	return a, nil
 }
 
@@ -291,6 +309,9 @@ func (a *App) Close(ctx context.Context) {
 }
 
 func (a *App) close(ctx context.Context) {
+	if a.stopProbes != nil {
+		a.stopProbes()
+	}
 	if a.httpServer != nil {
 		if err := a.httpServer.Shutdown(ctx); err != nil {
 			a.Logger.Warn("http shutdown", "error", err)
@@ -595,7 +616,7 @@ func uiOrigins(cfg *config.Config, mode Mode) []string {
 	return []string{"http://127.0.0.1:" + port, "http://localhost:" + port, "http://" + cfg.Dev.UIAddress}
 }
 
-func newUsageSink(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*usagelog.Sink, error) {
+func newUsageSink(ctx context.Context, cfg *config.Config, logger *slog.Logger, dep *depstatus.Dep) (*usagelog.Sink, error) {
 	var key string
 	if cfg.Elasticsearch.APIKeyEnv != "" || cfg.Elasticsearch.APIKeyFile != "" {
 		k, err := cfg.Secret(cfg.Elasticsearch.APIKeyEnv, cfg.Elasticsearch.APIKeyFile)
@@ -606,6 +627,7 @@ func newUsageSink(ctx context.Context, cfg *config.Config, logger *slog.Logger) 
 	}
 	s, err := usagelog.New(ctx, usagelog.Config{
 		URLs: cfg.Elasticsearch.URLs, APIKey: key, IndexPrefix: cfg.Elasticsearch.IndexPrefix, Logger: logger,
+		HTTPClient: depClient(dep, usagelog.DefaultHTTPTimeout),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("elasticsearch (usage log): %w", err)

@@ -9,15 +9,16 @@ import (
 	"github.com/vigil-ops/vigil/amsource"
 	"github.com/vigil-ops/vigil/compare"
 	"github.com/vigil-ops/vigil/config"
+	"github.com/vigil-ops/vigil/depstatus"
 	"github.com/vigil-ops/vigil/promsource"
 )
 
 // wireChangeSources gives change tracking its metrics (prometheus.url, with the query and
 // enrichment templates of the config over the defaults) and its alert source
 // (alertmanager.url).
-func wireChangeSources(cfg *config.Config, acts *activities.Activities) error {
+func wireChangeSources(cfg *config.Config, acts *activities.Activities, deps *depstatus.Registry) error {
 	if cfg.Prometheus.URL != "" {
-		pc, err := promsource.New(cfg.Prometheus.URL, nil)
+		pc, err := promsource.New(cfg.Prometheus.URL, depClient(deps.Add("prometheus", "prometheus", "prometheus.url", nil), promsource.DefaultTimeout))
 		if err != nil {
 			return fmt.Errorf("prometheus.url: %w", err)
 		}
@@ -34,7 +35,7 @@ func wireChangeSources(cfg *config.Config, acts *activities.Activities) error {
 		acts.Health, acts.Enricher = ph, ph
 	}
 	if cfg.Alertmanager.URL != "" {
-		ac, err := amsource.New(cfg.Alertmanager.URL, nil)
+		ac, err := amsource.New(cfg.Alertmanager.URL, depClient(deps.Add("alertmanager", "alertmanager", "alertmanager.url", nil), 30*time.Second))
 		if err != nil {
 			return fmt.Errorf("alertmanager.url: %w", err)
 		}

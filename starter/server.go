@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
+	"github.com/vigil-ops/vigil/depstatus"
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/store"
 	"github.com/vigil-ops/vigil/workflows"
@@ -66,6 +67,9 @@ type API struct {
 	// EagerStart asks the server to hand the first workflow task straight back to this
 	// process's worker (only useful when a worker runs in the same process).
 	EagerStart bool
+	// Deps is the status of the configured integrations (GET /v1/status; /healthz names the ones
+	// that are down). Nil: none tracked.
+	Deps *depstatus.Registry
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -122,6 +126,7 @@ func (a *API) Handler() http.Handler {
 			route("POST /v1/roles/{code}/invoke", auth(a.invokeRole))
 		}
 		route("GET /v1/usage", auth(a.usage))
+		route("GET /v1/status", auth(a.status))
 		route("POST /v1/deployments", auth(a.postDeployment))
 		if a.MCP != nil {
 			route("/mcp", auth(a.MCP.ServeHTTP))
@@ -240,8 +245,14 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	storeCheck := run(a.Store.Ping)
 	storeCheck.Backend = a.Store.Backend()
 	status, code := "ok", http.StatusOK
+	body := map[string]any{"temporal": temporalCheck, "store": storeCheck}
+	if down := a.Deps.Down(); len(down) > 0 {
+		// Liveness stays Temporal and the store: integrations that are down degrade, never fail.
+		status, body["down"] = "degraded", down
+	}
 	if !temporalCheck.OK || !storeCheck.OK {
 		status, code = "unavailable", http.StatusServiceUnavailable
 	}
-	writeJSON(w, code, map[string]any{"status": status, "temporal": temporalCheck, "store": storeCheck})
+	body["status"] = status
+	writeJSON(w, code, body)
 }

@@ -34,6 +34,7 @@ Usage:
   vigil roles apply -f FILE|DIR | list | show CODE [--version N] | versions CODE |
               restore CODE --version N | export
   vigil usage [--group-by client|role|model|provider] [--since 24h]
+  vigil status [--json]                each integration's state: last success, last failure, error
   vigil deploy notify|event|get|gate|list ...  announce a deployment, report its events, read its verdicts
   vigil oncall get|ack ID ...          read an on-call page, acknowledge it
   vigil mcp [--config FILE]            serve the MCP tools (incidents, slow SQL, errors) on stdio
@@ -86,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = rolesCmd(args[1:], stdout)
 	case "usage":
 		err = usageCmd(args[1:], stdout)
+	case "status":
+		err = statusCmd(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "vigil", version)
 	case "help", "-h", "--help":
