@@ -34,7 +34,7 @@ func checkMasked(t testing.TB, m *Masker, in string, r *rand.Rand) string {
 	t.Helper()
 	v := NewVault()
 	matches := m.Find(in)
-	out, reps := m.mask(v, in, r, true)
+	out, reps, _ := m.mask(v, in, r, true)
 	require.Len(t, reps, len(matches))
 	var stitched strings.Builder
 	var tokens [][2]int // where the replacements are in out

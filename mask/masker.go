@@ -189,12 +189,13 @@ func (m *Masker) Mask(v *Vault, text string) string { return m.MaskWithRand(v, t
 // MaskWithRand is Mask with an explicit randomness source: given the same vault contents and the
 // same random bytes the result is the same. If r fails, crypto/rand is used instead.
 func (m *Masker) MaskWithRand(v *Vault, text string, r io.Reader) string {
-	out, _ := m.mask(v, text, r, false)
+	out, _, _ := m.mask(v, text, r, false)
 	return out
 }
 
-// mask is MaskWithRand; with record it also returns each region's replacement (for tests).
-func (m *Masker) mask(v *Vault, text string, r io.Reader, record bool) (string, []string) {
+// mask is MaskWithRand; with record it also returns each region's replacement and where it is
+// in the result (for tests).
+func (m *Masker) mask(v *Vault, text string, r io.Reader, record bool) (string, []string, [][2]int) {
 	if m == nil {
 		m = defaultMasker()
 	}
@@ -203,7 +204,7 @@ func (m *Masker) mask(v *Vault, text string, r io.Reader, record bool) (string, 
 	}
 	regs := m.recall(v, text, m.regions(text))
 	if len(regs) == 0 {
-		return text, nil
+		return text, nil, nil
 	}
 	if len(v.Entries) == 0 && len(regs) > 64 {
 		v.reserve(len(regs))
@@ -214,6 +215,7 @@ func (m *Masker) mask(v *Vault, text string, r io.Reader, record bool) (string, 
 	var b strings.Builder
 	b.Grow(len(text) + len(text)/16 + 64)
 	var reps []string
+	var spans [][2]int
 	last := 0
 	for _, rg := range regs {
 		b.WriteString(text[last:rg.start])
@@ -221,11 +223,12 @@ func (m *Masker) mask(v *Vault, text string, r io.Reader, record bool) (string, 
 		rd.region(&b, rg)
 		if record {
 			reps = append(reps, b.String()[n:])
+			spans = append(spans, [2]int{n, b.Len()})
 		}
 		last = rg.end
 	}
 	b.WriteString(text[last:])
-	return b.String(), reps
+	return b.String(), reps, spans
 }
 
 // Find reports what Mask would replace, in text order, without touching a vault.
