@@ -33,8 +33,9 @@ import (
 
 // TestRecordHistories runs each workflow on a real server and writes its history to
 // workflows/testdata/histories, where workflows' replay test checks that today's code still
-// replays it. It runs only with VIGIL_RECORD_HISTORIES=1: record a new history when a workflow
-// changes on purpose (with a version marker), never to make a failing replay pass.
+// replays it. It runs only with VIGIL_RECORD_HISTORIES=1: before the first release, record the
+// current histories again when a workflow changes; after it, follow docs/versioning.md (a marker,
+// and a history per release), never re-record to make a failing replay pass.
 func TestRecordHistories(t *testing.T) {
 	if os.Getenv("VIGIL_RECORD_HISTORIES") != "1" {
 		t.Skip("set VIGIL_RECORD_HISTORIES=1 to record workflow histories for the replay tests")

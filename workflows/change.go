@@ -145,15 +145,9 @@ type changeWorkflow struct {
 	ended  string // rolled-back or cancelled
 	vault  *mask.Vault
 	role   *roles.Role
-	// v2 is set for runs that started with enrichment, verdict notifications, per-application
-	// schedules and the stored record (version marker changeV2).
-	v2    bool
-	seq   int // the stored record's sequence number within the run
-	saved int // checkpoints already in the stored record
+	seq    int // the stored record's sequence number within the run
+	saved  int // checkpoints already in the stored record
 }
-
-// changeV2 is the version marker of enrichment, verdict notifications and the stored record.
-const changeV2 = "change-enrich-notify-store"
 
 func (w *changeWorkflow) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryDeployment, func() (DeploymentState, error) { return w.st, nil }); err != nil {
@@ -167,16 +161,13 @@ func (w *changeWorkflow) setup(ctx workflow.Context) error {
 	if len(w.in.Deployment.Applications) > 0 {
 		app = w.in.Deployment.Applications[0].Name
 	}
-	w.v2 = workflow.GetVersion(ctx, changeV2, workflow.DefaultVersion, 1) == 1
 	updates := []temporal.SearchAttributeUpdate{SearchAttrKind.ValueSet("deployment"),
 		SearchAttrApplication.ValueSet(app), SearchAttrState.ValueSet("scheduled")}
-	if w.v2 {
-		names := make([]string, 0, len(w.in.Deployment.Applications))
-		for _, a := range w.in.Deployment.Applications {
-			names = append(names, a.Name)
-		}
-		updates = append(updates, SearchAttrApplications.ValueSet(names))
+	names := make([]string, 0, len(w.in.Deployment.Applications))
+	for _, a := range w.in.Deployment.Applications {
+		names = append(names, a.Name)
 	}
+	updates = append(updates, SearchAttrApplications.ValueSet(names))
 	return workflow.UpsertTypedSearchAttributes(ctx, updates...)
 }
 
@@ -198,7 +189,7 @@ func (w *changeWorkflow) schedule() []time.Duration {
 }
 
 func (w *changeWorkflow) checkpointsOf(app string) []time.Duration {
-	if cps, ok := w.in.AppCheckpoints[app]; ok && len(cps) > 0 && w.v2 {
+	if cps, ok := w.in.AppCheckpoints[app]; ok && len(cps) > 0 {
 		return cps
 	}
 	if len(w.in.Checkpoints) > 0 {
@@ -235,17 +226,17 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 			pre = append(pre, d)
 		}
 	}
-	if len(pre) == 0 && w.v2 {
+	if len(pre) == 0 {
 		w.st.Gate = GateAnswer{Decision: GateProceed, Reasons: []string{"no pre-check is scheduled"}, CheckedAt: workflow.Now(ctx)}
 		w.setState(ctx, GateProceed)
 	}
 	var reasons []string
 	var held []Checkpoint
 	for i, d := range pre {
-		// An event before the pre-check (a v2 run waits on; a cancellation ends the wait).
-		for w.waitUntil(ctx, planned.Add(d)) && w.v2 && w.ended == "" {
+		// An event before the pre-check: wait on; a cancellation ends the wait.
+		for w.waitUntil(ctx, planned.Add(d)) && w.ended == "" {
 		}
-		if w.v2 && w.ended != "" {
+		if w.ended != "" {
 			break
 		}
 		w.st.Status = "pre-check"
@@ -258,16 +249,7 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 		}
 		apps := w.appsAt(d)
 		cp := w.check(ctx, label(d), end.Add(d), end, false, apps, planned)
-		g := gateOf(cp, now, apps, w.v2)
-		if !w.v2 { // the first version: one pre-check, decided and pushed at once
-			w.st.Gate = g
-			w.st.Status = "waiting"
-			w.setState(ctx, g.Decision)
-			if g.Decision == GateHold {
-				w.notifyHold(ctx, []Checkpoint{cp})
-			}
-			continue
-		}
+		g := gateOf(cp, now, apps)
 		reasons = append(reasons, g.Reasons...)
 		if g.Decision == GateHold {
 			held = append(held, cp)
@@ -287,7 +269,7 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 		}
 		w.save(ctx)
 	}
-	if w.v2 && w.ended != "" && w.st.Gate.Decision == GatePending {
+	if w.ended != "" && w.st.Gate.Decision == GatePending {
 		w.st.Gate = GateAnswer{Decision: GateHold, CheckedAt: workflow.Now(ctx),
 			Reasons: []string{"the deployment was " + w.ended + " before its pre-check"}}
 	}
@@ -304,7 +286,7 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 	}
 
 	// 3. The checkpoints after it.
-	if w.ended == "" || !w.v2 {
+	if w.ended == "" {
 		w.st.Status = "watching"
 		w.save(ctx)
 	}
@@ -313,7 +295,7 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 		// The window runs from the finish, at most a day: a longer one would overlap its own
 		// 1 d baseline with the time after the change.
 		to := workflow.Now(ctx)
-		if w.v2 && to.After(finish.Add(24*time.Hour)) {
+		if to.After(finish.Add(24 * time.Hour)) {
 			to = finish.Add(24 * time.Hour)
 		}
 		w.checkAndNotify(ctx, "catch-up", finish, to, true, w.appsAt(pastDue...), finish)
@@ -333,30 +315,26 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 			catchUp()
 		}
 		// Events that change nothing here (a repeated "finished", a late "started") do not
-		// bring the checkpoint forward in a v2 run.
-		for w.waitUntil(ctx, due) && w.v2 && w.ended == "" {
+		// bring the checkpoint forward.
+		for w.waitUntil(ctx, due) && w.ended == "" {
 		}
 		if w.ended != "" {
 			break
 		}
 		w.checkAndNotify(ctx, label(d), maxTime(finish, due.Add(-time.Hour)), due, false, w.appsAt(d), finish)
 	}
-	if w.v2 {
-		w.drainEvents() // a rollback that came during the last check still gets its final check
-	}
+	w.drainEvents() // a rollback that came during the last check still gets its final check
 	if len(pastDue) > 0 && w.ended == "" {
 		catchUp()
 	}
-	if w.v2 {
-		w.drainEvents()
-	}
+	w.drainEvents()
 
 	// 4. A rollback or cancellation ends the schedule with a final check — when something was
 	// deployed: a deployment cancelled before its planned time has nothing to judge.
 	if w.ended != "" {
 		now := workflow.Now(ctx)
 		deployed := w.st.StartedAt != nil || w.st.FinishedAt != nil || !now.Before(planned)
-		if !w.v2 || deployed {
+		if deployed {
 			w.checkAndNotify(ctx, "final", maxTime(finish, now.Add(-30*time.Minute)), now, false, all, finish)
 		}
 		w.st.Status = w.ended
@@ -427,9 +405,6 @@ func (w *changeWorkflow) apply(e DeploymentEvent) {
 // ChangeInput.Notify says and saves the record.
 func (w *changeWorkflow) checkAndNotify(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []activities.App, change time.Time) {
 	cp := w.check(ctx, lbl, from, to, catchUp, apps, change)
-	if !w.v2 {
-		return
-	}
 	i := len(w.st.Checkpoints) - 1
 	if w.shouldNotify(cp) {
 		// The key names the checkpoint and its end: a label may repeat (a second catch-up).
@@ -505,9 +480,7 @@ func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.T
 	v = llm.Bound(llm.ChangeTask{Deployment: w.in.Deployment.ID, Checkpoint: lbl, Apps: health.Apps}, v)
 	cp.Verdict = &v
 	w.setState(ctx, v.State)
-	if w.v2 {
-		cp.Enrichments = w.enrich(w.enrichCtx(ctx), cp, apps, change)
-	}
+	cp.Enrichments = w.enrich(w.enrichCtx(ctx), cp, apps, change)
 	return cp
 }
 
@@ -589,9 +562,6 @@ func containsApp(apps []activities.App, name string) bool {
 // earlier run's and a late retry never overwrites a newer state. A failed save is logged and
 // its checkpoints sent again with the next: the workflow's query still answers meanwhile.
 func (w *changeWorkflow) save(ctx workflow.Context) {
-	if !w.v2 {
-		return
-	}
 	var a *activities.Activities
 	info := workflow.GetInfo(ctx)
 	w.seq++
@@ -645,40 +615,25 @@ func (w *changeWorkflow) notifyHold(ctx workflow.Context, held []Checkpoint) {
 		IncidentID: DeploymentWorkflowID(d.ID) + "/" + workflow.GetInfo(ctx).FirstRunID + "/hold",
 		Title:      fmt.Sprintf("[hold] deployment %s", d.ID), Text: text, Severity: "warning", Status: GateHold,
 	}
-	if w.v2 {
-		for _, cp := range held {
-			msg.Text += "\n" + enrichmentText(cp.Enrichments)
-		}
-		msg.Data = checkpointData(d, held[len(held)-1])
-		msg.URL = deploymentPath(d.ID)
+	for _, cp := range held {
+		msg.Text += "\n" + enrichmentText(cp.Enrichments)
 	}
+	msg.Data = checkpointData(d, held[len(held)-1])
+	msg.URL = deploymentPath(d.ID)
 	delivered := deliverAll(ctx, msg)
-	if w.v2 && len(w.st.Checkpoints) > 0 {
+	if len(w.st.Checkpoints) > 0 {
 		w.st.Checkpoints[len(w.st.Checkpoints)-1].Notified = delivered
 	}
 }
 
 // gateOf turns a pre-check into its gate answer: proceed only on a verdict that says STABLE —
-// and, strict (v2), that names every application checked, each STABLE or with nothing collected
+// and that names every application checked, each STABLE or with nothing collected
 // before the deployment at all (a new service: nothing to check, said in the reasons).
-func gateOf(cp Checkpoint, now time.Time, apps []activities.App, strict bool) GateAnswer {
+func gateOf(cp Checkpoint, now time.Time, apps []activities.App) GateAnswer {
 	g := GateAnswer{Decision: GateHold, CheckedAt: now}
 	switch {
 	case cp.Verdict == nil:
 		g.Reasons = []string{"the pre-check did not complete: " + cp.Error}
-	case !strict:
-		if cp.Verdict.State == "STABLE" {
-			g.Decision = GateProceed
-			break
-		}
-		for _, app := range cp.Verdict.Applications {
-			if app.State != "STABLE" {
-				g.Reasons = append(g.Reasons, fmt.Sprintf("%s is %s: %s", app.Name, app.State, app.Comment))
-			}
-		}
-		if len(g.Reasons) == 0 {
-			g.Reasons = []string{cp.Verdict.Comment}
-		}
 	default:
 		var holds, notes []string
 		for _, app := range cp.Verdict.Applications {

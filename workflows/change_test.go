@@ -435,9 +435,8 @@ func TestChangeTrackingGateWaitsForEveryPreCheck(t *testing.T) {
 func TestGateNeedsEveryApplicationStable(t *testing.T) {
 	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	cp := Checkpoint{Verdict: &llm.ChangeVerdict{State: "STABLE", Applications: []llm.AppVerdict{{Name: "checkout-api", State: "STABLE"}}}}
-	g := gateOf(cp, now, twoApps, true)
+	g := gateOf(cp, now, twoApps)
 	require.Equal(t, GateHold, g.Decision)
 	require.Equal(t, []string{"catalog-api was not judged by the pre-check"}, g.Reasons)
-	require.Equal(t, GateProceed, gateOf(cp, now, twoApps[:1], true).Decision)
-	require.Equal(t, GateProceed, gateOf(cp, now, twoApps, false).Decision, "the first version looked at the overall state only")
+	require.Equal(t, GateProceed, gateOf(cp, now, twoApps[:1]).Decision)
 }

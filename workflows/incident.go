@@ -230,7 +230,7 @@ func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (Inc
 			w.record.Status, w.state.Status, res.Status = IncidentResolved, IncidentResolved, IncidentResolved
 		}
 		if rank, _ := w.groupSeverity(); changed && !allResolved && w.record.Details != nil && w.record.Details.OnCall == "" &&
-			rank > w.askedSeverity && workflow.GetVersion(ctx, changeOnCallLate, workflow.DefaultVersion, 1) == 1 {
+			rank > w.askedSeverity {
 			// A more severe alert joined after the report: it may call for a page now.
 			w.record.Details.OnCall = w.page(ctx, res.Report)
 		}
@@ -253,8 +253,7 @@ func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (Inc
 		if allResolved {
 			_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(IncidentResolved))
 			w.state.Step = "resolved"
-			if w.record.Details != nil && w.record.Details.OnCall != "" &&
-				workflow.GetVersion(ctx, changeOnCallResolve, workflow.DefaultVersion, 1) == 1 {
+			if w.record.Details != nil && w.record.Details.OnCall != "" {
 				// Stop paging: nobody needs to be woken for an incident that is over. The page
 				// may have ended already; that is not an error here.
 				err := workflow.SignalExternalWorkflow(ctx, w.record.Details.OnCall, "", SignalIncidentResolved, nil).Get(ctx, nil)
@@ -372,7 +371,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 		Status:     IncidentRunning,
 	}
 	// An alert that carries only a trace ID: fetch the profile behind it first.
-	if w.in.Alert.Profile == nil && w.in.Alert.TraceID != "" && workflow.GetVersion(ctx, changeFetchTrace, workflow.DefaultVersion, 1) == 1 {
+	if w.in.Alert.Profile == nil && w.in.Alert.TraceID != "" {
 		w.state.Step = "fetching the trace"
 		fctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 30 * time.Second,
@@ -441,20 +440,16 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 	if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
 		return IncidentResult{}, err
 	}
-	if workflow.GetVersion(ctx, changeDeliverReport, workflow.DefaultVersion, 1) == 1 {
-		w.state.Step = "delivering"
-		if w.deliver(ctx, &record, answer.Text) {
-			if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
-				return IncidentResult{}, err
-			}
+	w.state.Step = "delivering"
+	if w.deliver(ctx, &record, answer.Text) {
+		if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+			return IncidentResult{}, err
 		}
 	}
-	if workflow.GetVersion(ctx, changeOnCall, workflow.DefaultVersion, 1) == 1 {
-		if id := w.page(ctx, answer.Text); id != "" {
-			record.Details.OnCall = id
-			if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
-				return IncidentResult{}, err
-			}
+	if id := w.page(ctx, answer.Text); id != "" {
+		record.Details.OnCall = id
+		if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+			return IncidentResult{}, err
 		}
 	}
 	w.record = record
@@ -462,24 +457,6 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(IncidentCompleted))
 	return IncidentResult{Status: IncidentCompleted, Report: answer.Text, Language: lang, Answer: answer}, nil
 }
-
-// changeFetchTrace marks the version of IncidentWorkflow that fetches a missing profile by trace ID.
-const changeFetchTrace = "fetch-trace"
-
-// changeDeliverReport marks the version of IncidentWorkflow that delivers the report.
-const changeDeliverReport = "deliver-report"
-
-// changeOnCall marks the version of IncidentWorkflow that hands incidents to the on-call.
-const changeOnCall = "oncall-page"
-
-// changeOnCallOnFailure marks the version that pages for an incident whose report failed.
-const changeOnCallOnFailure = "oncall-on-failure"
-
-// changeOnCallLate marks the version that pages when a severe alert joins after the report.
-const changeOnCallLate = "oncall-late-alert"
-
-// changeOnCallResolve marks the version that tells the on-call when the incident resolves.
-const changeOnCallResolve = "oncall-resolve"
 
 // page hands the incident to the on-call when its severity and application call for it: an
 // OnCallWorkflow (one per incident episode) that outlives this one. It returns the on-call's
@@ -567,12 +544,10 @@ func (w *incidentWorkflow) fail(ctx, actx workflow.Context, record activities.In
 		workflow.GetLogger(ctx).Error("record incident failure", "error", err)
 	}
 	// No report is no reason not to wake the person in charge of a critical alert.
-	if workflow.GetVersion(ctx, changeOnCallOnFailure, workflow.DefaultVersion, 1) == 1 {
-		if id := w.page(ctx, w.in.Alert.Message+" (The incident report could not be written.)"); id != "" {
-			record.Details.OnCall = id
-			if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
-				workflow.GetLogger(ctx).Error("record incident failure", "error", err)
-			}
+	if id := w.page(ctx, w.in.Alert.Message+" (The incident report could not be written.)"); id != "" {
+		record.Details.OnCall = id
+		if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("record incident failure", "error", err)
 		}
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrState.ValueSet(IncidentFailed))

@@ -1,4 +1,4 @@
-package workflows
+package workflows_test
 
 import (
 	"os"
@@ -8,28 +8,32 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
+	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/worker"
 )
 
+// replayRegistry gives the replayer the worker's own registration (workflows only: a replay
+// runs no activity).
+type replayRegistry struct{ sdkworker.WorkflowReplayer }
+
+func (replayRegistry) RegisterActivity(any) {}
+
 // TestReplayRecordedHistories replays histories recorded on a real server (tests/record_test.go)
-// against today's workflow code: a change that breaks determinism fails here, before it can
-// break workflows in flight.
+// against today's workflow code, with every workflow the worker registers: a change that breaks
+// determinism fails here, before it can break workflows in flight. See docs/versioning.md.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "no recorded histories; record them with VIGIL_RECORD_HISTORIES=1 go test ./tests -run TestRecordHistories")
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(IncidentWorkflow, workflow.RegisterOptions{Name: "IncidentWorkflow"})
-			r.RegisterWorkflowWithOptions(RoleCallWorkflow, workflow.RegisterOptions{Name: "RoleCallWorkflow"})
-			r.RegisterWorkflowWithOptions(ProbeWorkflow, workflow.RegisterOptions{Name: "ProbeWorkflow"})
-			r.RegisterWorkflowWithOptions(ChangeTrackingWorkflow, workflow.RegisterOptions{Name: "ChangeTrackingWorkflow"})
-			r.RegisterWorkflowWithOptions(OnCallWorkflow, workflow.RegisterOptions{Name: "OnCallWorkflow"})
-			r.RegisterWorkflowWithOptions(CodeTuningWorkflow, workflow.RegisterOptions{Name: "CodeTuningWorkflow"})
+			r := sdkworker.NewWorkflowReplayer()
+			worker.Register(replayRegistry{r}, &activities.Activities{})
 			id, err := os.ReadFile(strings.TrimSuffix(f, ".json") + ".wfid")
-			if err != nil { // recorded before IDs were kept: the replayer's own ID will do
+			if err != nil { // recorded without an ID: the replayer's own ID will do
 				require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 				return
 			}
@@ -39,7 +43,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			hist, err := client.HistoryFromJSON(raw, client.HistoryJSONOptions{})
 			require.NoError(t, err)
 			runID := hist.Events[0].GetWorkflowExecutionStartedEventAttributes().GetOriginalExecutionRunId()
-			require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{
+			require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist, sdkworker.ReplayWorkflowHistoryOptions{
 				OriginalExecution: workflow.Execution{ID: strings.TrimSpace(string(id)), RunID: runID}}))
 		})
 	}

@@ -43,15 +43,6 @@ type RoleCallResult struct {
 // ErrTypeChainExhausted is the type of the error returned when every link failed.
 const ErrTypeChainExhausted = "ChainExhausted"
 
-// changeLocalLinks marks the version of CallRole that calls links of budget-free models as local
-// activities.
-const changeLocalLinks = "local-links"
-
-// localLinks reports whether this run calls budget-free links as local activities.
-func localLinks(ctx workflow.Context) bool {
-	return workflow.GetVersion(ctx, changeLocalLinks, workflow.DefaultVersion, 1) == 1
-}
-
 // callLinkLocally calls a link of a model without a requests-per-minute budget as local
 // activities, inside the workflow task: no task queue to enforce a budget on, and no round trips
 // through the server per call (docs/benchmarks.md). Each attempt is its own local activity, so
@@ -96,10 +87,6 @@ func callLinkLocally(ctx workflow.Context, call activities.LinkCall, link roles.
 	return activities.LinkResult{}, lastErr
 }
 
-// changeMaskMessages marks the version of CallRole that masks messages (histories recorded
-// before it replay without the masking step).
-const changeMaskMessages = "mask-messages"
-
 // RoleCallWorkflow answers with a role as a workflow of its own, for the invoke API and for
 // callers that want the call as a child workflow. See CallRole.
 func RoleCallWorkflow(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
@@ -122,8 +109,7 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 	// Mask the messages once for every link: no sensitive value leaves in the clear, and the
 	// same value gets the same token in every message and every step of the scope.
 	messages, vault := in.Messages, in.Vault
-	masking := workflow.GetVersion(ctx, changeMaskMessages, workflow.DefaultVersion, 1) == 1 &&
-		(in.Role.Masking == nil || !in.Role.Masking.Disabled) && len(in.Messages) > 0
+	masking := (in.Role.Masking == nil || !in.Role.Masking.Disabled) && len(in.Messages) > 0
 	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
 	if masking {
 		req := activities.MaskRequest{Vault: vault, Options: in.Role.Masking.Options()}
@@ -156,7 +142,7 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 		}
 		var res activities.LinkResult
 		var err error
-		if link.Unlimited && localLinks(ctx) {
+		if link.Unlimited {
 			res, err = callLinkLocally(ctx, call, link)
 		} else {
 			lctx := workflow.WithActivityOptions(ctx, linkActivityOptions(workflow.GetInfo(ctx).TaskQueueName, link))
