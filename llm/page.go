@@ -47,7 +47,9 @@ func WritePageDecision(t PageTask) PageDecision {
 	} else {
 		d.Reason = sev + " incidents wait for working hours"
 	}
-	summary := strings.TrimSpace(urlish.ReplaceAllString(t.Summary, ""))
+	// An address is neither readable aloud nor something to send to a phone service: it is read
+	// as "an address", so the sentence around it still reads ("Slow SQL at an address on …").
+	summary := strings.TrimSpace(urlish.ReplaceAllString(t.Summary, "an address"))
 	if i := strings.IndexAny(summary, ".\n"); i > 0 {
 		summary = summary[:i]
 	}

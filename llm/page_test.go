@@ -20,7 +20,7 @@ func TestBuiltinPageDecision(t *testing.T) {
 	}
 	d := WritePageDecision(PageTask{Application: "checkout-api", Rule: "SlowSQL", Severity: "critical",
 		Summary: "Slow SQL at http://db.internal:3306/x on checkout_api.\nMore."})
-	require.Equal(t, "This is Vigil on-call. A critical incident on checkout api: SlowSQL. Slow SQL at on checkout api.", d.Message)
+	require.Equal(t, "This is Vigil on-call. A critical incident on checkout api: SlowSQL. Slow SQL at an address on checkout api.", d.Message)
 
 	resp, err := Builtin{}.Complete(context.Background(), Request{Model: "triager", Task: &Task{Kind: TaskPageDecision,
 		Page: &PageTask{Application: "a", Severity: "critical"}}})

@@ -55,6 +55,9 @@ type IncidentCarry struct {
 	Record activities.IncidentRecord `json:"record"`
 	Result IncidentResult            `json:"result"`
 	Vault  *mask.Vault               `json:"vault,omitempty"`
+	// AskedSeverity is the severity the on-call was last asked about (see page): without it the
+	// next run would ask again for the first alert that joins.
+	AskedSeverity int `json:"askedSeverity,omitempty"`
 }
 
 // SignalAlerts is the signal an IncidentWorkflow receives: an AlertsSignal, one per
@@ -121,7 +124,7 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (IncidentResult, e
 			w.seen[g.Fingerprint+"@"+g.StartsAt.UTC().Format(time.RFC3339)] = len(w.group)
 			w.group = append(w.group, g)
 		}
-		w.record, w.vault = c.Record, c.Vault
+		w.record, w.vault, w.askedSeverity = c.Record, c.Vault, c.AskedSeverity
 		w.state = IncidentState{Status: c.Result.Status, Step: "following the group's alerts", Report: c.Result.Report, Language: c.Result.Language}
 		return w.follow(ctx, c.Result)
 	}
@@ -266,7 +269,7 @@ func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (Inc
 		if over || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			// Alerts are still firing: the incident stays open in a fresh run, without a new report.
 			next := w.in
-			next.Carry = &IncidentCarry{Group: w.group, Record: w.record, Result: res, Vault: w.vault}
+			next.Carry = &IncidentCarry{Group: w.group, Record: w.record, Result: res, Vault: w.vault, AskedSeverity: w.askedSeverity}
 			return res, workflow.NewContinueAsNewError(ctx, IncidentWorkflow, next)
 		}
 	}

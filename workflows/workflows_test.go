@@ -353,6 +353,8 @@ func TestIncidentGroupStillFiringContinuesAsNew(t *testing.T) {
 	require.NotNil(t, next.Carry)
 	require.Len(t, next.Carry.Group, 1)
 	require.NotEmpty(t, next.Carry.Result.Report)
+	require.Equal(t, severityRank["critical"], next.Carry.AskedSeverity,
+		"the severity the on-call was asked about carries over, so the next run does not ask again")
 }
 
 func converterDecode(can *workflow.ContinueAsNewError, v any) error {
