@@ -186,6 +186,27 @@ func TestOnCallAckValidation(t *testing.T) {
 	require.Equal(t, "Kim", st.AckedBy)
 }
 
+// Acknowledgements that arrive together: the first counts, another person's is refused by the
+// validator ("already acknowledged"), the same person's again is accepted without change.
+func TestOnCallSecondAcknowledgementValidated(t *testing.T) {
+	env, _, _ := newOnCallEnv(t)
+	var first, other, again error
+	env.RegisterDelayedCallback(func() {
+		ack(env, Ack{By: "Kim", Via: "api"}, &first)
+		ack(env, Ack{By: "Lee", Via: "api"}, &other)
+		ack(env, Ack{By: "Kim", Via: "phone"}, &again)
+	}, time.Minute)
+	env.ExecuteWorkflow(OnCallWorkflow, critical)
+	require.NoError(t, env.GetWorkflowError())
+	require.NoError(t, first)
+	require.ErrorContains(t, other, "already acknowledged by Kim")
+	require.NoError(t, again, "the same person's acknowledgement again is idempotent")
+	var st OnCallState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, "Kim", st.AckedBy)
+	require.Equal(t, "api", st.AckVia, "the first acknowledgement counts")
+}
+
 func TestReportSummary(t *testing.T) {
 	require.Equal(t, "SlowSQL alert on checkout-api. Cause: slow SQL.",
 		reportSummary("[Summary]\nSlowSQL alert on checkout-api.\nCause: slow SQL.\n\n[Transaction]\n- URL: /x"))
