@@ -133,7 +133,7 @@ func TestRedactedMasksURLPasswords(t *testing.T) {
 }
 
 // twilioOK is a valid twilio section, for cases about the rota.
-const twilioOK = "twilio: {account_sid: AC123, auth_token_env: T, from: '+15550000000'}"
+const twilioOK = "twilio: {account_sid: AC00000000000000000000000000000000, auth_token_env: T, from: '+15550000000'}"
 
 func TestValidationErrors(t *testing.T) {
 	tests := []struct {
@@ -259,9 +259,11 @@ func TestValidationErrors(t *testing.T) {
 			`vigil.yaml:4: oncall.rota[1].application: duplicate application "api" (also oncall.rota[0])`},
 		{"oncall without twilio", y("oncall:", "  rota:", "    - {application: api, people: [{name: A, phone: '+15551230001'}]}"),
 			"vigil.yaml:2: oncall.rota: paging needs phone calls: set twilio.account_sid (or remove the rota)"},
-		{"twilio language", y("twilio:", "  account_sid: AC123", "  auth_token_env: T", "  from: '+15550000000'", "  language: english please"),
+		{"twilio language", y("twilio:", "  account_sid: AC00000000000000000000000000000000", "  auth_token_env: T", "  from: '+15550000000'", "  language: english please"),
 			`vigil.yaml:5: twilio.language: "english please" is not a language tag like en-US or ko-KR`},
-		{"twilio from", y("twilio:", "  account_sid: AC123", "  auth_token_env: T", "  from: nobody"), `vigil.yaml:4: twilio.from: "nobody" is not an E.164 number`},
+		{"twilio sid length", y("twilio:", "  account_sid: AC123", "  auth_token_env: T", "  from: '+15550000000'"),
+			`vigil.yaml:2: twilio.account_sid: must be "AC" followed by 32 hex digits`},
+		{"twilio from", y("twilio:", "  account_sid: AC00000000000000000000000000000000", "  auth_token_env: T", "  from: nobody"), `vigil.yaml:4: twilio.from: "nobody" is not an E.164 number`},
 		{"alertmanager label", y("alertmanager:", "  application_label: app-name"),
 			`vigil.yaml:2: alertmanager.application_label: "app-name" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)`},
 		{"change notify empty", y("change_tracking:", `  notify: ""`), `vigil.yaml:2: change_tracking.notify: must be one of all, not_stable, none; got ""`},

@@ -23,6 +23,7 @@ var (
 	indexPrefixRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 	indexPatternRe = regexp.MustCompile(`^[a-z0-9*][a-z0-9._*:,+-]*$`)
 	keyHashRe      = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	twilioSIDRE    = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
 )
 
 // Validate checks the configuration and returns every problem found, as an
@@ -710,8 +711,8 @@ func (c *Config) validateOnCall(v *collector) {
 	if t.Language != "" && !langTagRE.MatchString(t.Language) {
 		v.add("twilio.language", "%q is not a language tag like en-US or ko-KR", t.Language)
 	}
-	if !strings.HasPrefix(t.AccountSID, "AC") {
-		v.add("twilio.account_sid", "must start with AC")
+	if !twilioSIDRE.MatchString(t.AccountSID) {
+		v.add("twilio.account_sid", `must be "AC" followed by 32 hex digits (the Account SID of the Twilio console)`)
 	}
 	v.refRequired("twilio", "auth_token", t.AuthTokenEnv, t.AuthTokenFile)
 	if !e164RE.MatchString(t.From) {

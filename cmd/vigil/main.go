@@ -211,6 +211,11 @@ func configCmd(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Every secret reference is resolved here, as start-up resolves them: an unset *_env or a
+	// missing *_file fails the check with its file and line, not the start.
+	if err := cfg.CheckSecrets(); err != nil {
+		return err
+	}
 	if *prod {
 		if err := cfg.ValidateProduction(); err != nil {
 			return err
