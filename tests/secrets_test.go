@@ -152,9 +152,12 @@ func TestMaskingHostsOutsideTheirURL(t *testing.T) {
 	v := waitIncident(t, base, acc.WorkflowID)
 	require.Equal(t, "completed", v.Status, string(v.Details))
 
-	reqs := upstream.Requests()
-	require.NotEmpty(t, reqs)
-	for _, r := range reqs {
+	var chats int
+	for _, r := range upstream.Requests() {
+		if r.Method != http.MethodPost { // reachability probes carry no prompt
+			continue
+		}
+		chats++
 		body := string(r.Body)
 		for _, o := range leaks {
 			require.NotContains(t, body, o, "the LLM must not see %q", o)
@@ -162,6 +165,7 @@ func TestMaskingHostsOutsideTheirURL(t *testing.T) {
 		require.Contains(t, body, ".svc:8080", "the Kubernetes suffix and the port stay")
 		require.Contains(t, body, ".travel", "the public suffix stays")
 	}
+	require.NotZero(t, chats, "the model was asked")
 	// The model answered with the masked name; the report reads the real one.
 	require.True(t, strings.Contains(v.Report, "push-gateway.loyalty.svc"), v.Report)
 
