@@ -313,6 +313,8 @@ func typeKind(t reflect.Type) string {
 		return "a number"
 	case t.Kind() == reflect.Slice:
 		return "an array"
+	case t.Kind() == reflect.Map && (t.Elem().Kind() == reflect.Float64 || t.Elem().Kind() == reflect.Float32):
+		return "an object of numbers"
 	case t.Kind() == reflect.Map:
 		return "an object of strings"
 	default:

@@ -53,7 +53,30 @@ type Alert struct {
 	TraceID string `json:"traceId,omitempty"`
 	// Profile is the transaction profile behind the alert, when the sender includes it.
 	Profile *Profile `json:"profile,omitempty"`
+	// Values are the numbers the alerting rule evaluated when it fired, by name (Grafana's
+	// values, a metric alert's value); the report shows them as they are.
+	Values map[string]float64 `json:"values,omitempty"`
+	// ValueString is the sender's own text of those values (Grafana's valueString).
+	ValueString string `json:"valueString,omitempty"`
+	// Links are the sender's pages about the alert (its rule, a silence, a dashboard, a panel,
+	// an image), listed in the report.
+	Links []Link `json:"links,omitempty"`
 }
+
+// Link is one page about an alert: Name says what it is ("source", "silence", "dashboard",
+// "panel", "image", "issue"), URL is an absolute http or https URL.
+type Link struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// Limits of an alert's values and links.
+const (
+	MaxAlertValues      = 64
+	MaxAlertLinks       = 16
+	MaxLinkURLBytes     = 2048
+	MaxValueStringBytes = 4096
+)
 
 // Profile is one transaction profile (trace): the transaction, its spans in order and the
 // exceptions it raised.

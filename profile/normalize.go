@@ -72,6 +72,7 @@ func (a *Alert) normalize(present map[string]bool) error {
 			errs.add(joinPath("labels", k), "label name must not be empty")
 		}
 	}
+	a.normalizeValuesAndLinks(&errs)
 	if p := a.Profile; p != nil {
 		p.TraceID = strings.TrimSpace(p.TraceID)
 		switch {
@@ -267,4 +268,69 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// normalizeValuesAndLinks checks the alert's values and links: bounded in number and size, value
+// names and link names not empty, link URLs absolute http or https (a report's links are
+// clicked).
+func (a *Alert) normalizeValuesAndLinks(errs *FieldErrors) {
+	if len(a.Values) == 0 {
+		a.Values = nil
+	}
+	if len(a.Values) > MaxAlertValues {
+		errs.add("values", fmt.Sprintf("at most %d values, got %d", MaxAlertValues, len(a.Values)))
+	}
+	for _, k := range sortedKeys(a.Values) {
+		if strings.TrimSpace(k) == "" {
+			errs.add(joinPath("values", k), "value name must not be empty")
+		}
+		if len(k) > 256 {
+			errs.add("values", fmt.Sprintf("value names must be at most 256 bytes, got %d", len(k)))
+		}
+	}
+	a.ValueString = strings.TrimSpace(a.ValueString)
+	if len(a.ValueString) > MaxValueStringBytes {
+		errs.add("valueString", fmt.Sprintf("must be at most %d bytes, got %d", MaxValueStringBytes, len(a.ValueString)))
+	}
+	if len(a.Links) == 0 {
+		a.Links = nil
+	}
+	if len(a.Links) > MaxAlertLinks {
+		errs.add("links", fmt.Sprintf("at most %d links, got %d", MaxAlertLinks, len(a.Links)))
+		return
+	}
+	for i := range a.Links {
+		l := &a.Links[i]
+		at := fmt.Sprintf("links[%d]", i)
+		l.Name, l.URL = strings.TrimSpace(l.Name), strings.TrimSpace(l.URL)
+		if l.Name == "" {
+			errs.add(at+".name", "required")
+		} else if len(l.Name) > 64 {
+			errs.add(at+".name", fmt.Sprintf("must be at most 64 bytes, got %d", len(l.Name)))
+		}
+		if msg := checkLinkURL(l.URL); msg != "" {
+			errs.add(at+".url", msg)
+		}
+	}
+}
+
+// ValidLinkURL reports whether raw is usable as an alert link: an absolute http or https URL
+// without white space, at most MaxLinkURLBytes long.
+func ValidLinkURL(raw string) bool { return checkLinkURL(raw) == "" }
+
+// checkLinkURL says what is wrong with a link's URL, "" when nothing is.
+func checkLinkURL(raw string) string {
+	switch {
+	case raw == "":
+		return "required"
+	case len(raw) > MaxLinkURLBytes:
+		return fmt.Sprintf("must be at most %d bytes, got %d", MaxLinkURLBytes, len(raw))
+	case strings.ContainsAny(raw, " \t\r\n"):
+		return "must be a URL without white space"
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "must be an absolute http or https URL"
+	}
+	return ""
 }
