@@ -51,6 +51,15 @@ func FactsPrompt(alert *profile.Alert, facts []Fact) string {
 	if a.TraceID != "" {
 		line("Trace ID: %s", a.TraceID)
 	}
+	if vs := alertValues(a); vs != "" {
+		line("Values: %s", vs)
+	}
+	if a.ValueString != "" {
+		line("Value string: %s", oneLine(a.ValueString))
+	}
+	for _, l := range a.Links {
+		line("Link (%s): %s", oneLine(l.Name), oneLine(l.URL))
+	}
 
 	line("")
 	line("TRANSACTION")

@@ -135,7 +135,7 @@ func Write(alert *profile.Alert, facts []Fact, lang string) Report {
 			minor = append(minor, f)
 		}
 	}
-	r := Report{Language: lang, Transaction: ph.transaction(v)}
+	r := Report{Language: lang, Transaction: append(ph.transaction(v), alertLines(alert, lang)...)}
 	addAction := func(s string) {
 		if s != "" && len(r.Actions) < MaxActions && !slices.Contains(r.Actions, s) {
 			r.Actions = append(r.Actions, s)
