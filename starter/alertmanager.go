@@ -1,6 +1,7 @@
 package starter
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -29,8 +31,9 @@ const (
 	DefaultIncidentLifetime = 24 * time.Hour
 )
 
-// AlertmanagerPayload is Alertmanager's webhook body (version 4); Grafana's
-// Alertmanager-compatible webhook sends the same shape.
+// AlertmanagerPayload is Alertmanager's webhook body (version 4). Grafana's webhook contact
+// point sends the same shape as version 1, with orgId, title, state and message at the top and
+// values, valueString and links (silence, dashboard, panel, image) on each alert.
 type AlertmanagerPayload struct {
 	Version           string              `json:"version"`
 	GroupKey          string              `json:"groupKey"`
@@ -42,7 +45,7 @@ type AlertmanagerPayload struct {
 	CommonAnnotations map[string]string   `json:"commonAnnotations"`
 	ExternalURL       string              `json:"externalURL"`
 	Alerts            []AlertmanagerAlert `json:"alerts"`
-	// Grafana adds these; accepted and ignored.
+	// Grafana adds these; accepted and ignored (each alert carries what they summarise).
 	OrgID   int    `json:"orgId,omitempty"`
 	Title   string `json:"title,omitempty"`
 	State   string `json:"state,omitempty"`
@@ -58,12 +61,37 @@ type AlertmanagerAlert struct {
 	EndsAt       time.Time         `json:"endsAt"`
 	GeneratorURL string            `json:"generatorURL"`
 	Fingerprint  string            `json:"fingerprint"`
-	// Grafana's additions.
+	// Grafana's additions: they become the alert's links and values.
 	SilenceURL   string             `json:"silenceURL,omitempty"`
 	DashboardURL string             `json:"dashboardURL,omitempty"`
 	PanelURL     string             `json:"panelURL,omitempty"`
+	ImageURL     string             `json:"imageURL,omitempty"`
 	Values       map[string]float64 `json:"values,omitempty"`
 	ValueString  string             `json:"valueString,omitempty"`
+}
+
+// Payload versions: Alertmanager's webhook sends "4", Grafana's webhook contact point "1".
+const (
+	amVersion      = "4"
+	grafanaVersion = "1"
+)
+
+// links are the alert's pages, in report order; empty and malformed URLs are left out (a
+// link is an aid, not a reason to refuse the alert).
+func (a AlertmanagerAlert) links() []profile.Link {
+	var out []profile.Link
+	for _, l := range []profile.Link{
+		{Name: "source", URL: a.GeneratorURL},
+		{Name: "silence", URL: a.SilenceURL},
+		{Name: "dashboard", URL: a.DashboardURL},
+		{Name: "panel", URL: a.PanelURL},
+		{Name: "image", URL: a.ImageURL},
+	} {
+		if profile.ValidLinkURL(l.URL) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // AlertmanagerAccepted is the 202 answer of POST /v1/alerts/alertmanager.
@@ -94,8 +122,9 @@ func first(m map[string]string, keys ...string) string {
 	return ""
 }
 
-// toAlert turns an Alertmanager alert into Vigil's alert model.
-func toAlert(a AlertmanagerAlert, common map[string]string) (*profile.Alert, error) {
+// toAlert turns an Alertmanager alert into Vigil's alert model. A Grafana alert (grafana) whose
+// labels name no application is filed under its folder (grafana_folder), else "grafana".
+func toAlert(a AlertmanagerAlert, common map[string]string, grafana bool) (*profile.Alert, error) {
 	labels := map[string]string{}
 	for k, v := range common {
 		labels[k] = v
@@ -124,6 +153,18 @@ func toAlert(a AlertmanagerAlert, common map[string]string) (*profile.Alert, err
 		"fingerprint": a.Fingerprint,
 		"startsAt":    a.StartsAt,
 		"labels":      labels,
+	}
+	if grafana && out["application"] == "" {
+		out["application"] = cmp.Or(labels["grafana_folder"], "grafana")
+	}
+	if len(a.Values) > 0 {
+		out["values"] = a.Values
+	}
+	if a.ValueString != "" {
+		out["valueString"] = truncateUTF8(a.ValueString, profile.MaxValueStringBytes)
+	}
+	if l := a.links(); len(l) > 0 {
+		out["links"] = l
 	}
 	if !a.EndsAt.IsZero() && a.EndsAt.After(a.StartsAt) {
 		out["endsAt"] = a.EndsAt
@@ -154,8 +195,9 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 		return
 	}
 	var probs []ProblemField
-	if p.Version != "" && p.Version != "4" {
-		probs = append(probs, ProblemField{Field: "version", Message: fmt.Sprintf("version %q is not supported (want 4)", p.Version)})
+	if p.Version != "" && p.Version != amVersion && p.Version != grafanaVersion {
+		probs = append(probs, ProblemField{Field: "version", Message: fmt.Sprintf(
+			"version %q is not supported (want 4, Alertmanager's, or 1, Grafana's)", p.Version)})
 	}
 	if p.GroupKey == "" {
 		probs = append(probs, ProblemField{Field: "groupKey", Message: "required"})
@@ -205,7 +247,7 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 		if len(probs) > n {
 			continue
 		}
-		alert, err := toAlert(al, p.CommonLabels)
+		alert, err := toAlert(al, p.CommonLabels, p.Version == grafanaVersion)
 		if err != nil {
 			var many profile.FieldErrors
 			var one *profile.FieldError
@@ -292,4 +334,16 @@ func amField(f string) string {
 		return "annotations.summary"
 	}
 	return f
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }

@@ -25,7 +25,9 @@ type fakeTemporal struct {
 	signals int
 	// signalled holds the signal arguments, in order, unless noRecord is set (fuzzing).
 	signalled []any
-	noRecord  bool
+	// inputs holds the workflow inputs of the starts and signal-with-starts, unless noRecord.
+	inputs   []any
+	noRecord bool
 }
 
 type fakeRun struct {
@@ -88,6 +90,9 @@ func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, opts client.StartWorkf
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.starts++
+	if !f.noRecord {
+		f.inputs = append(f.inputs, args...)
+	}
 	return fakeRun{id: opts.ID}, nil
 }
 
@@ -100,6 +105,7 @@ func (f *fakeTemporal) SignalWithStartWorkflow(_ context.Context, id, _ string, 
 	f.signals++
 	if !f.noRecord {
 		f.signalled = append(f.signalled, arg)
+		f.inputs = append(f.inputs, args...)
 	}
 	return fakeRun{id: id}, nil
 }
