@@ -37,7 +37,13 @@ func testDatabaseURL(t *testing.T) string {
 		conn.Close(context.Background())
 	}
 	if err != nil {
-		t.Fatalf("PostgreSQL is not reachable: %v\n"+
+		// In CI (.ci/run) a missing server fails the run; on a laptop the PostgreSQL half of
+		// the contract suite is skipped with the same message (VIGIL_REQUIRE_SERVICES=1: fail).
+		report := t.Fatalf
+		if os.Getenv("CI") == "" && os.Getenv("VIGIL_REQUIRE_SERVICES") == "" {
+			report = t.Skipf
+		}
+		report("PostgreSQL is not reachable: %v\n"+
 			"Start the local server with:\n"+
 			"    pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"+
 			"or point VIGIL_TEST_DATABASE_URL at a database (default %s).", err, defaultTestDatabaseURL)

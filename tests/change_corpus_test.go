@@ -77,6 +77,17 @@ func verdictOf(fs []compare.Finding, metric string) compare.Verdict {
 	return "absent"
 }
 
+// loadCorpus backfills the scenarios into a real Prometheus (see changecorpus.Load); missing
+// binaries are reported with testenv.Missing.
+func loadCorpus(t *testing.T, anchor time.Time, scrape time.Duration, scenarios []changecorpus.Scenario) (string, func(), error) {
+	for _, b := range []string{"prometheus", "promtool"} {
+		if _, err := changecorpus.Binary(b); err != nil {
+			testenv.Missing(t, "%v", err)
+		}
+	}
+	return changecorpus.Load(t.TempDir(), anchor, scrape, scenarios)
+}
+
 // runCorpus announces every scenario as a deployment (numeric application IDs, as release systems
 // send them) to a `vigil dev` reading the Prometheus at promURL with the default templates, sends
 // its "finished" event, waits for the change tracking to finish, and returns what it said.
@@ -145,7 +156,7 @@ func TestChangeVerdictCorpus(t *testing.T) {
 	for _, scrape := range corpusIntervals {
 		t.Run(scrape.String(), func(t *testing.T) {
 			anchor := time.Now().UTC().Truncate(scrape)
-			url, stop, err := changecorpus.Load(t.TempDir(), anchor, scrape, scenarios)
+			url, stop, err := loadCorpus(t, anchor, scrape, scenarios)
 			require.NoError(t, err)
 			t.Cleanup(stop)
 			got := runCorpus(t, url, anchor, scrape, scenarios, nil)
@@ -302,7 +313,7 @@ func TestChangeVerdictBoundsAWrongModel(t *testing.T) {
 		scenarios = append(scenarios, s)
 	}
 	anchor := time.Now().UTC().Truncate(time.Minute)
-	url, stop, err := changecorpus.Load(t.TempDir(), anchor, time.Minute, scenarios)
+	url, stop, err := loadCorpus(t, anchor, time.Minute, scenarios)
 	require.NoError(t, err)
 	t.Cleanup(stop)
 
