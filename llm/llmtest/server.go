@@ -175,6 +175,12 @@ func (s *Server) Count() int {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && (r.URL.Path == "/v1/models" || r.URL.Path == "/models") {
+		// OpenAI's model list: what reachability probes (Vigil's dependency status) read. It is
+		// answered, and not recorded with the chat requests a test counts.
+		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": []any{}})
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	rec := Received{
 		Body: body, Header: r.Header.Clone(), Time: time.Now(),
