@@ -320,8 +320,9 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 }
 
 // amValueLabels are the labels whose values become an alert's rule, application or instance
-// (search attributes and workflow-ID parts), checked against MaxNameBytes.
-var amValueLabels = []string{"alertname", "severity", "application", "service", "app", "job", "instance", "pod"}
+// (search attributes and workflow-ID parts; grafana_folder is a Grafana alert's application
+// when it names none), checked against MaxNameBytes.
+var amValueLabels = []string{"alertname", "severity", "application", "service", "app", "job", "instance", "pod", "grafana_folder"}
 
 // amField maps an alert-model field to the Alertmanager payload's name for it.
 func amField(f string) string {

@@ -63,6 +63,8 @@ func TestLongNamesAreRefusedUpFront(t *testing.T) {
 		{"apm application", "/v1/alerts/apm", apmAlert(t, func(m map[string]any) { m["application"] = long }), "application"},
 		{"alertmanager alertname", "/v1/alerts/alertmanager", amBody(long, "shop"), "alerts[0].labels.alertname"},
 		{"alertmanager common application", "/v1/alerts/alertmanager", amBody("X", long), "commonLabels.application"},
+		{"grafana folder", "/v1/alerts/alertmanager", `{"version":"1","groupKey":"g","status":"firing","alerts":[{"status":"firing",
+		  "labels":{"alertname":"A","grafana_folder":"` + long + `"},"startsAt":"2026-01-02T03:04:05Z","fingerprint":"f1"}]}`, "alerts[0].labels.grafana_folder"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
