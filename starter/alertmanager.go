@@ -269,6 +269,13 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid Alertmanager payload", Errors: probs})
 		return
 	}
+	a.signalGroup(w, r, p.GroupKey, firing, resolved, "Invalid Alertmanager payload", "set max_alerts in Alertmanager's webhook_config")
+}
+
+// signalGroup hands one notification of a group to the group's incident: one signal, however
+// many alerts it holds, starting the incident when an alert fires and none is open. title and
+// hint word the 422 of a notification too large for one signal.
+func (a *API) signalGroup(w http.ResponseWriter, r *http.Request, groupKey string, firing []*profile.Alert, resolved []string, title, hint string) {
 	// Oldest first, so the first alert of a storm starts the incident.
 	sort.SliceStable(firing, func(i, j int) bool { return firing[i].StartsAt.Before(firing[j].StartsAt) })
 
@@ -279,11 +286,11 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 		sig.Firing = append(sig.Firing, workflows.GroupAlertOf(*al))
 	}
 	if b, _ := json.Marshal(sig); len(b) > MaxSignalBytes {
-		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid Alertmanager payload", Errors: []ProblemField{{
-			Field: "alerts", Message: fmt.Sprintf("the notification's alerts take %d bytes in the incident's signal; at most %d fit (set max_alerts in Alertmanager's webhook_config)", len(b), MaxSignalBytes)}}})
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: title, Errors: []ProblemField{{
+			Field: "alerts", Message: fmt.Sprintf("the notification's alerts take %d bytes in the incident's signal; at most %d fit (%s)", len(b), MaxSignalBytes, hint)}}})
 		return
 	}
-	id := GroupIncidentID(clientName(r), p.GroupKey)
+	id := GroupIncidentID(clientName(r), groupKey)
 	res := AlertmanagerAccepted{WorkflowID: id, Incident: "/v1/incidents/" + id, Firing: len(firing), Resolved: len(resolved), Status: "signalled"}
 	if len(firing) > 0 {
 		al := firing[0]
@@ -298,7 +305,7 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 				workflows.SearchAttrSeverity.ValueSet(al.Severity),
 			),
 		}
-		in := workflows.IncidentInput{Alert: *al, Client: clientName(r), GroupKey: p.GroupKey,
+		in := workflows.IncidentInput{Alert: *al, Client: clientName(r), GroupKey: groupKey,
 			Window: a.GroupWindow, Lifetime: a.IncidentLifetime}
 		if _, err := a.Temporal.SignalWithStartWorkflow(r.Context(), id, workflows.SignalAlerts, sig, opts, workflows.IncidentWorkflow, in); err != nil {
 			a.Logger.Error("signal-with-start incident", "workflow_id", id, "error", err)
