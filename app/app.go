@@ -259,6 +259,9 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 				return nil, fmt.Errorf("twilio.auth_token: %w", err)
 			}
 		}
+		if api.Sources, err = alertSources(cfg); err != nil {
+			return nil, err
+		}
 		if mode != ModeWorker {
 			if err := ensureTuningSchedule(ctx, a.Client, cfg, logger); err != nil {
 				return nil, err
@@ -485,6 +488,20 @@ func (a *App) loadRoles(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// alertSources resolves the secrets of the configured alert sources (alerts.sources).
+func alertSources(cfg *config.Config) (starter.Sources, error) {
+	var out starter.Sources
+	src := cfg.Alerts.Sources
+	if src.Sentry.Enabled() {
+		v, err := cfg.Secret(src.Sentry.ClientSecretEnv, src.Sentry.ClientSecretFile)
+		if err != nil {
+			return out, fmt.Errorf("alerts.sources.sentry.client_secret: %w", err)
+		}
+		out.SentryClientSecret = []byte(v)
+	}
+	return out, nil
 }
 
 // buildAuth returns the API's authentication: the configured API keys, the keys in the store,

@@ -387,7 +387,26 @@ type Alerts struct {
 	// IncidentLifetime is how long a group's incident stays open, folding later alerts of the
 	// group and waiting for their resolution (> 0).
 	IncidentLifetime time.Duration `yaml:"incident_lifetime"`
+	// Sources are the named alert sources of POST /v1/alerts/{source}, each verified its own way;
+	// a source whose secret is not set is not served.
+	Sources AlertSources `yaml:"sources"`
 }
+
+// AlertSources configures the built-in alert sources.
+type AlertSources struct {
+	// Sentry verifies Sentry's integration webhooks (Sentry-Hook-Signature) with the internal
+	// integration's client secret.
+	Sentry SentrySource `yaml:"sentry"`
+}
+
+// SentrySource is Sentry's internal integration, its client secret given by reference.
+type SentrySource struct {
+	ClientSecretEnv  string `yaml:"client_secret_env"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+}
+
+// Enabled reports whether the source is configured.
+func (s SentrySource) Enabled() bool { return s.ClientSecretEnv != "" || s.ClientSecretFile != "" }
 
 // Values of change_tracking.notify.
 const (

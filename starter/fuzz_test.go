@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,5 +123,29 @@ func FuzzRole(f *testing.F) {
 		r.Header.Set("Content-Type", "application/json")
 		checkNo5xx(t, h, r, body)
 		checkNo5xx(t, h, jsonPost("/v1/roles/fuzz-role/restore", body), body)
+	})
+}
+
+// FuzzSentry signs every body with the client secret, so the decoder behind the signature is
+// what is searched, under each resource Sentry names.
+func FuzzSentry(f *testing.F) {
+	for _, fx := range []struct{ resource, path string }{
+		{"event_alert", "sentry/issue-alert.json"}, {"metric_alert", "sentry/metric-alert-critical.json"},
+		{"metric_alert", "sentry/metric-alert-resolved.json"}, {"issue", "sentry/issue-resolved.json"},
+	} {
+		b, err := os.ReadFile("testdata/" + fx.path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(fx.resource, b)
+	}
+	f.Add("event_alert", []byte(`{"data":{"event":{"issue_id":1,"datetime":"2026-01-02T03:04:05Z","title":"`+strings.Repeat("t", 300)+`"}}}`))
+	secret := []byte("fuzz-secret")
+	h := fuzzAPI(f, func(a *API) { a.Sources = Sources{SentryClientSecret: secret} })
+	f.Fuzz(func(t *testing.T, resource string, body []byte) {
+		r := jsonPost("/v1/alerts/sentry", body)
+		r.Header.Set(HeaderSentryResource, resource)
+		r.Header.Set(HeaderSentrySignature, SignSentry(secret, body))
+		checkNo5xx(t, h, r, body)
 	})
 }

@@ -67,6 +67,8 @@ type API struct {
 	// EagerStart asks the server to hand the first workflow task straight back to this
 	// process's worker (only useful when a worker runs in the same process).
 	EagerStart bool
+	// Sources are the secrets of the built-in alert sources (POST /v1/alerts/{source}).
+	Sources Sources
 	// Deps is the status of the configured integrations (GET /v1/status; /healthz names the ones
 	// that are down). Nil: none tracked.
 	Deps *depstatus.Registry
@@ -113,6 +115,8 @@ func (a *API) Handler() http.Handler {
 		auth := a.requireAuth
 		route("POST /v1/alerts/apm", a.webhook(a.postAPMAlert))
 		route("POST /v1/alerts/alertmanager", a.webhook(a.postAlertmanager))
+		// Named sources verify their sender their own way (a signature or a token of their own).
+		route("POST /v1/alerts/{source}", a.postSourceAlert)
 		route("GET /v1/incidents", auth(a.listIncidents))
 		route("GET /v1/incidents/{workflowId}", auth(a.getIncident))
 		if a.Roles != nil {

@@ -1,0 +1,75 @@
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigil-ops/vigil/config"
+	"github.com/vigil-ops/vigil/starter"
+	"github.com/vigil-ops/vigil/tests/testenv"
+)
+
+func postSource(t *testing.T, url string, body []byte, headers map[string]string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+// TestSentryToReport: Sentry's documented issue alert, signed with the integration's client
+// secret, becomes an incident and a report through the real workflow; Sentry's resolved issue
+// webhook resolves it; a wrong signature is refused.
+func TestSentryToReport(t *testing.T) {
+	t.Setenv("VIGIL_TEST_SENTRY_SECRET", "sentry-secret-e2e")
+	_, base := testenv.StartDev(t, testenv.DevConfig(t, func(c *config.Config) {
+		c.Alerts.GroupWindow = time.Second
+		c.Alerts.Sources.Sentry.ClientSecretEnv = "VIGIL_TEST_SENTRY_SECRET"
+	}))
+	secret := []byte("sentry-secret-e2e")
+	body, err := os.ReadFile("../starter/testdata/sentry/issue-alert.json")
+	require.NoError(t, err)
+
+	code, out := postSource(t, base+"/v1/alerts/sentry", body, map[string]string{
+		"Sentry-Hook-Resource": "event_alert", "Sentry-Hook-Signature": starter.SignSentry([]byte("wrong"), body)})
+	require.Equal(t, http.StatusUnauthorized, code, string(out))
+
+	code, out = postSource(t, base+"/v1/alerts/sentry", body, map[string]string{
+		"Sentry-Hook-Resource": "event_alert", "Sentry-Hook-Signature": starter.SignSentry(secret, body)})
+	require.Equal(t, http.StatusAccepted, code, string(out))
+	var acc struct {
+		WorkflowID string `json:"workflowId"`
+	}
+	require.NoError(t, json.Unmarshal(out, &acc))
+	v := waitIncident(t, base, acc.WorkflowID)
+	require.Equal(t, "completed", v.Status, string(v.Details))
+	t.Logf("report:\n%s", v.Report)
+	require.Contains(t, v.Report, "Very Important Alert Rule!")
+	require.Contains(t, v.Report, "front-end")
+	require.Contains(t, v.Report, "Link (event): https://sentry.io/organizations/test-org/issues/1117540176/events/bbd2ba7bcc2f4935b4e8e2e1bb5bd6d6/")
+
+	resolved, err := os.ReadFile("../starter/testdata/sentry/issue-resolved.json")
+	require.NoError(t, err)
+	code, out = postSource(t, base+"/v1/alerts/sentry", resolved, map[string]string{
+		"Sentry-Hook-Resource": "issue", "Sentry-Hook-Signature": starter.SignSentry(secret, resolved)})
+	require.Equal(t, http.StatusAccepted, code, string(out))
+	require.Eventually(t, func() bool {
+		var iv incidentView
+		getJSON(t, base+"/v1/incidents/"+acc.WorkflowID, &iv)
+		return iv.Status == "resolved"
+	}, 30*time.Second, 100*time.Millisecond)
+}
