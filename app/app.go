@@ -501,6 +501,20 @@ func alertSources(cfg *config.Config) (starter.Sources, error) {
 		}
 		out.SentryClientSecret = []byte(v)
 	}
+	for _, t := range []struct {
+		key string
+		src config.TokenSource
+		dst *[]byte
+	}{{"datadog", src.Datadog, &out.DatadogToken}, {"kibana", src.Kibana, &out.KibanaToken}} {
+		if !t.src.Enabled() {
+			continue
+		}
+		v, err := cfg.Secret(t.src.TokenEnv, t.src.TokenFile)
+		if err != nil {
+			return out, fmt.Errorf("alerts.sources.%s.token: %w", t.key, err)
+		}
+		*t.dst = []byte(v)
+	}
 	return out, nil
 }
 

@@ -397,6 +397,9 @@ type AlertSources struct {
 	// Sentry verifies Sentry's integration webhooks (Sentry-Hook-Signature) with the internal
 	// integration's client secret.
 	Sentry SentrySource `yaml:"sentry"`
+	// Datadog and Kibana verify a shared token the sender puts in its Authorization header.
+	Datadog TokenSource `yaml:"datadog"`
+	Kibana  TokenSource `yaml:"kibana"`
 }
 
 // SentrySource is Sentry's internal integration, its client secret given by reference.
@@ -407,6 +410,16 @@ type SentrySource struct {
 
 // Enabled reports whether the source is configured.
 func (s SentrySource) Enabled() bool { return s.ClientSecretEnv != "" || s.ClientSecretFile != "" }
+
+// TokenSource is a source that sends "Authorization: Bearer <token>", the token given by
+// reference.
+type TokenSource struct {
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+}
+
+// Enabled reports whether the source is configured.
+func (s TokenSource) Enabled() bool { return s.TokenEnv != "" || s.TokenFile != "" }
 
 // Values of change_tracking.notify.
 const (

@@ -149,3 +149,22 @@ func FuzzSentry(f *testing.F) {
 		checkNo5xx(t, h, r, body)
 	})
 }
+
+// FuzzTokenSources sends any body, with the right token, to the Datadog and Kibana sources.
+func FuzzTokenSources(f *testing.F) {
+	for _, p := range []string{"datadog/triggered.json", "datadog/recovered.json", "kibana/active.json", "kibana/recovered.json"} {
+		b, err := os.ReadFile("testdata/" + p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	h := fuzzAPI(f, func(a *API) { a.Sources = Sources{DatadogToken: []byte("dd"), KibanaToken: []byte("kb")} })
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for source, tok := range map[string]string{"datadog": "dd", "kibana": "kb"} {
+			r := jsonPost("/v1/alerts/"+source, body)
+			r.Header.Set("Authorization", "Bearer "+tok)
+			checkNo5xx(t, h, r, body)
+		}
+	})
+}

@@ -29,7 +29,7 @@ func signedBySentry(body string) string { return SignSentry(sentrySecret, []byte
 
 func sourcesAPI(tc *fakeTemporal) http.Handler {
 	return (&API{Temporal: tc, Store: fakeStore{}, Auth: &Auth{Anonymous: true},
-		Sources: Sources{SentryClientSecret: sentrySecret}}).Handler()
+		Sources: Sources{SentryClientSecret: sentrySecret, DatadogToken: []byte("dd-token"), KibanaToken: []byte("kb-token")}}).Handler()
 }
 
 // Sentry's documented issue alert becomes the firing alert of the issue; its resend joins the

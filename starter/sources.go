@@ -2,6 +2,9 @@ package starter
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +23,10 @@ type Sources struct {
 	// SentryClientSecret verifies Sentry-Hook-Signature (the internal integration's client
 	// secret).
 	SentryClientSecret []byte
+	// DatadogToken and KibanaToken are the bearer tokens those senders put in their
+	// Authorization header.
+	DatadogToken []byte
+	KibanaToken  []byte
 }
 
 // alertSource is one built-in source: how its requests are verified and how its body becomes
@@ -49,6 +56,54 @@ var builtinSources = map[string]alertSource{
 		verify:    verifySentry,
 		parse:     parseSentry,
 	},
+	"datadog": {
+		configKey: "alerts.sources.datadog.token_env",
+		secret:    func(s Sources) []byte { return s.DatadogToken },
+		verify:    verifyBearer,
+		parse:     parseDatadog,
+	},
+	"kibana": {
+		configKey: "alerts.sources.kibana.token_env",
+		secret:    func(s Sources) []byte { return s.KibanaToken },
+		verify:    verifyBearer,
+		parse:     parseKibana,
+	},
+}
+
+// verifyBearer checks "Authorization: Bearer <token>" against the source's token (compared as
+// SHA-256 sums, in constant time).
+func verifyBearer(r *http.Request, _, token []byte) error {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return errors.New("want Authorization: Bearer <the source's token>")
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	want := sha256.Sum256(token)
+	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		return errors.New("the bearer token is not the source's token")
+	}
+	return nil
+}
+
+// hashID is a short stable identity of its parts (a fingerprint part of bounded length).
+func hashID(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:8])
+}
+
+// splitTags reads "k:v,k2:v2,flag" tags (Datadog's $TAGS, Kibana's rule tags) into a map; a tag
+// without a value maps to "". At most 32 are kept.
+func splitTags(s string) map[string]string {
+	out := map[string]string{}
+	for _, t := range strings.Split(s, ",") {
+		t = strings.TrimSpace(t)
+		if t == "" || len(out) >= 32 {
+			continue
+		}
+		k, v, _ := strings.Cut(t, ":")
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out
 }
 
 // SourceIgnored is the 202 answer of a source request with nothing to act on.

@@ -73,3 +73,45 @@ func TestSentryToReport(t *testing.T) {
 		return iv.Status == "resolved"
 	}, 30*time.Second, 100*time.Millisecond)
 }
+
+// TestDatadogAndKibanaToReport: a Datadog monitor notification and a Kibana rule action, each
+// with its source's token, become incidents and reports through the real workflow (the
+// Kibana value and the links shown), and their recoveries resolve them.
+func TestDatadogAndKibanaToReport(t *testing.T) {
+	t.Setenv("VIGIL_TEST_DD_TOKEN", "dd-e2e")
+	t.Setenv("VIGIL_TEST_KB_TOKEN", "kb-e2e")
+	_, base := testenv.StartDev(t, testenv.DevConfig(t, func(c *config.Config) {
+		c.Alerts.GroupWindow = time.Second
+		c.Alerts.Sources.Datadog.TokenEnv = "VIGIL_TEST_DD_TOKEN"
+		c.Alerts.Sources.Kibana.TokenEnv = "VIGIL_TEST_KB_TOKEN"
+	}))
+	for _, c := range []struct{ source, token, firing, resolved, want string }{
+		{"datadog", "dd-e2e", "datadog/triggered.json", "datadog/recovered.json", "Link (event): https://app.datadoghq.com/event/event?id=7261434873456012345"},
+		{"kibana", "kb-e2e", "kibana/active.json", "kibana/recovered.json", "Alert values: value=1204"},
+	} {
+		body, err := os.ReadFile("../starter/testdata/" + c.firing)
+		require.NoError(t, err)
+		code, out := postSource(t, base+"/v1/alerts/"+c.source, body, map[string]string{"Authorization": "Bearer wrong"})
+		require.Equal(t, http.StatusUnauthorized, code, string(out))
+		code, out = postSource(t, base+"/v1/alerts/"+c.source, body, map[string]string{"Authorization": "Bearer " + c.token})
+		require.Equal(t, http.StatusAccepted, code, string(out))
+		var acc struct {
+			WorkflowID string `json:"workflowId"`
+		}
+		require.NoError(t, json.Unmarshal(out, &acc))
+		v := waitIncident(t, base, acc.WorkflowID)
+		require.Equal(t, "completed", v.Status, string(v.Details))
+		t.Logf("%s report:\n%s", c.source, v.Report)
+		require.Contains(t, v.Report, c.want)
+
+		resolved, err := os.ReadFile("../starter/testdata/" + c.resolved)
+		require.NoError(t, err)
+		code, out = postSource(t, base+"/v1/alerts/"+c.source, resolved, map[string]string{"Authorization": "Bearer " + c.token})
+		require.Equal(t, http.StatusAccepted, code, string(out))
+		require.Eventually(t, func() bool {
+			var iv incidentView
+			getJSON(t, base+"/v1/incidents/"+acc.WorkflowID, &iv)
+			return iv.Status == "resolved"
+		}, 30*time.Second, 100*time.Millisecond, c.source)
+	}
+}
