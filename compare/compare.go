@@ -36,11 +36,13 @@ type Metric struct {
 	// rate window is shorter than four scrape intervals): the metric is missing data, with this
 	// reason.
 	Invalid string
-	// Before is the metric just before the change (empty: not known, e.g. for a pre-deployment
-	// check). A regression of the change must also be worse than Before: a metric that was
-	// already as far from its baselines before the change (a drift, an earlier incident) is not
-	// this change's doing.
-	Before []float64
+	// Before is the metric just before the change, and BeforeDay and BeforeWeek the same window
+	// a day and a week earlier (empty: not known, e.g. for a pre-deployment check). A regression
+	// of the change must have grown at the change: a metric that was already as far from its
+	// baselines before the change as after it (a drift, an earlier incident) is not this
+	// change's doing. Comparing each window with its own baselines keeps daily and weekly
+	// rhythms out of it (difference in differences).
+	Before, BeforeDay, BeforeWeek []float64
 	// Traffic marks the metric that measures the application's traffic (throughput); PerTraffic
 	// marks metrics that grow with traffic (log records): when traffic grew since a reference,
 	// CompareAll scales that reference up by the growth before comparing, so a traffic surge
@@ -346,16 +348,14 @@ func Compare(m Metric, o Options) Finding {
 		} else {
 			conclusion = "no significant change"
 		}
-	case worse == n && f.Before != nil && !f.Before.Worse:
+	case worse == n && f.Before != nil && alreadyBefore(m, f, minPoints, minRel, minAbs):
 		f.Verdict = Stable
-		conclusion = fmt.Sprintf("worse than a day and a week earlier, but already so just before the change (%s then): not this change",
+		conclusion = fmt.Sprintf("worse than a day and a week earlier, but already as far from its baselines just before the change (%s then): not this change",
 			num(f.Before.Median))
 	case worse == n:
 		f.Verdict, conclusion = Degraded, "worse"
-	case better == n && (f.Before == nil || f.Before.Better):
-		f.Verdict, conclusion = Improved, "better"
 	case better == n:
-		f.Verdict, conclusion = Stable, "better than a day and a week earlier, as it already was just before the change"
+		f.Verdict, conclusion = Improved, "better"
 	case worse > 0:
 		f.Verdict = Stable
 		conclusion = "worse than " + baselineNames(f.Baselines, true) + " only, in line with " + baselineNames(f.Baselines, false) +
@@ -413,6 +413,41 @@ func CompareAll(ms []Metric, o Options) []Finding {
 		out[i] = Compare(m, o)
 	}
 	return out
+}
+
+// alreadyBefore reports whether a metric worse than its baselines was already about as far from
+// its own baselines just before the change (difference in differences): for every baseline, the
+// window before the change was materially worse than the same window a day (a week) earlier, and
+// the excess did not grow materially at the change. Without the before window's baselines it
+// cannot tell, and says no.
+func alreadyBefore(m Metric, f Finding, minPoints int, minRel, minAbs float64) bool {
+	sign := 1.0
+	if m.Direction == LowerIsWorse {
+		sign = -1
+	}
+	before := clean(m.Before)
+	bm := median(before)
+	for _, r := range f.Baselines {
+		bb := m.BeforeDay
+		if r.Name == "1w" {
+			bb = m.BeforeWeek
+		}
+		bb = clean(bb)
+		if len(bb) < minPoints {
+			return false
+		}
+		bbm := median(bb)
+		excessBefore := sign * (bm - bbm)
+		excessNow := sign * (f.CurrentMedian - r.Median)
+		material := func(d, base float64) bool { return d >= minAbs && d >= minRel*math.Abs(base) && d > 0 }
+		if !material(excessBefore, bbm) {
+			return false // it was fine before: the change made it worse
+		}
+		if material(excessNow-excessBefore, bbm+sign*excessBefore) {
+			return false // it got materially worse at the change
+		}
+	}
+	return true
 }
 
 // baselineNames lists the baselines that are worse (or, with worse false, that are not).

@@ -341,29 +341,46 @@ func TestFindingJSONKeepsNonFiniteNumbers(t *testing.T) {
 }
 
 // A metric already as far from its baselines just before the change (a drift, an earlier
-// incident) is not a regression of the change; one that got worse at the change is.
+// incident) is not a regression of the change; one that got worse at the change is. Each window
+// is compared with its own baselines (difference in differences), so a daily rhythm between the
+// time before the change and the window after it does not count.
 func TestBeforeTheChange(t *testing.T) {
 	const n = 60
 	drifted := Metric{Name: "latency_p90", Kind: "TRANSACTION", MinRelChange: 0.2,
-		Current: noisy(1, n, flat(150)), Day: noisy(2, n, flat(100)), Week: noisy(3, n, flat(110)), Before: noisy(4, 30, flat(148))}
+		Current: noisy(1, n, flat(150)), Day: noisy(2, n, flat(100)), Week: noisy(3, n, flat(110)),
+		Before: noisy(4, 30, flat(148)), BeforeDay: noisy(5, 30, flat(100)), BeforeWeek: noisy(6, 30, flat(110))}
 	f := Compare(drifted, DefaultOptions())
 	require.Equal(t, Stable, f.Verdict, f.Summary)
 	require.NotNil(t, f.Before)
-	require.Contains(t, f.Summary, "already so just before the change")
+	require.Contains(t, f.Summary, "already as far from its baselines just before the change")
 
 	regressed := drifted
 	regressed.Before = noisy(4, 30, flat(100))
 	f = Compare(regressed, DefaultOptions())
 	require.Equal(t, Degraded, f.Verdict, f.Summary)
-	require.True(t, f.Before.Worse)
+
+	// Before the change the metric was at another level of its daily rhythm, in line with the
+	// same time a day and a week earlier: the change made it worse.
+	rhythm := drifted
+	rhythm.Before, rhythm.BeforeDay, rhythm.BeforeWeek = noisy(4, 30, flat(140)), noisy(5, 30, flat(138)), noisy(6, 30, flat(142))
+	require.Equal(t, Degraded, Compare(rhythm, DefaultOptions()).Verdict)
+
+	// Already worse before, and much worse at the change: a regression of the change.
+	worse := drifted
+	worse.Current = noisy(1, n, flat(400))
+	require.Equal(t, Degraded, Compare(worse, DefaultOptions()).Verdict)
 
 	unknown := drifted
 	unknown.Before = nil
 	require.Equal(t, Degraded, Compare(unknown, DefaultOptions()).Verdict, "without a before window the baselines decide")
+	noBase := drifted
+	noBase.BeforeDay, noBase.BeforeWeek = nil, nil
+	require.Equal(t, Degraded, Compare(noBase, DefaultOptions()).Verdict, "without the before window's baselines it cannot tell")
 
-	// An incident fixed by the change: better than just before it, as good as the baselines.
+	// An incident fixed by the change: as good as the baselines after it.
 	fixed := Metric{Name: "error_ratio", Kind: "TRANSACTION", MinRelChange: 0.5, MinAbsChange: 0.005,
-		Current: noisy(1, n, flat(0.005)), Day: noisy(2, n, flat(0.005)), Week: noisy(3, n, flat(0.005)), Before: noisy(4, 30, flat(0.06))}
+		Current: noisy(1, n, flat(0.005)), Day: noisy(2, n, flat(0.005)), Week: noisy(3, n, flat(0.005)),
+		Before: noisy(4, 30, flat(0.06)), BeforeDay: noisy(5, 30, flat(0.005)), BeforeWeek: noisy(6, 30, flat(0.005))}
 	f = Compare(fixed, DefaultOptions())
 	require.Equal(t, Stable, f.Verdict, f.Summary)
 	require.True(t, f.Before.Better)

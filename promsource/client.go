@@ -298,8 +298,9 @@ func (c *Client) Metrics(ctx context.Context, app string, from, to time.Time, qu
 }
 
 // MetricsBefore is Metrics with, when before is set, each metric's values just before the change
-// that started at before: [before − L, before) at the same step and without offset, where L is the
-// window's length, at least 30 minutes and at most an hour (compare.Metric.Before).
+// that started at before — [before − L, before) at the same step, where L is the window's length,
+// at least 30 minutes and at most an hour — without offset and with offset 1d and 1w
+// (compare.Metric.Before, BeforeDay, BeforeWeek).
 func (c *Client) MetricsBefore(ctx context.Context, app string, from, to, before time.Time, queries []Query) ([]compare.Metric, error) {
 	if app == "" {
 		return nil, errors.New("promsource: empty application name")
@@ -331,19 +332,20 @@ func (c *Client) MetricsBefore(ctx context.Context, app string, from, to, before
 		if bStart, bn, err = grid(before.Add(-l), before, Step); err != nil {
 			return nil, err
 		}
-		windows++
+		windows += len(baselines) // the window before the change, and its own baselines
 	}
-	series := make([][4][]float64, len(queries))
+	series := make([][6][]float64, len(queries))
 	err = fanOut(ctx, len(queries)*windows, func(ctx context.Context, slot int) error {
 		qi, bi := slot/windows, slot%windows
 		if invalid[qi] != "" {
 			return nil
 		}
 		q := queries[qi]
-		if bi == len(baselines) { // just before the change
-			samples, err := c.QueryRange(ctx, render(q.PromQL, app, "", rate), bStart, before, Step)
+		if bi >= len(baselines) { // just before the change, and a day and a week before that
+			b := baselines[bi-len(baselines)]
+			samples, err := c.QueryRange(ctx, render(q.PromQL, app, b.offset, rate), bStart, before, Step)
 			if err != nil {
-				return fmt.Errorf("promsource: metric %q (window before the change): %w", q.Metric, err)
+				return fmt.Errorf("promsource: metric %q (%s window before the change): %w", q.Metric, b.name, err)
 			}
 			series[qi][bi] = align(samples, bStart, bn)
 			return nil
@@ -364,7 +366,8 @@ func (c *Client) MetricsBefore(ctx context.Context, app string, from, to, before
 	for i, q := range queries {
 		out[i] = compare.Metric{
 			Name: q.Metric, Kind: q.Kind, Direction: q.Direction,
-			Current: series[i][0], Day: series[i][1], Week: series[i][2], Before: series[i][3],
+			Current: series[i][0], Day: series[i][1], Week: series[i][2],
+			Before: series[i][3], BeforeDay: series[i][4], BeforeWeek: series[i][5],
 			MinRelChange: q.MinRelChange, MinAbsChange: q.MinAbsChange, Invalid: invalid[i],
 			Traffic: q.Traffic, PerTraffic: q.PerTraffic,
 		}

@@ -211,7 +211,13 @@ func TestChangeTrackingAgainstRealPrometheus(t *testing.T) {
 	require.NotNil(t, failing.Rows[0].Day)
 	require.Greater(t, failing.Rows[0].Current, 3*(*failing.Rows[0].Day), "5xx grew from 0.5 %% to 3 %%")
 	require.NotEmpty(t, tables["slowest_endpoints"].Rows)
-	require.Contains(t, metrics["checkout-api"], "ISSUE", "error logs tripled with a new exception type")
+	var summaries []string
+	for _, a := range catchUp.Apps {
+		for _, f := range a.Findings {
+			summaries = append(summaries, a.Name+": "+f.Summary)
+		}
+	}
+	require.Contains(t, metrics["checkout-api"], "ISSUE", "error logs tripled with a new exception type:\n%s", strings.Join(summaries, "\n"))
 	var isNew []string
 	for _, r := range tables["new_error_groups"].Rows {
 		if r.New {
