@@ -1,0 +1,350 @@
+package analyst
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-ops/vigil/compare"
+	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/promsource"
+)
+
+// Parts of an investigation, as named in PartFailure.
+const (
+	PartChanges = "recent changes"
+	PartHealth  = "health metrics"
+	PartTables  = "endpoint tables"
+)
+
+// Investigation is what Vigil found about an alert's application around the alert, besides its
+// profile: its recent deployments, its health metrics against the 1 d and 1 w baselines (the
+// change-tracking engine) and the enrichment tables of the kinds that regressed. A part that
+// failed is named in Failed; the others are still used.
+type Investigation struct {
+	Application string `json:"application"`
+	// At is when the alert started; LookBack is how far back deployments were looked for.
+	At       time.Time     `json:"at"`
+	LookBack time.Duration `json:"lookBack"`
+	// From and To are the window whose metrics were compared with the same window 1 d and 1 w
+	// earlier.
+	From    time.Time          `json:"from"`
+	To      time.Time          `json:"to"`
+	Changes []Change           `json:"changes,omitempty"`
+	Health  []compare.Finding  `json:"health,omitempty"`
+	Tables  []promsource.Table `json:"tables,omitempty"`
+	// TablesSkipped says the tables were not queried because no metric regressed.
+	TablesSkipped bool          `json:"tablesSkipped,omitempty"`
+	Failed        []PartFailure `json:"failed,omitempty"`
+}
+
+// PartFailure is a part of the investigation that could not be had, and why.
+type PartFailure struct {
+	Part  string `json:"part"`
+	Error string `json:"error"`
+}
+
+// Change is one of Vigil's deployment records of the application and its latest verdict.
+type Change struct {
+	ID      string `json:"id"`
+	Version string `json:"version,omitempty"`
+	// At is when the change took effect: its finish, else its start, else its planned time.
+	At     time.Time `json:"at"`
+	Status string    `json:"status"`
+	// State, Checkpoint and Comment are the latest verdict (empty: no checkpoint judged yet).
+	State      string   `json:"state,omitempty"`
+	Checkpoint string   `json:"checkpoint,omitempty"`
+	Comment    string   `json:"comment,omitempty"`
+	Metrics    []string `json:"metrics,omitempty"`
+}
+
+// failed returns the failure of a part, if any.
+func (inv *Investigation) failed(part string) (PartFailure, bool) {
+	for _, f := range inv.Failed {
+		if f.Part == part {
+			return f, true
+		}
+	}
+	return PartFailure{}, false
+}
+
+// finding is a health finding ready for the report.
+type finding struct {
+	metric   string
+	cur      float64
+	day, wk  *float64
+	verdict  compare.Verdict
+	relDay   float64
+	relWeek  float64
+	haveBase bool
+}
+
+// conclusion is what the investigation points at.
+type conclusion struct {
+	start      time.Time
+	change     *Change // the latest deployment that took effect before the alert
+	later      []Change
+	degraded   []finding
+	surge      *finding // traffic well above both baselines
+	checked    []string // metrics compared
+	missing    []string // summaries of metrics that could not be judged
+	failing    *promsource.Row
+	slowest    *promsource.Row
+	newErrors  []promsource.Row
+	healthRead bool // some metric could be compared
+}
+
+// metricOrder ranks the health metrics for naming the cause: what the alert is about first.
+func metricOrder(alert *profile.Alert) func(a, b finding) int {
+	text := strings.ToLower(alert.Rule + " " + alert.Message)
+	wantErr := strings.Contains(text, "error") || strings.Contains(text, "5xx") || strings.Contains(text, "fail")
+	wantLat := strings.Contains(text, "latency") || strings.Contains(text, "slow") || strings.Contains(text, "duration")
+	rank := func(f finding) int {
+		switch {
+		case wantErr && strings.Contains(f.metric, "error"):
+			return 0
+		case wantLat && strings.Contains(f.metric, "latency"):
+			return 0
+		case f.metric == "error_ratio":
+			return 1
+		case strings.HasPrefix(f.metric, "latency"):
+			return 2
+		case f.metric == "throughput":
+			return 3
+		}
+		return 4
+	}
+	return func(a, b finding) int { return cmp.Compare(rank(a), rank(b)) }
+}
+
+func conclude(alert *profile.Alert, inv *Investigation) conclusion {
+	c := conclusion{start: cmp.Or(alert.StartsAt, inv.At)}
+	if c.start.IsZero() {
+		c.start = inv.To
+	}
+	for i := range inv.Changes {
+		ch := inv.Changes[i]
+		if ch.At.After(c.start) {
+			c.later = append(c.later, ch)
+			continue
+		}
+		if c.change == nil || ch.At.After(c.change.At) {
+			c.change = &inv.Changes[i]
+		}
+	}
+	for _, f := range inv.Health {
+		switch f.Verdict {
+		case compare.MissingData:
+			c.missing = append(c.missing, f.Summary)
+			continue
+		case compare.NotCollected:
+			continue
+		}
+		if f.Kind == "ALERT" {
+			continue // the alert itself fires in the window: not a finding about its cause
+		}
+		c.healthRead = true
+		c.checked = append(c.checked, f.Metric)
+		fd := finding{metric: f.Metric, cur: f.CurrentMedian, verdict: f.Verdict}
+		for _, b := range f.Baselines {
+			m := b.Median
+			switch b.Name {
+			case "1d":
+				fd.day, fd.relDay, fd.haveBase = &m, b.RelChange, true
+			case "1w":
+				fd.wk, fd.relWeek, fd.haveBase = &m, b.RelChange, true
+			}
+		}
+		switch {
+		case f.Verdict == compare.Degraded:
+			c.degraded = append(c.degraded, fd)
+		case f.Metric == "throughput" && fd.haveBase && (fd.day == nil || fd.relDay >= 1) && (fd.wk == nil || fd.relWeek >= 1):
+			c.surge = &fd
+		}
+	}
+	slices.SortStableFunc(c.degraded, metricOrder(alert))
+	for _, t := range inv.Tables {
+		rows := slices.Clone(t.Rows)
+		slices.SortStableFunc(rows, func(a, b promsource.Row) int { return cmp.Compare(b.Current, a.Current) })
+		switch t.Name {
+		case "top_failing_endpoints":
+			if len(rows) > 0 && rows[0].Current > 0 {
+				c.failing = &rows[0]
+			}
+		case "slowest_endpoints":
+			if len(rows) > 0 && rows[0].Current > 0 {
+				c.slowest = &rows[0]
+			}
+		case "new_error_groups":
+			for _, r := range rows {
+				if r.New && r.Current > 0 && len(c.newErrors) < 3 {
+					c.newErrors = append(c.newErrors, r)
+				}
+			}
+		}
+	}
+	return c
+}
+
+// metricValue formats a health metric's value in its unit.
+func metricValue(metric string, v float64) string {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return "n/a"
+	case strings.Contains(metric, "ratio"):
+		p := v * 100
+		if p != 0 && math.Abs(p) < 10 {
+			return strconv.FormatFloat(round1(p), 'f', 1, 64) + " %"
+		}
+		return strconv.FormatFloat(math.Round(p), 'f', 0, 64) + " %"
+	case strings.HasPrefix(metric, "latency"):
+		return ms(v * 1000)
+	case metric == "throughput":
+		return strconv.FormatFloat(round1(v), 'f', -1, 64) + " req/s"
+	case strings.HasSuffix(metric, "_logs"):
+		return strconv.FormatFloat(round1(v*60), 'f', -1, 64) + "/min"
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+// endpoint names a table row by its method and route.
+func endpoint(r promsource.Row) string {
+	return strings.TrimSpace(cmp.Or(r.Labels["http_request_method"], r.Labels["method"]) + " " +
+		cmp.Or(r.Labels["http_route"], r.Labels["route"], r.Labels["endpoint"], r.Labels["path"], "?"))
+}
+
+// errorGroup names a row of the error-group table.
+func errorGroup(r promsource.Row) string {
+	return cmp.Or(r.Labels["exception_type"], r.Labels["error_type"], "?") + " (" + cmp.Or(r.Labels["severity"], "ERROR") + ")"
+}
+
+func count(v float64) string { return num(int(math.Round(v))) }
+
+// InvestigationPrompt is the investigation as plain text for an LLM role, appended to
+// FactsPrompt. It does not mask anything.
+func InvestigationPrompt(alert *profile.Alert, inv *Investigation) string {
+	if inv == nil {
+		return ""
+	}
+	var b strings.Builder
+	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	line("INVESTIGATION of %s (the alert carries %s)", inv.Application, map[bool]string{true: "a profile", false: "no profile"}[alert != nil && alert.Profile != nil])
+	if f, ok := inv.failed(PartChanges); ok {
+		line("Recent changes: could not be read (%s)", f.Error)
+	} else if len(inv.Changes) == 0 {
+		line("Recent changes: no deployment of %s recorded by Vigil from %s to %s", inv.Application,
+			inv.At.Add(-inv.LookBack).UTC().Format(time.RFC3339), inv.To.UTC().Format(time.RFC3339))
+	}
+	for _, ch := range inv.Changes {
+		rel := "before"
+		d := inv.At.Sub(ch.At)
+		if d < 0 {
+			rel, d = "after", -d
+		}
+		line("Deployment %s (version %s) took effect %s (%s %s the alert started), status %s, latest verdict %s at %s: %s",
+			ch.ID, cmp.Or(ch.Version, "unknown"), ch.At.UTC().Format(time.RFC3339), d.Round(time.Minute), rel,
+			ch.Status, cmp.Or(ch.State, "none yet"), cmp.Or(ch.Checkpoint, "-"), oneLine(ch.Comment))
+	}
+	line("Health metrics %s to %s against the same window 1 day and 1 week earlier:", inv.From.UTC().Format(time.RFC3339), inv.To.UTC().Format(time.RFC3339))
+	if f, ok := inv.failed(PartHealth); ok {
+		line("- could not be compared (%s)", f.Error)
+	}
+	for _, f := range inv.Health {
+		line("- [%s] %s %s: %s", f.Kind, f.Metric, f.Verdict, oneLine(f.Summary))
+	}
+	if f, ok := inv.failed(PartTables); ok {
+		line("Endpoint tables: could not be queried (%s)", f.Error)
+	}
+	for _, t := range inv.Tables {
+		line("Table %s:", cmp.Or(t.Title, t.Name))
+		rows := slices.Clone(t.Rows)
+		slices.SortStableFunc(rows, func(a, b promsource.Row) int { return cmp.Compare(b.Current, a.Current) })
+		for _, r := range rows[:min(5, len(rows))] {
+			keys := make([]string, 0, len(r.Labels))
+			for k := range r.Labels {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			var parts []string
+			for _, k := range keys {
+				parts = append(parts, k+"="+r.Labels[k])
+			}
+			base := func(p *float64) string {
+				if p == nil {
+					return "none"
+				}
+				return strconv.FormatFloat(*p, 'g', 4, 64)
+			}
+			line("- %s: %s (1d %s, 1w %s%s)", strings.Join(parts, ", "), strconv.FormatFloat(r.Current, 'g', 4, 64),
+				base(r.Day), base(r.Week), map[bool]string{true: ", new", false: ""}[r.New])
+		}
+	}
+	return b.String()
+}
+
+// investigationPhrases writes the sentences of an investigated report in one language.
+type investigationPhrases interface {
+	metricName(m string) string
+	checkedLine(v view, inv *Investigation) string
+	summary(v view, inv *Investigation, c conclusion) string
+	changes(v view, inv *Investigation, c conclusion) string
+	health(v view, inv *Investigation, c conclusion) string
+	tables(v view, inv *Investigation, c conclusion) string
+	actions(v view, inv *Investigation, c conclusion) []string
+}
+
+func investigationPhrasesFor(lang string) investigationPhrases {
+	if lang == LangKorean {
+		return koreanInvestigation{}
+	}
+	return englishInvestigation{}
+}
+
+// WriteInvestigated is the built-in analyst's report for an alert without a profile, from what
+// the investigation found: the summary names the most likely cause with its evidence (the
+// deployment that preceded the alert, the metric that regressed against both baselines, the top
+// failing endpoint), or says what was checked when nothing points anywhere. The report keeps the
+// four sections.
+func WriteInvestigated(alert *profile.Alert, inv *Investigation, lang string) Report {
+	lang = NormalizeLanguage(lang)
+	if alert == nil {
+		alert = &profile.Alert{}
+	}
+	v := newView(alert)
+	ph := investigationPhrasesFor(lang)
+	c := conclude(alert, inv)
+	r := Report{Language: lang, Transaction: append(phrasesFor(lang).transaction(v), alertLines(alert, lang)...)}
+	r.Transaction = append(r.Transaction, ph.checkedLine(v, inv))
+	r.Summary = oneLine(ph.summary(v, inv, c))
+	for _, s := range []string{ph.changes(v, inv, c), ph.health(v, inv, c), ph.tables(v, inv, c)} {
+		if s != "" && len(r.Analysis) < MaxAnalysisPoints {
+			r.Analysis = append(r.Analysis, oneLine(s))
+		}
+	}
+	for _, a := range ph.actions(v, inv, c) {
+		if a != "" && len(r.Actions) < MaxActions && !slices.Contains(r.Actions, oneLine(a)) {
+			r.Actions = append(r.Actions, oneLine(a))
+		}
+	}
+	for i := range r.Transaction {
+		r.Transaction[i] = oneLine(r.Transaction[i])
+	}
+	return r
+}
+
+// minutesBetween is the whole minutes from a to b (at least 0).
+func minutesBetween(a, b time.Time) int {
+	return max(0, int(math.Round(b.Sub(a).Minutes())))
+}
+
+// lookBack formats the look-back as hours (or minutes below an hour).
+func lookBack(d time.Duration) string {
+	if d >= time.Hour && d%time.Hour == 0 {
+		return strconv.Itoa(int(d/time.Hour)) + " h"
+	}
+	return strconv.Itoa(int(d.Round(time.Minute)/time.Minute)) + " min"
+}

@@ -1,0 +1,264 @@
+package analyst
+
+import (
+	"fmt"
+	"strings"
+)
+
+// englishInvestigation writes the investigated report (an alert without a profile) in English.
+type englishInvestigation struct{}
+
+var metricNamesEn = map[string]string{
+	"error_ratio": "error ratio", "throughput": "throughput", "latency_p50": "p50 latency",
+	"latency_p90": "p90 latency", "latency_p95": "p95 latency", "latency_p99": "p99 latency",
+	"error_logs": "ERROR log records", "fatal_logs": "FATAL log records", "alerts_firing": "firing alerts",
+}
+
+func (englishInvestigation) metricName(m string) string {
+	if n, ok := metricNamesEn[m]; ok {
+		return n
+	}
+	return strings.ReplaceAll(m, "_", " ")
+}
+
+func (p englishInvestigation) checkedLine(v view, inv *Investigation) string {
+	return fmt.Sprintf("Investigated: deployments of %s in the %s before the alert; its metrics %s–%s UTC against 1 day and 1 week earlier",
+		inv.Application, lookBack(inv.LookBack), inv.From.UTC().Format("15:04"), inv.To.UTC().Format("15:04"))
+}
+
+// evidence is "error ratio 7.2 % vs 0.5 % a day ago and 0.6 % a week ago".
+func (p englishInvestigation) evidence(f finding) string {
+	s := p.metricName(f.metric) + " " + metricValue(f.metric, f.cur)
+	var base []string
+	if f.day != nil {
+		base = append(base, metricValue(f.metric, *f.day)+" a day ago")
+	} else {
+		base = append(base, "no data a day ago")
+	}
+	if f.wk != nil {
+		base = append(base, metricValue(f.metric, *f.wk)+" a week ago")
+	} else {
+		base = append(base, "no data a week ago")
+	}
+	return s + " vs " + strings.Join(base, " and ")
+}
+
+func (p englishInvestigation) deployment(ch *Change, app string) string {
+	if ch.Version != "" {
+		app += " " + ch.Version
+	}
+	return "deployment " + ch.ID + " (" + app + ")"
+}
+
+func (p englishInvestigation) failingRow(c conclusion) string {
+	if c.failing == nil {
+		return ""
+	}
+	return endpoint(*c.failing) + " 5xx ×" + count(c.failing.Current)
+}
+
+func (p englishInvestigation) summary(v view, inv *Investigation, c conclusion) string {
+	var ev []string
+	for _, f := range c.degraded[:min(2, len(c.degraded))] {
+		ev = append(ev, p.evidence(f))
+	}
+	if s := p.failingRow(c); s != "" {
+		ev = append(ev, s)
+	}
+	evidence := strings.Join(ev, "; ")
+	switch {
+	case c.change != nil && len(c.degraded) > 0:
+		return fmt.Sprintf("%s on %s started %d minutes after %s; %s. Most likely cause: the deployment %s.",
+			v.rule, v.app, minutesBetween(c.change.At, c.start), p.deployment(c.change, inv.Application), evidence, c.change.ID)
+	case c.change != nil:
+		return fmt.Sprintf("%s on %s started %d minutes after %s; %s. The deployment is the only change found and the most likely cause.",
+			v.rule, v.app, minutesBetween(c.change.At, c.start), p.deployment(c.change, inv.Application), p.noRegression(c))
+	case len(c.degraded) > 0 && c.surge != nil:
+		return fmt.Sprintf("%s on %s: %s, with traffic at %s; no deployment of %s in the %s before. Most likely cause: the traffic surge.",
+			v.rule, v.app, evidence, p.evidence(*c.surge), inv.Application, lookBack(inv.LookBack))
+	case len(c.degraded) > 0:
+		return fmt.Sprintf("%s on %s: %s. Vigil recorded no deployment of %s in the %s before the alert: the regression did not follow a change Vigil knows of (look at its dependencies and infrastructure).",
+			v.rule, v.app, evidence, inv.Application, lookBack(inv.LookBack))
+	}
+	return fmt.Sprintf("%s on %s: the investigation points at no cause. Checked: %s.", v.rule, v.app, p.checked(inv, c))
+}
+
+func (p englishInvestigation) noRegression(c conclusion) string {
+	if !c.healthRead {
+		return "its metrics could not be compared"
+	}
+	return "no metric regressed against both baselines"
+}
+
+// checked says what the investigation looked at and found nothing in.
+func (p englishInvestigation) checked(inv *Investigation, c conclusion) string {
+	var parts []string
+	if f, ok := inv.failed(PartChanges); ok {
+		parts = append(parts, "deployments (could not be read: "+f.Error+")")
+	} else {
+		parts = append(parts, fmt.Sprintf("deployments of %s in the %s before the alert (none)", inv.Application, lookBack(inv.LookBack)))
+	}
+	switch {
+	case len(c.checked) > 0:
+		names := make([]string, len(c.checked))
+		for i, m := range c.checked {
+			names[i] = p.metricName(m)
+		}
+		parts = append(parts, strings.Join(names, ", ")+" against 1 d and 1 w (none regressed)")
+	case len(c.missing) > 0:
+		parts = append(parts, "health metrics (not available: "+c.missing[0]+")")
+	default:
+		if f, ok := inv.failed(PartHealth); ok {
+			parts = append(parts, "health metrics (could not be read: "+f.Error+")")
+		} else {
+			parts = append(parts, "health metrics (no data)")
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (p englishInvestigation) changes(v view, inv *Investigation, c conclusion) string {
+	if f, ok := inv.failed(PartChanges); ok {
+		return "Recent changes: Vigil's deployment records could not be read (" + f.Error + ")."
+	}
+	if c.change == nil && len(c.later) == 0 {
+		return fmt.Sprintf("Recent changes: Vigil recorded no deployment of %s in the %s before the alert.", inv.Application, lookBack(inv.LookBack))
+	}
+	var s string
+	if ch := c.change; ch != nil {
+		s = fmt.Sprintf("Recent changes: %s took effect at %s UTC, %d minutes before the alert (status %s",
+			p.deployment(ch, inv.Application), ch.At.UTC().Format("15:04"), minutesBetween(ch.At, c.start), ch.Status)
+		if ch.State != "" {
+			s += fmt.Sprintf("; latest verdict %s at %s", ch.State, ch.Checkpoint)
+			if ch.Comment != "" {
+				s += ": " + ch.Comment
+			}
+		} else {
+			s += "; no verdict yet"
+		}
+		s += ")."
+		if more := len(inv.Changes) - 1 - len(c.later); more > 0 {
+			s += fmt.Sprintf(" %d earlier deployment(s) in the %s.", more, lookBack(inv.LookBack))
+		}
+	} else {
+		s = fmt.Sprintf("Recent changes: no deployment of %s before the alert in the %s.", inv.Application, lookBack(inv.LookBack))
+	}
+	if len(c.later) > 0 {
+		s += fmt.Sprintf(" %s took effect after the alert started.", p.deployment(&c.later[0], inv.Application))
+	}
+	return s
+}
+
+func (p englishInvestigation) health(v view, inv *Investigation, c conclusion) string {
+	window := fmt.Sprintf("%s–%s UTC", inv.From.UTC().Format("15:04"), inv.To.UTC().Format("15:04"))
+	if len(c.degraded) == 0 && !c.healthRead {
+		why := "no data"
+		if f, ok := inv.failed(PartHealth); ok {
+			why = f.Error
+		} else if len(c.missing) > 0 {
+			why = c.missing[0]
+		}
+		return "Metrics: the health metrics could not be compared with their baselines (" + why + ")."
+	}
+	var parts []string
+	for _, f := range c.degraded {
+		parts = append(parts, p.evidence(f))
+	}
+	s := "Metrics " + window + " against the same window 1 day and 1 week earlier: "
+	if len(parts) > 0 {
+		s += "worse: " + strings.Join(parts, "; ")
+	} else {
+		s += "no metric regressed against both baselines"
+	}
+	if c.surge != nil {
+		s += "; traffic " + p.evidence(*c.surge)
+	}
+	var ok []string
+	for _, m := range c.checked {
+		if !containsFinding(c.degraded, m) && (c.surge == nil || c.surge.metric != m) {
+			ok = append(ok, p.metricName(m))
+		}
+	}
+	if len(ok) > 0 && len(parts) > 0 {
+		s += "; in line: " + strings.Join(ok, ", ")
+	}
+	return s + "."
+}
+
+func containsFinding(fs []finding, m string) bool {
+	for _, f := range fs {
+		if f.metric == m {
+			return true
+		}
+	}
+	return false
+}
+
+func (p englishInvestigation) tables(v view, inv *Investigation, c conclusion) string {
+	var parts []string
+	if c.failing != nil {
+		s := "top failing endpoint " + p.failingRow(c)
+		if c.failing.Day != nil {
+			s += fmt.Sprintf(" (×%s a day ago)", count(*c.failing.Day))
+		}
+		parts = append(parts, s)
+	}
+	if c.slowest != nil {
+		parts = append(parts, "slowest endpoint "+endpoint(*c.slowest)+" p95 "+ms(c.slowest.Current*1000))
+	}
+	if len(c.newErrors) > 0 {
+		var g []string
+		for _, r := range c.newErrors {
+			g = append(g, errorGroup(r)+" ×"+count(r.Current))
+		}
+		parts = append(parts, "new error groups "+strings.Join(g, ", "))
+	}
+	f, failed := inv.failed(PartTables)
+	switch {
+	case failed && len(parts) == 0:
+		return "Endpoints: the enrichment tables could not be queried (" + f.Error + ")."
+	case failed:
+		parts = append(parts, "some table queries failed ("+f.Error+")")
+	}
+	switch {
+	case len(parts) > 0:
+		return "Endpoints: " + strings.Join(parts, "; ") + "."
+	case inv.TablesSkipped:
+		return ""
+	case len(c.degraded) > 0:
+		return "Endpoints: the enrichment tables returned no failing or slow endpoint."
+	}
+	return ""
+}
+
+func (p englishInvestigation) actions(v view, inv *Investigation, c conclusion) []string {
+	var out []string
+	if c.change != nil {
+		out = append(out, fmt.Sprintf("Review %s (GET /v1/deployments/%s) and roll it back if the %s does not recover.",
+			p.deployment(c.change, inv.Application), c.change.ID, p.firstMetric(c, "metrics")))
+	}
+	if c.failing != nil {
+		out = append(out, fmt.Sprintf("Look at the failing requests of %s (logs and traces of the last %s) for the error behind the 5xx.",
+			endpoint(*c.failing), lookBack(inv.To.Sub(inv.From))))
+	}
+	switch {
+	case c.change == nil && c.surge != nil && len(c.degraded) > 0:
+		out = append(out, fmt.Sprintf("Find where the extra traffic to %s comes from and scale out or rate-limit it.", inv.Application))
+	case c.change == nil && len(c.degraded) > 0:
+		out = append(out, fmt.Sprintf("Check the dependencies of %s (databases, downstream services) and its infrastructure for an outage that started with the %s.",
+			inv.Application, p.firstMetric(c, "regression")))
+	case c.change == nil:
+		out = append(out, fmt.Sprintf("Check the alert's own query and threshold against the metrics of %s, and send a transaction profile or trace ID with the alert for a profile analysis.", inv.Application))
+	}
+	if len(inv.Failed) > 0 {
+		out = append(out, fmt.Sprintf("Re-run the investigation once the %s can be read.", inv.Failed[0].Part))
+	}
+	return out
+}
+
+func (p englishInvestigation) firstMetric(c conclusion, fallback string) string {
+	if len(c.degraded) > 0 {
+		return p.metricName(c.degraded[0].metric)
+	}
+	return fallback
+}

@@ -1,0 +1,249 @@
+package analyst
+
+import (
+	"fmt"
+	"strings"
+)
+
+// koreanInvestigation writes the investigated report (an alert without a profile) in Korean.
+type koreanInvestigation struct{}
+
+var metricNamesKo = map[string]string{
+	"error_ratio": "오류율", "throughput": "처리량", "latency_p50": "p50 지연 시간",
+	"latency_p90": "p90 지연 시간", "latency_p95": "p95 지연 시간", "latency_p99": "p99 지연 시간",
+	"error_logs": "ERROR 로그", "fatal_logs": "FATAL 로그", "alerts_firing": "발생 중인 알림",
+}
+
+func (koreanInvestigation) metricName(m string) string {
+	if n, ok := metricNamesKo[m]; ok {
+		return n
+	}
+	return strings.ReplaceAll(m, "_", " ")
+}
+
+func (p koreanInvestigation) checkedLine(v view, inv *Investigation) string {
+	return fmt.Sprintf("조사 범위: 알림 전 %s 동안의 %s 배포, %s–%s UTC 지표를 하루 전·일주일 전과 비교",
+		lookBack(inv.LookBack), inv.Application, inv.From.UTC().Format("15:04"), inv.To.UTC().Format("15:04"))
+}
+
+// evidence is "오류율 7.2 % (하루 전 0.5 %, 일주일 전 0.6 %)".
+func (p koreanInvestigation) evidence(f finding) string {
+	day, week := "하루 전 데이터 없음", "일주일 전 데이터 없음"
+	if f.day != nil {
+		day = "하루 전 " + metricValue(f.metric, *f.day)
+	}
+	if f.wk != nil {
+		week = "일주일 전 " + metricValue(f.metric, *f.wk)
+	}
+	return fmt.Sprintf("%s %s (%s, %s)", p.metricName(f.metric), metricValue(f.metric, f.cur), day, week)
+}
+
+func (p koreanInvestigation) deployment(ch *Change, app string) string {
+	if ch.Version != "" {
+		app += " " + ch.Version
+	}
+	return "배포 " + ch.ID + "(" + app + ")"
+}
+
+func (p koreanInvestigation) failingRow(c conclusion) string {
+	if c.failing == nil {
+		return ""
+	}
+	return endpoint(*c.failing) + " 5xx ×" + count(c.failing.Current)
+}
+
+func (p koreanInvestigation) summary(v view, inv *Investigation, c conclusion) string {
+	var ev []string
+	for _, f := range c.degraded[:min(2, len(c.degraded))] {
+		ev = append(ev, p.evidence(f))
+	}
+	if s := p.failingRow(c); s != "" {
+		ev = append(ev, s)
+	}
+	evidence := strings.Join(ev, "; ")
+	switch {
+	case c.change != nil && len(c.degraded) > 0:
+		return fmt.Sprintf("%s의 %s 알림은 %s %d분 후에 시작되었습니다; %s. 가장 유력한 원인은 배포 %s입니다.",
+			v.app, v.rule, p.deployment(c.change, inv.Application), minutesBetween(c.change.At, c.start), evidence, c.change.ID)
+	case c.change != nil:
+		return fmt.Sprintf("%s의 %s 알림은 %s %d분 후에 시작되었습니다; %s. 찾은 변경은 이 배포뿐이며 가장 유력한 원인입니다.",
+			v.app, v.rule, p.deployment(c.change, inv.Application), minutesBetween(c.change.At, c.start), p.noRegression(c))
+	case len(c.degraded) > 0 && c.surge != nil:
+		return fmt.Sprintf("%s의 %s 알림: %s, 트래픽 %s; 알림 전 %s 동안 %s 배포는 없었습니다. 가장 유력한 원인은 트래픽 급증입니다.",
+			v.app, v.rule, evidence, p.evidence(*c.surge), lookBack(inv.LookBack), inv.Application)
+	case len(c.degraded) > 0:
+		return fmt.Sprintf("%s의 %s 알림: %s. Vigil에는 알림 전 %s 동안 %s의 배포 기록이 없어, Vigil이 아는 변경 뒤에 생긴 문제가 아닙니다(의존 서비스와 인프라를 확인하십시오).",
+			v.app, v.rule, evidence, lookBack(inv.LookBack), inv.Application)
+	}
+	return fmt.Sprintf("%s의 %s 알림: 조사에서 원인을 찾지 못했습니다. 확인한 항목: %s.", v.app, v.rule, p.checked(inv, c))
+}
+
+func (p koreanInvestigation) noRegression(c conclusion) string {
+	if !c.healthRead {
+		return "지표는 비교할 수 없었습니다"
+	}
+	return "두 기준선 모두보다 나빠진 지표는 없습니다"
+}
+
+func (p koreanInvestigation) checked(inv *Investigation, c conclusion) string {
+	var parts []string
+	if f, ok := inv.failed(PartChanges); ok {
+		parts = append(parts, "배포 기록(읽지 못함: "+f.Error+")")
+	} else {
+		parts = append(parts, fmt.Sprintf("알림 전 %s 동안의 %s 배포(없음)", lookBack(inv.LookBack), inv.Application))
+	}
+	switch {
+	case len(c.checked) > 0:
+		names := make([]string, len(c.checked))
+		for i, m := range c.checked {
+			names[i] = p.metricName(m)
+		}
+		parts = append(parts, strings.Join(names, ", ")+"의 하루 전·일주일 전 비교(나빠진 지표 없음)")
+	case len(c.missing) > 0:
+		parts = append(parts, "상태 지표(사용할 수 없음: "+c.missing[0]+")")
+	default:
+		if f, ok := inv.failed(PartHealth); ok {
+			parts = append(parts, "상태 지표(읽지 못함: "+f.Error+")")
+		} else {
+			parts = append(parts, "상태 지표(데이터 없음)")
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (p koreanInvestigation) changes(v view, inv *Investigation, c conclusion) string {
+	if f, ok := inv.failed(PartChanges); ok {
+		return "최근 변경: Vigil의 배포 기록을 읽지 못했습니다(" + f.Error + ")."
+	}
+	if c.change == nil && len(c.later) == 0 {
+		return fmt.Sprintf("최근 변경: 알림 전 %s 동안 Vigil에 기록된 %s 배포가 없습니다.", lookBack(inv.LookBack), inv.Application)
+	}
+	var s string
+	if ch := c.change; ch != nil {
+		s = fmt.Sprintf("최근 변경: %s가 %s UTC에 적용되었습니다. 알림 %d분 전입니다(상태 %s",
+			p.deployment(ch, inv.Application), ch.At.UTC().Format("15:04"), minutesBetween(ch.At, c.start), ch.Status)
+		if ch.State != "" {
+			s += fmt.Sprintf("; 최근 판정 %s, %s 체크포인트", ch.State, ch.Checkpoint)
+			if ch.Comment != "" {
+				s += ": " + ch.Comment
+			}
+		} else {
+			s += "; 아직 판정 없음"
+		}
+		s += ")."
+		if more := len(inv.Changes) - 1 - len(c.later); more > 0 {
+			s += fmt.Sprintf(" %s 동안 그 이전 배포 %d건.", lookBack(inv.LookBack), more)
+		}
+	} else {
+		s = fmt.Sprintf("최근 변경: 알림 전 %s 동안 %s 배포가 없습니다.", lookBack(inv.LookBack), inv.Application)
+	}
+	if len(c.later) > 0 {
+		s += fmt.Sprintf(" %s는 알림이 시작된 뒤에 적용되었습니다.", p.deployment(&c.later[0], inv.Application))
+	}
+	return s
+}
+
+func (p koreanInvestigation) health(v view, inv *Investigation, c conclusion) string {
+	window := fmt.Sprintf("%s–%s UTC", inv.From.UTC().Format("15:04"), inv.To.UTC().Format("15:04"))
+	if len(c.degraded) == 0 && !c.healthRead {
+		why := "데이터 없음"
+		if f, ok := inv.failed(PartHealth); ok {
+			why = f.Error
+		} else if len(c.missing) > 0 {
+			why = c.missing[0]
+		}
+		return "지표: 상태 지표를 기준선과 비교할 수 없었습니다(" + why + ")."
+	}
+	var parts []string
+	for _, f := range c.degraded {
+		parts = append(parts, p.evidence(f))
+	}
+	s := "지표 " + window + ", 하루 전·일주일 전 같은 구간과 비교: "
+	if len(parts) > 0 {
+		s += "악화: " + strings.Join(parts, "; ")
+	} else {
+		s += "두 기준선 모두보다 나빠진 지표는 없습니다"
+	}
+	if c.surge != nil {
+		s += "; 트래픽 " + p.evidence(*c.surge)
+	}
+	var ok []string
+	for _, m := range c.checked {
+		if !containsFinding(c.degraded, m) && (c.surge == nil || c.surge.metric != m) {
+			ok = append(ok, p.metricName(m))
+		}
+	}
+	if len(ok) > 0 && len(parts) > 0 {
+		s += "; 평소 수준: " + strings.Join(ok, ", ")
+	}
+	return s + "."
+}
+
+func (p koreanInvestigation) tables(v view, inv *Investigation, c conclusion) string {
+	var parts []string
+	if c.failing != nil {
+		s := "가장 많이 실패한 엔드포인트 " + p.failingRow(c)
+		if c.failing.Day != nil {
+			s += fmt.Sprintf("(하루 전 ×%s)", count(*c.failing.Day))
+		}
+		parts = append(parts, s)
+	}
+	if c.slowest != nil {
+		parts = append(parts, "가장 느린 엔드포인트 "+endpoint(*c.slowest)+" p95 "+ms(c.slowest.Current*1000))
+	}
+	if len(c.newErrors) > 0 {
+		var g []string
+		for _, r := range c.newErrors {
+			g = append(g, errorGroup(r)+" ×"+count(r.Current))
+		}
+		parts = append(parts, "새 오류 그룹 "+strings.Join(g, ", "))
+	}
+	f, failed := inv.failed(PartTables)
+	switch {
+	case failed && len(parts) == 0:
+		return "엔드포인트: 보강 쿼리를 실행하지 못했습니다(" + f.Error + ")."
+	case failed:
+		parts = append(parts, "일부 쿼리 실패("+f.Error+")")
+	}
+	switch {
+	case len(parts) > 0:
+		return "엔드포인트: " + strings.Join(parts, "; ") + "."
+	case inv.TablesSkipped:
+		return ""
+	case len(c.degraded) > 0:
+		return "엔드포인트: 보강 쿼리에서 실패하거나 느린 엔드포인트가 나오지 않았습니다."
+	}
+	return ""
+}
+
+func (p koreanInvestigation) actions(v view, inv *Investigation, c conclusion) []string {
+	var out []string
+	if c.change != nil {
+		out = append(out, fmt.Sprintf("%s를 검토하고(GET /v1/deployments/%s) %s이(가) 회복되지 않으면 롤백하십시오.",
+			p.deployment(c.change, inv.Application), c.change.ID, p.firstMetric(c, "지표")))
+	}
+	if c.failing != nil {
+		out = append(out, fmt.Sprintf("%s의 실패한 요청(최근 %s의 로그와 트레이스)에서 5xx의 원인 오류를 확인하십시오.",
+			endpoint(*c.failing), lookBack(inv.To.Sub(inv.From))))
+	}
+	switch {
+	case c.change == nil && c.surge != nil && len(c.degraded) > 0:
+		out = append(out, fmt.Sprintf("%s로 늘어난 트래픽의 출처를 찾아 확장하거나 유입을 제한하십시오.", inv.Application))
+	case c.change == nil && len(c.degraded) > 0:
+		out = append(out, fmt.Sprintf("%s의 의존 서비스(데이터베이스, 하위 서비스)와 인프라에서 %s 악화와 함께 시작된 장애가 있는지 확인하십시오.",
+			inv.Application, p.firstMetric(c, "지표")))
+	case c.change == nil:
+		out = append(out, fmt.Sprintf("알림 쿼리와 임계값을 %s의 지표와 대조하고, 프로파일 분석을 위해 알림에 트랜잭션 프로파일이나 트레이스 ID를 함께 보내십시오.", inv.Application))
+	}
+	if len(inv.Failed) > 0 {
+		out = append(out, fmt.Sprintf("%s을(를) 읽을 수 있게 되면 조사를 다시 실행하십시오.", inv.Failed[0].Part))
+	}
+	return out
+}
+
+func (p koreanInvestigation) firstMetric(c conclusion, fallback string) string {
+	if len(c.degraded) > 0 {
+		return p.metricName(c.degraded[0].metric)
+	}
+	return fallback
+}
