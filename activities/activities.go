@@ -333,15 +333,18 @@ type IncidentRecord struct {
 // IncidentDetails is the structured part of a stored incident: the facts the report rests on and
 // how the report was obtained (or why it was not).
 type IncidentDetails struct {
-	Facts       []analyst.Fact `json:"facts,omitempty"`
-	Provider    string         `json:"provider,omitempty"`
-	Model       string         `json:"model,omitempty"`
-	LinkIndex   int            `json:"link_index"`
-	Attempts    int            `json:"attempts,omitempty"`
-	RoleVersion int            `json:"role_version,omitempty"`
-	Failures    []LinkFailure  `json:"failures,omitempty"`
-	Step        string         `json:"step,omitempty"`
-	Error       string         `json:"error,omitempty"`
+	Facts []analyst.Fact `json:"facts,omitempty"`
+	// Investigation is what was found about the alert's application: recent deployments,
+	// metrics against their baselines, endpoint tables, and the parts that failed.
+	Investigation *analyst.Investigation `json:"investigation,omitempty"`
+	Provider      string                 `json:"provider,omitempty"`
+	Model         string                 `json:"model,omitempty"`
+	LinkIndex     int                    `json:"link_index"`
+	Attempts      int                    `json:"attempts,omitempty"`
+	RoleVersion   int                    `json:"role_version,omitempty"`
+	Failures      []LinkFailure          `json:"failures,omitempty"`
+	Step          string                 `json:"step,omitempty"`
+	Error         string                 `json:"error,omitempty"`
 	// Group lists the alerts of the incident's group, when it has more than one.
 	Group []GroupAlert `json:"group,omitempty"`
 	// Deliveries says, per channel, whether the report was delivered.

@@ -29,7 +29,12 @@ func (Builtin) Complete(_ context.Context, req Request) (Response, error) {
 		if t == nil || t.Alert == nil {
 			return Response{}, fmt.Errorf("%w: incident task without alert", ErrBuiltinUnsupported)
 		}
-		text := analyst.Write(t.Alert, t.Facts, t.Language).Render()
+		r := analyst.Write(t.Alert, t.Facts, t.Language)
+		if t.Alert.Profile == nil && t.Investigation != nil {
+			// No profile: the report rests on the investigation (changes, metrics, endpoints).
+			r = analyst.WriteInvestigated(t.Alert, t.Investigation, t.Language)
+		}
+		text := r.Render()
 		return Response{Text: text, Model: req.Model, OutputTokens: int64(len(strings.Fields(text)))}, nil
 	case TaskChangeVerdict:
 		return builtinChangeVerdict(req)

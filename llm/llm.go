@@ -37,6 +37,9 @@ type IncidentTask struct {
 	Alert    *profile.Alert `json:"alert"`
 	Facts    []analyst.Fact `json:"facts"`
 	Language string         `json:"language"`
+	// Investigation is what Vigil found about the alert's application (recent deployments,
+	// metrics against their baselines, endpoint tables); nil when it was not investigated.
+	Investigation *analyst.Investigation `json:"investigation,omitempty"`
 }
 
 // Request is one completion request to one provider/model.

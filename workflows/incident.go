@@ -46,6 +46,8 @@ type IncidentInput struct {
 	Lifetime time.Duration `json:"lifetime,omitempty"`
 	// Carry is the state of a reported incident that continued as new; nil for a new incident.
 	Carry *IncidentCarry `json:"carry,omitempty"`
+	// Investigation tunes the investigation of the alert's application (investigate).
+	Investigation InvestigationOptions `json:"investigation,omitzero"`
 }
 
 // IncidentCarry is what an incident hands to its next run when it continues as new: the report
@@ -410,6 +412,21 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 		lang = "en"
 	}
 
+	// What Vigil knows around the alert: recent deployments, metrics against their baselines,
+	// endpoint tables. For an alert without a profile the report rests on it; with a profile it
+	// is context. A failed part is named in it, never fatal.
+	w.state.Step = "investigating"
+	prompt := analysis.Prompt
+	inv := w.investigate(ctx)
+	if inv != nil {
+		var text string
+		if err := workflow.ExecuteLocalActivity(actx, a.InvestigationPrompt, activities.InvestigationPromptRequest{
+			Alert: w.in.Alert, Investigation: inv}).Get(ctx, &text); err != nil {
+			return w.fail(ctx, actx, record, err)
+		}
+		prompt += "\n" + text
+	}
+
 	w.state.Step = "writing report"
 	// The role call runs inline: its link activities and their retries appear in this
 	// workflow's history. A child RoleCallWorkflow would cost ~200 ms more per report on the
@@ -419,9 +436,9 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 		Client:  w.in.Client,
 		Subject: w.in.Alert.Rule + "/" + w.in.Alert.Application,
 		Messages: []llm.Message{{Role: "user", Content: fmt.Sprintf(
-			"Write the incident report in language %q.\n\n%s", lang, analysis.Prompt)}},
+			"Write the incident report in language %q.\n\n%s", lang, prompt)}},
 		Task: &llm.Task{Kind: llm.TaskIncidentReport, Incident: &llm.IncidentTask{
-			Alert: &w.in.Alert, Facts: analysis.Facts, Language: lang,
+			Alert: &w.in.Alert, Facts: analysis.Facts, Language: lang, Investigation: inv,
 		}},
 		Expect: llm.TaskIncidentReport,
 		Vault:  w.vault,
@@ -434,7 +451,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 	w.state.Step = "storing report"
 	record.Status, record.Report, record.Language = IncidentCompleted, answer.Text, lang
 	record.Details = &activities.IncidentDetails{
-		Facts: analysis.Facts, Provider: answer.Provider, Model: answer.Model, LinkIndex: answer.LinkIndex,
+		Facts: analysis.Facts, Investigation: inv, Provider: answer.Provider, Model: answer.Model, LinkIndex: answer.LinkIndex,
 		Attempts: answer.Attempts, RoleVersion: answer.RoleVersion, Failures: answer.Failures,
 	}
 	if len(w.group) > 1 {

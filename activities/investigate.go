@@ -1,0 +1,104 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/store"
+)
+
+// ChangesRequest asks for the deployments of an application that took effect in [From, To].
+type ChangesRequest struct {
+	Application string    `json:"application"`
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+}
+
+// ErrTypeNoStore: the activities have no store to read deployments from.
+const ErrTypeNoStore = "NoStore"
+
+// recentChangesScan is how many of the application's newest deployment records are looked at.
+const recentChangesScan = 100
+
+// RecentChanges lists Vigil's own deployment records of the application that took effect (their
+// finish, else start, else planned time) within the window, newest first, each with its latest
+// verdict.
+func (a *Activities) RecentChanges(ctx context.Context, in ChangesRequest) ([]analyst.Change, error) {
+	if a.Store == nil {
+		return nil, temporal.NewNonRetryableApplicationError("no store is configured", ErrTypeNoStore, nil)
+	}
+	ds, err := a.Store.ListDeployments(ctx, store.DeploymentFilter{Application: in.Application, Limit: recentChangesScan})
+	if err != nil {
+		return nil, fmt.Errorf("list deployments of %s: %w", in.Application, err)
+	}
+	out := []analyst.Change{}
+	for _, d := range ds {
+		ch := changeOf(d, in.Application)
+		if ch.At.Before(in.From) || ch.At.After(in.To) {
+			continue
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// changeOf reads a stored deployment record (the change-tracking workflow's state as JSON).
+func changeOf(d store.Deployment, app string) analyst.Change {
+	var body struct {
+		Status      string     `json:"status"`
+		StartedAt   *time.Time `json:"startedAt"`
+		FinishedAt  *time.Time `json:"finishedAt"`
+		Checkpoints []struct {
+			Label   string             `json:"label"`
+			Verdict *llm.ChangeVerdict `json:"verdict"`
+		} `json:"checkpoints"`
+	}
+	_ = json.Unmarshal(d.Body, &body) // a record that does not decode still has its header
+	ch := analyst.Change{ID: d.ID, Version: d.Version, At: d.PlannedAt, Status: d.Status}
+	switch {
+	case body.FinishedAt != nil:
+		ch.At = *body.FinishedAt
+	case body.StartedAt != nil:
+		ch.At = *body.StartedAt
+	}
+	for i := len(body.Checkpoints) - 1; i >= 0; i-- {
+		cp := body.Checkpoints[i]
+		if cp.Verdict == nil {
+			continue
+		}
+		ch.State, ch.Checkpoint, ch.Comment = cp.Verdict.State, cp.Label, cp.Verdict.Comment
+		for _, av := range cp.Verdict.Applications {
+			if av.Name == app {
+				ch.State, ch.Metrics = av.State, av.Metric
+				if av.Comment != "" {
+					ch.Comment = av.Comment
+				}
+			}
+		}
+		break
+	}
+	return ch
+}
+
+// InvestigationPromptRequest is an alert and its investigation.
+type InvestigationPromptRequest struct {
+	Alert         profile.Alert          `json:"alert"`
+	Investigation *analyst.Investigation `json:"investigation"`
+}
+
+// InvestigationPrompt writes the investigation as text for the role (appended to the facts
+// prompt; the role call masks it with the rest).
+func (a *Activities) InvestigationPrompt(_ context.Context, in InvestigationPromptRequest) (string, error) {
+	if in.Investigation == nil {
+		return "", errors.New("no investigation")
+	}
+	return analyst.InvestigationPrompt(&in.Alert, in.Investigation), nil
+}

@@ -1,0 +1,136 @@
+package workflows
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/compare"
+)
+
+// Defaults of InvestigationOptions.
+const (
+	// DefaultLookBack is how far before the alert deployments are looked for.
+	DefaultLookBack = 6 * time.Hour
+	// DefaultHealthWindow is how much before the alert's start (and at most how much after it)
+	// the application's metrics are compared with their baselines.
+	DefaultHealthWindow = 30 * time.Minute
+)
+
+// Time budgets of the investigation's parts: a part that runs out of time is named in the report
+// as failed; it never fails the incident.
+const (
+	changesBudget = time.Minute
+	healthBudget  = 3 * time.Minute
+	tablesBudget  = 2 * time.Minute
+)
+
+// InvestigationOptions tune the investigation of an alert's application; zero values are the
+// defaults.
+type InvestigationOptions struct {
+	// Disabled skips the investigation (the report rests on the profile alone).
+	Disabled bool `json:"disabled,omitempty"`
+	// LookBack is how far before the alert Vigil's deployment records are read (DefaultLookBack).
+	LookBack time.Duration `json:"lookBack,omitempty"`
+	// Window is how much before the alert's start the metrics are compared (DefaultHealthWindow).
+	Window time.Duration `json:"window,omitempty"`
+}
+
+// investigate gathers what Vigil knows about the alert's application around the alert, each part
+// an activity with its own time budget, in parallel where they do not depend on each other:
+//   - recent changes: Vigil's deployment records of the application in the look-back, with
+//     their latest verdicts (RecentChanges);
+//   - health: the application's metrics from Window before the alert's start to now (at most
+//     Window after the start) against the same window 1 d and 1 w earlier — the change-tracking
+//     engine and templates (CollectHealth);
+//   - the enrichment tables of the kinds that regressed (Enrich).
+//
+// A part that fails is named in the result; the others are kept. It returns nil when the alert
+// names no application or the investigation is disabled.
+func (w *incidentWorkflow) investigate(ctx workflow.Context) *analyst.Investigation {
+	var a *activities.Activities
+	al, opt := w.in.Alert, w.in.Investigation
+	app := strings.TrimSpace(al.Application)
+	if opt.Disabled || app == "" {
+		return nil
+	}
+	lookBack := cmp.Or(opt.LookBack, DefaultLookBack)
+	window := cmp.Or(opt.Window, DefaultHealthWindow)
+	now := workflow.Now(ctx)
+	start := al.StartsAt
+	if start.IsZero() || start.After(now) {
+		start = now
+	}
+	to := now
+	if to.After(start.Add(window)) {
+		to = start.Add(window) // an alert investigated late: the window around its start
+	}
+	from := start.Add(-window)
+	inv := &analyst.Investigation{Application: app, At: start, LookBack: lookBack, From: from, To: to}
+	app1 := []activities.App{{Name: app}}
+
+	cctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 20 * time.Second, ScheduleToCloseTimeout: changesBudget,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3,
+			NonRetryableErrorTypes: []string{activities.ErrTypeNoStore}},
+	})
+	// CollectHealth reports an unreachable Prometheus as missing data from its third attempt on.
+	hctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute, ScheduleToCloseTimeout: healthBudget,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+	})
+	changes := workflow.ExecuteActivity(cctx, a.RecentChanges, activities.ChangesRequest{Application: app, From: start.Add(-lookBack), To: now})
+	health := workflow.ExecuteActivity(hctx, a.CollectHealth, activities.HealthRequest{Apps: app1, From: from, To: to})
+	if err := changes.Get(ctx, &inv.Changes); err != nil {
+		inv.Failed = append(inv.Failed, analyst.PartFailure{Part: analyst.PartChanges, Error: partError(err)})
+	}
+	var hr activities.HealthResult
+	if err := health.Get(ctx, &hr); err != nil {
+		inv.Failed = append(inv.Failed, analyst.PartFailure{Part: analyst.PartHealth, Error: partError(err)})
+	}
+	for _, ca := range hr.Apps {
+		inv.Health = append(inv.Health, ca.Findings...)
+	}
+
+	var kinds []string
+	for _, f := range inv.Health {
+		if f.Verdict == compare.Degraded && !slices.Contains(kinds, f.Kind) {
+			kinds = append(kinds, f.Kind)
+		}
+	}
+	if len(kinds) == 0 {
+		inv.TablesSkipped = true
+		return inv
+	}
+	ectx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute, ScheduleToCloseTimeout: tablesBudget,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 2},
+	})
+	var out []activities.Enrichment
+	err := workflow.ExecuteActivity(ectx, a.Enrich, activities.EnrichRequest{
+		Apps: []activities.EnrichApp{{App: app1[0], Kinds: kinds}}, From: from, To: to}).Get(ctx, &out)
+	if err != nil {
+		inv.Failed = append(inv.Failed, analyst.PartFailure{Part: analyst.PartTables, Error: partError(err)})
+		return inv
+	}
+	var errs []string
+	for _, e := range out {
+		inv.Tables = append(inv.Tables, e.Tables...)
+		errs = append(errs, e.Errors...)
+	}
+	if len(errs) > 0 {
+		inv.Failed = append(inv.Failed, analyst.PartFailure{Part: analyst.PartTables, Error: strings.Join(errs, "; ")})
+	}
+	return inv
+}
+
+// partError is the message of a part's failure, without an empty error type.
+func partError(err error) string {
+	return strings.TrimPrefix(errMessage(err), ": ")
+}
