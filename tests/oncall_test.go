@@ -123,12 +123,14 @@ func TestResolvedIncidentStopsThePage(t *testing.T) {
 		WorkflowID string `json:"workflowId"`
 	}
 	require.NoError(t, json.Unmarshal(out, &acc))
-	v := waitIncident(t, base, acc.WorkflowID)
 	var details struct {
 		OnCall string `json:"oncall"`
 	}
-	require.NoError(t, json.Unmarshal(v.Details, &details))
-	require.NotEmpty(t, details.OnCall)
+	// The report is saved first, the page's ID right after it: wait for the second save.
+	require.Eventually(t, func() bool {
+		v := waitIncident(t, base, acc.WorkflowID)
+		return json.Unmarshal(v.Details, &details) == nil && details.OnCall != ""
+	}, 30*time.Second, 100*time.Millisecond)
 	require.Eventually(t, func() bool { return len(tw.Calls()) == 1 }, 30*time.Second, 50*time.Millisecond)
 
 	code, out, _ = post(t, base+"/v1/alerts/alertmanager", amPayload("resolved", "pod-a"))
