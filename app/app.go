@@ -252,7 +252,9 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			ChangeNotify:      cfg.ChangeTracking.Notify,
 			PublicURL:         publicURL(cfg, a),
 			IncidentLifetime:  cfg.Alerts.IncidentLifetime,
-			EagerStart:        mode == ModeDev,
+			Investigation: workflows.InvestigationOptions{Disabled: cfg.Alerts.Investigation.Disabled,
+				LookBack: cfg.Alerts.Investigation.LookBack, Window: cfg.Alerts.Investigation.Window},
+			EagerStart: mode == ModeDev,
 		}
 		if cfg.Twilio.AccountSID != "" {
 			if api.TwilioAuthToken, err = cfg.Secret(cfg.Twilio.AuthTokenEnv, cfg.Twilio.AuthTokenFile); err != nil {

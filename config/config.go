@@ -387,9 +387,23 @@ type Alerts struct {
 	// IncidentLifetime is how long a group's incident stays open, folding later alerts of the
 	// group and waiting for their resolution (> 0).
 	IncidentLifetime time.Duration `yaml:"incident_lifetime"`
+	// Investigation tunes what Vigil gathers about an alert's application before its report.
+	Investigation Investigation `yaml:"investigation"`
 	// Sources are the named alert sources of POST /v1/alerts/{source}, each verified its own way;
 	// a source whose secret is not set is not served.
 	Sources AlertSources `yaml:"sources"`
+}
+
+// Investigation tunes the investigation of an alert's application: its recent deployments and
+// its metrics against the 1 d and 1 w baselines.
+type Investigation struct {
+	// Disabled skips it: the report rests on the alert's profile alone.
+	Disabled bool `yaml:"disabled"`
+	// LookBack is how far before the alert Vigil's deployment records are read (default 6h).
+	LookBack time.Duration `yaml:"look_back"`
+	// Window is how much before the alert's start (and at most after it) the metrics are
+	// compared with their baselines (default 30m).
+	Window time.Duration `yaml:"window"`
 }
 
 // AlertSources configures the built-in alert sources.
@@ -595,7 +609,8 @@ func Default() *Config {
 		Elasticsearch: Elasticsearch{IndexPrefix: "vigil"},
 		Notify:        Notify{Slack: NotifySlack{APIURL: SlackAPIURL}},
 		Traces:        Traces{ElasticAPM: ElasticAPMSource{Index: DefaultAPMIndex}},
-		Alerts:        Alerts{GroupWindow: 10 * time.Second, IncidentLifetime: 24 * time.Hour},
+		Alerts: Alerts{GroupWindow: 10 * time.Second, IncidentLifetime: 24 * time.Hour,
+			Investigation: Investigation{LookBack: 6 * time.Hour, Window: 30 * time.Minute}},
 		ChangeTracking: ChangeTracking{
 			Checkpoints: []time.Duration{
 				-30 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour,

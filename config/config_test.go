@@ -975,3 +975,13 @@ func TestChangeTrackingAndQueries(t *testing.T) {
 	d.ChangeTracking.Notify = ""
 	require.EqualError(t, d.Validate(), `change_tracking.notify: must be one of all, not_stable, none; got "" (default)`)
 }
+
+func TestInvestigationValidation(t *testing.T) {
+	c := Default()
+	require.Equal(t, 6*time.Hour, c.Alerts.Investigation.LookBack)
+	c.Alerts.Investigation.LookBack = -time.Hour
+	c.Alerts.Investigation.Window = time.Minute
+	err := c.Validate()
+	require.ErrorContains(t, err, "alerts.investigation.look_back")
+	require.ErrorContains(t, err, "alerts.investigation.window")
+}

@@ -126,6 +126,12 @@ func (c *Config) Validate() error {
 	if c.Alerts.IncidentLifetime <= 0 {
 		v.add("alerts.incident_lifetime", "must be > 0, got %s", c.Alerts.IncidentLifetime)
 	}
+	if lb := c.Alerts.Investigation.LookBack; lb < 0 || lb > 7*24*time.Hour {
+		v.add("alerts.investigation.look_back", "must be between 0 (the default, 6h) and 168h, got %s", lb)
+	}
+	if w := c.Alerts.Investigation.Window; w < 0 || (w > 0 && w < 5*time.Minute) || w > 6*time.Hour {
+		v.add("alerts.investigation.window", "must be 0 (the default, 30m) or between 5m and 6h, got %s", w)
+	}
 
 	return joinSorted(v.errs)
 }

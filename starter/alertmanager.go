@@ -306,7 +306,7 @@ func (a *API) signalGroup(w http.ResponseWriter, r *http.Request, groupKey strin
 			),
 		}
 		in := workflows.IncidentInput{Alert: *al, Client: clientName(r), GroupKey: groupKey,
-			Window: a.GroupWindow, Lifetime: a.IncidentLifetime}
+			Window: a.GroupWindow, Lifetime: a.IncidentLifetime, Investigation: a.Investigation}
 		if _, err := a.Temporal.SignalWithStartWorkflow(r.Context(), id, workflows.SignalAlerts, sig, opts, workflows.IncidentWorkflow, in); err != nil {
 			a.Logger.Error("signal-with-start incident", "workflow_id", id, "error", err)
 			writeProblem(w, temporalProblem(err, "could not start or signal the incident"))

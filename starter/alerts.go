@@ -62,7 +62,7 @@ func (a *API) startIncident(r *http.Request, alert *profile.Alert) (AlertAccepte
 	}
 	res := AlertAccepted{WorkflowID: id, Status: "started", Incident: "/v1/incidents/" + id}
 	run, err := a.Temporal.ExecuteWorkflow(r.Context(), opts, workflows.IncidentWorkflow,
-		workflows.IncidentInput{Alert: *alert, Client: clientName(r)})
+		workflows.IncidentInput{Alert: *alert, Client: clientName(r), Investigation: a.Investigation})
 	if err != nil {
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &already) {

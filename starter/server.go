@@ -62,6 +62,8 @@ type API struct {
 	// DefaultGroupWindow and DefaultIncidentLifetime).
 	GroupWindow      time.Duration
 	IncidentLifetime time.Duration
+	// Investigation tunes the investigation of every incident (alerts.investigation).
+	Investigation workflows.InvestigationOptions
 	// HealthOnly serves only /healthz and /metrics (what a `vigil worker` exposes).
 	HealthOnly bool
 	// EagerStart asks the server to hand the first workflow task straight back to this
