@@ -348,3 +348,12 @@ func lookBack(d time.Duration) string {
 	}
 	return strconv.Itoa(int(d.Round(time.Minute)/time.Minute)) + " min"
 }
+
+// clip shortens s to at most n runes, ending in "…" when cut.
+func clip(s string, n int) string {
+	s = oneLine(s)
+	if r := []rune(s); len(r) > n {
+		return strings.TrimSpace(string(r[:n-1])) + "…"
+	}
+	return s
+}

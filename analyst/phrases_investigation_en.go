@@ -131,7 +131,7 @@ func (p englishInvestigation) changes(v view, inv *Investigation, c conclusion) 
 		if ch.State != "" {
 			s += fmt.Sprintf("; latest verdict %s at %s", ch.State, ch.Checkpoint)
 			if ch.Comment != "" {
-				s += ": " + ch.Comment
+				s += ": " + clip(ch.Comment, 160)
 			}
 		} else {
 			s += "; no verdict yet"

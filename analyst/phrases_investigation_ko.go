@@ -125,7 +125,7 @@ func (p koreanInvestigation) changes(v view, inv *Investigation, c conclusion) s
 		if ch.State != "" {
 			s += fmt.Sprintf("; 최근 판정 %s, %s 체크포인트", ch.State, ch.Checkpoint)
 			if ch.Comment != "" {
-				s += ": " + ch.Comment
+				s += ": " + clip(ch.Comment, 160)
 			}
 		} else {
 			s += "; 아직 판정 없음"
