@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,14 @@ import (
 // ordinary daily pattern.
 func writeHistory(t *testing.T, path string, from, to, regressAt time.Time, regressed, steady string) {
 	t.Helper()
+	writeAppsHistory(t, path, from, to, regressAt, []string{regressed}, []string{steady})
+}
+
+// writeAppsHistory is writeHistory for several applications: every one of regressed regresses at
+// regressAt (serving POST /api/checkout), every one of steady keeps its daily pattern (GET
+// /api/items).
+func writeAppsHistory(t *testing.T, path string, from, to, regressAt time.Time, regressed, steady []string) {
+	t.Helper()
 	f, err := os.Create(path)
 	require.NoError(t, err)
 	defer f.Close()
@@ -42,8 +51,14 @@ func writeHistory(t *testing.T, path string, from, to, regressAt time.Time, regr
 	type key struct{ app, code string }
 	count := map[key]float64{}
 	buckets := map[key][]float64{}
-	apps := []string{regressed, steady}
-	route := map[string]string{regressed: `http_route="/api/checkout",http_request_method="POST"`, steady: `http_route="/api/items",http_request_method="GET"`}
+	apps := slices.Concat(regressed, steady)
+	route := map[string]string{}
+	for _, app := range regressed {
+		route[app] = `http_route="/api/checkout",http_request_method="POST"`
+	}
+	for _, app := range steady {
+		route[app] = `http_route="/api/items",http_request_method="GET"`
+	}
 	fmt.Fprintln(w, "# TYPE http_server_request_duration_seconds histogram")
 	var lines []string
 	for ts := from; ts.Before(to); ts = ts.Add(time.Minute) {
@@ -51,7 +66,7 @@ func writeHistory(t *testing.T, path string, from, to, regressAt time.Time, regr
 		rps := 50 * (1 + 0.5*math.Sin(day))
 		for _, app := range apps {
 			median, errShare := 0.08, 0.005
-			if app == regressed && !ts.Before(regressAt) {
+			if slices.Contains(regressed, app) && !ts.Before(regressAt) {
 				median, errShare = 0.24, 0.03
 			}
 			for _, code := range []string{"200", "500"} {
@@ -89,7 +104,7 @@ func writeHistory(t *testing.T, path string, from, to, regressAt time.Time, regr
 				day := 2 * math.Pi * float64(ts.Unix()%86400) / 86400
 				perMin := 50 * (1 + 0.5*math.Sin(day)) * 60 * 0.001
 				if exc == "PoolExhaustedException" {
-					if app != regressed || ts.Before(regressAt) {
+					if !slices.Contains(regressed, app) || ts.Before(regressAt) {
 						continue // a new error group: it exists only after the regression
 					}
 					perMin *= 2
