@@ -28,6 +28,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/alertmap"
 	"github.com/vigil-ops/vigil/codec"
 	"github.com/vigil-ops/vigil/config"
 	"github.com/vigil-ops/vigil/depstatus"
@@ -516,6 +517,20 @@ func alertSources(cfg *config.Config) (starter.Sources, error) {
 			return out, fmt.Errorf("alerts.sources.%s.token: %w", t.key, err)
 		}
 		*t.dst = []byte(v)
+	}
+	for i, g := range src.Generic {
+		v, err := cfg.Secret(g.TokenEnv, g.TokenFile)
+		if err != nil {
+			return out, fmt.Errorf("alerts.sources.generic[%d] (%s).token: %w", i, g.Name, err)
+		}
+		m, err := alertmap.Compile(g.Spec())
+		if err != nil {
+			return out, fmt.Errorf("alerts.sources.generic[%d] (%s): %w", i, g.Name, err)
+		}
+		if out.Generic == nil {
+			out.Generic = map[string]starter.GenericSource{}
+		}
+		out.Generic[g.Name] = starter.GenericSource{Token: []byte(v), Mapper: m}
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/vigil-ops/vigil/alertmap"
 	"path/filepath"
 	"time"
 )
@@ -414,6 +415,53 @@ type AlertSources struct {
 	// Datadog and Kibana verify a shared token the sender puts in its Authorization header.
 	Datadog TokenSource `yaml:"datadog"`
 	Kibana  TokenSource `yaml:"kibana"`
+	// Generic are sources defined here: a token and a CEL mapping from their JSON body onto the
+	// alert model (package alertmap).
+	Generic []GenericSource `yaml:"generic"`
+}
+
+// GenericSource is an alert source defined in the configuration, served at
+// POST /v1/alerts/<name>. Each mapping key is a CEL expression over `body`, the request's JSON
+// (see alertmap.Spec); rule, message and application are required.
+type GenericSource struct {
+	// Name is the path segment; [a-z0-9-]+, not a built-in source's name.
+	Name string `yaml:"name"`
+	// TokenEnv / TokenFile: the token the sender puts in "Authorization: Bearer <token>" (or as
+	// the password of HTTP basic authentication).
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+
+	Group       string `yaml:"group"`
+	Resolved    string `yaml:"resolved"`
+	Rule        string `yaml:"rule"`
+	Message     string `yaml:"message"`
+	Severity    string `yaml:"severity"`
+	Application string `yaml:"application"`
+	Instance    string `yaml:"instance"`
+	Fingerprint string `yaml:"fingerprint"`
+	StartsAt    string `yaml:"starts_at"`
+	TraceID     string `yaml:"trace_id"`
+	Labels      string `yaml:"labels"`
+	Values      string `yaml:"values"`
+	ValueString string `yaml:"value_string"`
+	Links       string `yaml:"links"`
+}
+
+// Spec is the source's mapping.
+func (g GenericSource) Spec() alertmap.Spec {
+	return alertmap.Spec{Group: g.Group, Resolved: g.Resolved, Rule: g.Rule, Message: g.Message, Severity: g.Severity,
+		Application: g.Application, Instance: g.Instance, Fingerprint: g.Fingerprint, StartsAt: g.StartsAt,
+		TraceID: g.TraceID, Labels: g.Labels, Values: g.Values, ValueString: g.ValueString, Links: g.Links}
+}
+
+// GenericSource returns the generic source of that name.
+func (c *Config) GenericSource(name string) (GenericSource, bool) {
+	for _, g := range c.Alerts.Sources.Generic {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return GenericSource{}, false
 }
 
 // SentrySource is Sentry's internal integration, its client secret given by reference.
@@ -610,7 +658,8 @@ func Default() *Config {
 		Notify:        Notify{Slack: NotifySlack{APIURL: SlackAPIURL}},
 		Traces:        Traces{ElasticAPM: ElasticAPMSource{Index: DefaultAPMIndex}},
 		Alerts: Alerts{GroupWindow: 10 * time.Second, IncidentLifetime: 24 * time.Hour,
-			Investigation: Investigation{LookBack: 6 * time.Hour, Window: 30 * time.Minute}},
+			Investigation: Investigation{LookBack: 6 * time.Hour, Window: 30 * time.Minute},
+			Sources:       AlertSources{Generic: []GenericSource{}}},
 		ChangeTracking: ChangeTracking{
 			Checkpoints: []time.Duration{
 				-30 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour,

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/vigil-ops/vigil/alertmap"
+
 	"errors"
 	"fmt"
 	"math"
@@ -132,6 +134,7 @@ func (c *Config) Validate() error {
 	if w := c.Alerts.Investigation.Window; w < 0 || (w > 0 && w < 5*time.Minute) || w > 6*time.Hour {
 		v.add("alerts.investigation.window", "must be 0 (the default, 30m) or between 5m and 6h, got %s", w)
 	}
+	c.validateGenericSources(v)
 
 	return joinSorted(v.errs)
 }
@@ -747,4 +750,42 @@ func (c *Config) validateCodeTuning(v *collector) {
 	}
 	v.refRequired("code_tuning.github", "token", t.GitHub.TokenEnv, t.GitHub.TokenFile)
 	v.httpURL("code_tuning.github.api_url", t.GitHub.APIURL)
+}
+
+// builtinSourceNames are the alert sources a generic source may not be named after.
+var builtinSourceNames = map[string]bool{"apm": true, "alertmanager": true, "sentry": true, "datadog": true, "kibana": true}
+
+var sourceNameRe = regexp.MustCompile(`^[a-z0-9-]+$`)
+
+// validateGenericSources checks each generic source: a unique name, a token by reference, and a
+// mapping whose CEL expressions compile (each error at the line of its key).
+func (c *Config) validateGenericSources(v *collector) {
+	names := map[string]int{}
+	for i, g := range c.Alerts.Sources.Generic {
+		p := indexPath("alerts.sources.generic", i)
+		switch {
+		case g.Name == "":
+			v.add(p+".name", "required")
+		case !sourceNameRe.MatchString(g.Name):
+			v.add(p+".name", "must match [a-z0-9-]+, got %q", g.Name)
+		case builtinSourceNames[g.Name]:
+			v.add(p+".name", "%q is a built-in alert source", g.Name)
+		default:
+			if j, dup := names[g.Name]; dup {
+				v.add(p+".name", "duplicate name %q (also alerts.sources.generic[%d])", g.Name, j)
+			}
+			names[g.Name] = i
+		}
+		v.refRequired(p, "token", g.TokenEnv, g.TokenFile)
+		if _, err := alertmap.Compile(g.Spec()); err != nil {
+			var fes alertmap.FieldErrors
+			if errors.As(err, &fes) {
+				for _, fe := range fes {
+					v.add(p+"."+fe.Field, "%s", fe.Message)
+				}
+			} else {
+				v.add(p, "%s", err)
+			}
+		}
+	}
 }

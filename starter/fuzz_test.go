@@ -168,3 +168,16 @@ func FuzzTokenSources(f *testing.F) {
 		}
 	})
 }
+
+// FuzzGenericSource sends any body, with the token, to a source defined by a CEL mapping.
+func FuzzGenericSource(f *testing.F) {
+	f.Add([]byte(scriptBody))
+	f.Add([]byte(`{"check":"c","details":"d","service":"s","level":"ok","at":"2026-01-02T03:04:05Z"}`))
+	f.Add([]byte(`[1,2,{"check":null}]`))
+	h := genericAPI(f, &fakeTemporal{noRecord: true})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := jsonPost("/v1/alerts/disk-script", body)
+		r.Header.Set("Authorization", "Bearer script-token")
+		checkNo5xx(t, h, r, body)
+	})
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-ops/vigil/alertmap"
 	"github.com/vigil-ops/vigil/profile"
 )
 
@@ -27,6 +28,59 @@ type Sources struct {
 	// Authorization header.
 	DatadogToken []byte
 	KibanaToken  []byte
+	// Generic are the sources defined in the configuration (alerts.sources.generic), by name.
+	Generic map[string]GenericSource
+}
+
+// GenericSource is a source defined in the configuration: its token and its mapping.
+type GenericSource struct {
+	Token  []byte
+	Mapper *alertmap.Mapper
+}
+
+// genericSource is the alertSource of a configured mapping.
+func genericSource(name string, g GenericSource) alertSource {
+	return alertSource{
+		configKey: "alerts.sources.generic",
+		secret:    func(Sources) []byte { return g.Token },
+		verify:    verifyBearer,
+		parse: func(_ *http.Request, body []byte) (sourceNotification, error) {
+			res, err := g.Mapper.Map(body, time.Now())
+			if err != nil {
+				var fes alertmap.FieldErrors
+				if errors.As(err, &fes) {
+					var out profile.FieldErrors
+					for _, fe := range fes {
+						out = append(out, &profile.FieldError{Field: fe.Field, Message: fe.Message})
+					}
+					return sourceNotification{}, out
+				}
+				return sourceNotification{}, err
+			}
+			var out profile.FieldErrors
+			for _, p := range alertLimits(res.Alert) {
+				out = append(out, &profile.FieldError{Field: mappingKey(p.Field), Message: p.Message})
+			}
+			if len(out) > 0 {
+				return sourceNotification{}, out
+			}
+			n := sourceNotification{GroupKey: res.GroupKey}
+			if res.Resolved {
+				n.Resolved = []string{res.Alert.Fingerprint}
+			} else {
+				n.Firing = []*profile.Alert{res.Alert}
+			}
+			return n, nil
+		},
+	}
+}
+
+// mappingKey names the mapping key of an alert-model field.
+func mappingKey(f string) string {
+	if f == "traceId" {
+		return "trace_id"
+	}
+	return f
 }
 
 // alertSource is one built-in source: how its requests are verified and how its body becomes
@@ -70,10 +124,15 @@ var builtinSources = map[string]alertSource{
 	},
 }
 
-// verifyBearer checks "Authorization: Bearer <token>" against the source's token (compared as
+// verifyBearer checks "Authorization: Bearer <token>" (or HTTP basic authentication whose
+// password is the token) against the source's token (compared as
 // SHA-256 sums, in constant time).
 func verifyBearer(r *http.Request, _, token []byte) error {
 	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if _, pass, basic := r.BasicAuth(); basic {
+		// Senders that only take credentials in the URL (https://vigil:<token>@host/...).
+		scheme, tok, ok = "Bearer", pass, true
+	}
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return errors.New("want Authorization: Bearer <the source's token>")
 	}
@@ -127,6 +186,9 @@ func sourceNames() string {
 func (a *API) postSourceAlert(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("source")
 	src, ok := builtinSources[name]
+	if g, isGeneric := a.Sources.Generic[name]; isGeneric && !ok {
+		src, ok = genericSource(name, g), true
+	}
 	if !ok {
 		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: fmt.Sprintf("no alert source %q (built in: apm, alertmanager, %s)", name, sourceNames())})
 		return

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -114,4 +116,84 @@ func TestDatadogAndKibanaToReport(t *testing.T) {
 			return iv.Status == "resolved"
 		}, 30*time.Second, 100*time.Millisecond, c.source)
 	}
+}
+
+func genericSources(t *testing.T) []config.GenericSource {
+	t.Helper()
+	b, err := os.ReadFile("../alertmap/testdata/sources.yaml")
+	require.NoError(t, err)
+	c, err := config.Parse("sources.yaml", b, nil)
+	require.NoError(t, err)
+	return c.Alerts.Sources.Generic
+}
+
+// TestGenericSourceToReport: a CloudWatch alarm through SNS, mapped by the CEL mapping of the
+// configuration, becomes an incident and a report through the real workflow, and the OK
+// notification resolves it.
+func TestGenericSourceToReport(t *testing.T) {
+	for _, k := range []string{"VIGIL_CW_TOKEN", "VIGIL_KUMA_TOKEN", "VIGIL_SCRIPT_TOKEN"} {
+		t.Setenv(k, "tok-"+k)
+	}
+	_, base := testenv.StartDev(t, testenv.DevConfig(t, func(c *config.Config) {
+		c.Alerts.GroupWindow = time.Second
+		c.Alerts.Sources.Generic = genericSources(t)
+	}))
+	body, err := os.ReadFile("../alertmap/testdata/cloudwatch-alarm.json")
+	require.NoError(t, err)
+	auth := map[string]string{"Authorization": "Bearer tok-VIGIL_CW_TOKEN"}
+	code, out := postSource(t, base+"/v1/alerts/cloudwatch", body, auth)
+	require.Equal(t, http.StatusAccepted, code, string(out))
+	var acc struct {
+		WorkflowID string `json:"workflowId"`
+	}
+	require.NoError(t, json.Unmarshal(out, &acc))
+	v := waitIncident(t, base, acc.WorkflowID)
+	require.Equal(t, "completed", v.Status, string(v.Details))
+	t.Logf("report:\n%s", v.Report)
+	require.Contains(t, v.Report, "checkout-api-5xx alert on checkout-api")
+	require.Contains(t, v.Report, "Alert values: threshold=5")
+	require.Contains(t, v.Report, "Link (alarm): https://console.aws.amazon.com/cloudwatch/home#alarmsV2:alarm/checkout-api-5xx")
+
+	ok, err := os.ReadFile("../alertmap/testdata/cloudwatch-ok.json")
+	require.NoError(t, err)
+	code, out = postSource(t, base+"/v1/alerts/cloudwatch", ok, auth)
+	require.Equal(t, http.StatusAccepted, code, string(out))
+	require.Eventually(t, func() bool {
+		var iv incidentView
+		getJSON(t, base+"/v1/incidents/"+acc.WorkflowID, &iv)
+		return iv.Status == "resolved"
+	}, 30*time.Second, 100*time.Millisecond)
+}
+
+// TestAlertMapCLI: `vigil alert map --source NAME < body.json` prints the mapped alert, or each
+// field at fault, and `vigil config check` names a broken expression with file and line.
+func TestAlertMapCLI(t *testing.T) {
+	bin := testenv.BuildVigil(t)
+	cfg := "../alertmap/testdata/sources.yaml"
+	run := func(stdin []byte, args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Stdin = bytes.NewReader(stdin)
+		cmd.Env = append(os.Environ(), "VIGIL_CW_TOKEN=x", "VIGIL_KUMA_TOKEN=x", "VIGIL_SCRIPT_TOKEN=x")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	body, err := os.ReadFile("../alertmap/testdata/uptime-kuma-down.json")
+	require.NoError(t, err)
+	out, err := run(body, "alert", "map", "--source", "uptime-kuma", "--config", cfg)
+	require.NoError(t, err, out)
+	require.Contains(t, out, `"rule": "Monitor down: checkout-api health"`)
+	require.Contains(t, out, `"fingerprint": "uptime-kuma-7"`)
+	require.Contains(t, out, `"resolved": false`)
+
+	out, err = run([]byte(`{"check":"disk_usage","host":"db-1","service":"orders-db","level":"sev1","at":"soon","runbook":"https://w/x","used_percent":1}`),
+		"alert", "map", "--source", "disk-script", "--config", cfg)
+	require.Error(t, err)
+	require.Contains(t, out, "alerts.sources.generic disk-script message: no such key: details")
+	require.Contains(t, out, `alerts.sources.generic disk-script starts_at: "soon" is not an RFC 3339 time`)
+
+	bad := filepath.Join(t.TempDir(), "vigil.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("alerts:\n  sources:\n    generic:\n      - name: s\n        token_env: X\n        rule: 'body.a +'\n        message: '\"m\"'\n        application: '\"a\"'\n"), 0o600))
+	out, err = run(nil, "config", "check", "--config", bad)
+	require.Error(t, err)
+	require.Contains(t, out, "vigil.yaml:6: alerts.sources.generic[0].rule: CEL: ERROR:")
 }

@@ -70,7 +70,7 @@ func do(req *http.Request, stdout io.Writer) ([]byte, error) {
 
 func alertCmd(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usageError{errors.New("usage: vigil alert send --example NAME | --file FILE [--server URL]; vigil alert examples")}
+		return usageError{errors.New("usage: vigil alert send --example NAME | --file FILE [--server URL]; vigil alert map --source NAME [--config FILE] < body.json; vigil alert examples")}
 	}
 	switch args[0] {
 	case "examples":
@@ -78,9 +78,11 @@ func alertCmd(args []string, stdout io.Writer) error {
 			fmt.Fprintln(stdout, n)
 		}
 		return nil
+	case "map":
+		return alertMapCmd(args[1:], os.Stdin, stdout)
 	case "send":
 	default:
-		return usageError{fmt.Errorf("unknown subcommand %q (want send or examples)", args[0])}
+		return usageError{fmt.Errorf("unknown subcommand %q (want send, map or examples)", args[0])}
 	}
 	fs := flag.NewFlagSet("vigil alert send", flag.ContinueOnError)
 	example := fs.String("example", "", "built-in example alert: "+strings.Join(profile.ExampleNames(), ", "))
