@@ -150,7 +150,8 @@ func TestGenericSourceToReport(t *testing.T) {
 	v := waitIncident(t, base, acc.WorkflowID)
 	require.Equal(t, "completed", v.Status, string(v.Details))
 	t.Logf("report:\n%s", v.Report)
-	require.Contains(t, v.Report, "checkout-api-5xx alert on checkout-api")
+	require.Contains(t, v.Report, "checkout-api-5xx")
+	require.Contains(t, v.Report, "Application: checkout-api")
 	require.Contains(t, v.Report, "Alert values: threshold=5")
 	require.Contains(t, v.Report, "Link (alarm): https://console.aws.amazon.com/cloudwatch/home#alarmsV2:alarm/checkout-api-5xx")
 
