@@ -197,6 +197,21 @@ func (m *Masker) recall(v *Vault, text string, regs []region) []region {
 	}
 	var extra []region // the recalled regions, in text order
 	prevEnd, prevShape, prevRecall := -1, uint8(0), false
+	nextStart := -1 // where the region after the current gap starts (-1: none)
+	// word reports whether text[i:j] is a whole word of the masked text: as recallWord, except
+	// that a masked region across a single '.' does not make a number look like the digits of
+	// a decimal ("Co00.000000" with Co00 masked): in the masked text that neighbour is a token.
+	word := func(i, j int, v string) bool {
+		if recallWord(text, i, j, v) {
+			return true
+		}
+		if (i > 0 && isAlnum(text[i-1]) && !escBefore(text, i)) || (j < len(text) && isAlnum(text[j])) {
+			return false
+		}
+		left := leftOK(text, i, v) || (i >= 1 && text[i-1] == '.' && i-1 == prevEnd)
+		right := rightOK(text, j, v) || (j < len(text) && text[j] == '.' && j+1 == nextStart)
+		return left && right
+	}
 	// match returns the end and candidate of a value at text[i:], whose first run ends at r.
 	match := func(i, r, hi int) (int, recallCand) {
 		run := text[i:r]
@@ -205,7 +220,7 @@ func (m *Masker) recall(v *Vault, text string, regs []region) []region {
 		}
 		if x, ok := local[run]; ok {
 			for ; x >= 0; x = vals[x].next {
-				if j := i + len(vals[x].v); j <= hi && text[i:j] == vals[x].v && recallWord(text, i, j, vals[x].v) {
+				if j := i + len(vals[x].v); j <= hi && text[i:j] == vals[x].v && word(i, j, vals[x].v) {
 					return j, vals[x].recallCand
 				}
 			}
@@ -213,7 +228,7 @@ func (m *Masker) recall(v *Vault, text string, regs []region) []region {
 		if vidx != nil {
 			for _, e := range vidx[run] {
 				val := v.Entries[e].Value
-				if j := i + len(val); j <= hi && text[i:j] == val && recallWord(text, i, j, val) {
+				if j := i + len(val); j <= hi && text[i:j] == val && word(i, j, val) {
 					return j, recallCand{kind: kHost, shape: shName} // the vault has its token
 				}
 			}
@@ -221,6 +236,10 @@ func (m *Masker) recall(v *Vault, text string, regs []region) []region {
 		return 0, recallCand{}
 	}
 	gap := func(lo, hi int, next *region) {
+		nextStart = -1
+		if next != nil {
+			nextStart = next.start
+		}
 		for i := lo; i < hi; {
 			if !isAlnum(text[i]) {
 				i++
