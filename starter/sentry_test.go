@@ -153,3 +153,23 @@ func TestSentryRefusals(t *testing.T) {
 	req.Header.Set(HeaderSentrySignature, signedBySentry(body))
 	require.Equal(t, http.StatusUnsupportedMediaType, serve(h, req).Code)
 }
+
+// The trace ID a source carries reaches the alert, so the incident fetches its profile.
+func TestSourcesCarryTraceIDs(t *testing.T) {
+	tc := &fakeTemporal{}
+	h := sourcesAPI(tc)
+	body := strings.Replace(fixture(t, "sentry/issue-alert.json"), `"contexts": {`, `"contexts": {"trace": {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7", "type": "trace"},`, 1)
+	rec := sentryPost(h, "event_alert", body, signedBySentry)
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	require.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", tc.inputs[0].(workflows.IncidentInput).Alert.TraceID)
+
+	dd := strings.Replace(fixture(t, "datadog/triggered.json"), `team:payments`, `team:payments,trace_id:7f3a9c1e2b4d`, 1)
+	rec = tokenPost(h, "datadog", "dd-token", dd)
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	require.Equal(t, "7f3a9c1e2b4d", tc.inputs[1].(workflows.IncidentInput).Alert.TraceID)
+
+	kb := strings.Replace(fixture(t, "kibana/active.json"), `"host": ""`, `"host": "", "trace_id": "0af7651916cd43dd8448eb211c80319c"`, 1)
+	rec = tokenPost(h, "kibana", "kb-token", kb)
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	require.Equal(t, "0af7651916cd43dd8448eb211c80319c", tc.inputs[2].(workflows.IncidentInput).Alert.TraceID)
+}
