@@ -253,6 +253,7 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			ChangeNotify:      cfg.ChangeTracking.Notify,
 			PublicURL:         publicURL(cfg, a),
 			IncidentLifetime:  cfg.Alerts.IncidentLifetime,
+			ApplicationLabel:  cfg.Alerts.ApplicationLabel,
 			Investigation: workflows.InvestigationOptions{Disabled: cfg.Alerts.Investigation.Disabled,
 				LookBack: cfg.Alerts.Investigation.LookBack, Window: cfg.Alerts.Investigation.Window},
 			EagerStart: mode == ModeDev,

@@ -388,6 +388,9 @@ type Alerts struct {
 	// IncidentLifetime is how long a group's incident stays open, folding later alerts of the
 	// group and waiting for their resolution (> 0).
 	IncidentLifetime time.Duration `yaml:"incident_lifetime"`
+	// ApplicationLabel is the label of Alertmanager and Grafana alerts that names the application;
+	// it is tried first, then application, service, service_name, app and job.
+	ApplicationLabel string `yaml:"application_label"`
 	// Investigation tunes what Vigil gathers about an alert's application before its report.
 	Investigation Investigation `yaml:"investigation"`
 	// Sources are the named alert sources of POST /v1/alerts/{source}, each verified its own way;

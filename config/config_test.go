@@ -981,7 +981,9 @@ func TestInvestigationValidation(t *testing.T) {
 	require.Equal(t, 6*time.Hour, c.Alerts.Investigation.LookBack)
 	c.Alerts.Investigation.LookBack = -time.Hour
 	c.Alerts.Investigation.Window = time.Minute
+	c.Alerts.ApplicationLabel = "team-service"
 	err := c.Validate()
+	require.ErrorContains(t, err, "alerts.application_label")
 	require.ErrorContains(t, err, "alerts.investigation.look_back")
 	require.ErrorContains(t, err, "alerts.investigation.window")
 }

@@ -128,6 +128,9 @@ func (c *Config) Validate() error {
 	if c.Alerts.IncidentLifetime <= 0 {
 		v.add("alerts.incident_lifetime", "must be > 0, got %s", c.Alerts.IncidentLifetime)
 	}
+	if l := c.Alerts.ApplicationLabel; l != "" && !labelNameRE.MatchString(l) {
+		v.add("alerts.application_label", "%q is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)", l)
+	}
 	if lb := c.Alerts.Investigation.LookBack; lb < 0 || lb > 7*24*time.Hour {
 		v.add("alerts.investigation.look_back", "must be between 0 (the default, 6h) and 168h, got %s", lb)
 	}

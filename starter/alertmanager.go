@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -113,6 +114,18 @@ func GroupIncidentID(sender, groupKey string) string {
 	return "incident-group-" + hex.EncodeToString(sum[:8])
 }
 
+// DefaultApplicationLabels are the alert labels that name the application, tried in order, when
+// alerts.application_label names none (or the alert lacks it).
+var DefaultApplicationLabels = []string{"application", "service", "service_name", "app", "job"}
+
+// applicationLabels are the labels tried for an alert's application: the configured one first.
+func (a *API) applicationLabels() []string {
+	if a.ApplicationLabel == "" {
+		return DefaultApplicationLabels
+	}
+	return append([]string{a.ApplicationLabel}, DefaultApplicationLabels...)
+}
+
 func first(m map[string]string, keys ...string) string {
 	for _, k := range keys {
 		if v := m[k]; v != "" {
@@ -124,7 +137,7 @@ func first(m map[string]string, keys ...string) string {
 
 // toAlert turns an Alertmanager alert into Vigil's alert model. A Grafana alert (grafana) whose
 // labels name no application is filed under its folder (grafana_folder), else "grafana".
-func toAlert(a AlertmanagerAlert, common map[string]string, grafana bool) (*profile.Alert, error) {
+func toAlert(a AlertmanagerAlert, common map[string]string, grafana bool, appLabels []string) (*profile.Alert, error) {
 	labels := map[string]string{}
 	for k, v := range common {
 		labels[k] = v
@@ -148,7 +161,7 @@ func toAlert(a AlertmanagerAlert, common map[string]string, grafana bool) (*prof
 		"rule":        labels["alertname"],
 		"message":     msg,
 		"severity":    sev,
-		"application": first(labels, "application", "service", "app", "job"),
+		"application": first(labels, appLabels...),
 		"instance":    first(labels, "instance", "pod"),
 		"fingerprint": a.Fingerprint,
 		"startsAt":    a.StartsAt,
@@ -211,7 +224,12 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 			Field: "alerts", Message: fmt.Sprintf("at most %d alerts per notification, got %d (set max_alerts in Alertmanager's webhook_config)", MaxAlertmanagerAlerts, n)}}})
 		return
 	}
-	for _, k := range amValueLabels {
+	// The labels held to the size limit: those Vigil reads, the configured application label too.
+	limited := amValueLabels
+	if l := a.ApplicationLabel; l != "" && !slices.Contains(limited, l) {
+		limited = append(slices.Clone(limited), l)
+	}
+	for _, k := range limited {
 		if v, ok := p.CommonLabels[k]; ok {
 			limitField(&probs, "commonLabels."+k, v)
 		}
@@ -234,7 +252,7 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 			continue
 		}
 		n := len(probs)
-		for _, k := range amValueLabels {
+		for _, k := range limited {
 			if v, ok := al.Labels[k]; ok {
 				limitField(&probs, field+".labels."+k, v)
 			}
@@ -247,7 +265,7 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 		if len(probs) > n {
 			continue
 		}
-		alert, err := toAlert(al, p.CommonLabels, p.Version == grafanaVersion)
+		alert, err := toAlert(al, p.CommonLabels, p.Version == grafanaVersion, a.applicationLabels())
 		if err != nil {
 			var many profile.FieldErrors
 			var one *profile.FieldError
@@ -329,7 +347,7 @@ func (a *API) signalGroup(w http.ResponseWriter, r *http.Request, groupKey strin
 // amValueLabels are the labels whose values become an alert's rule, application or instance
 // (search attributes and workflow-ID parts; grafana_folder is a Grafana alert's application
 // when it names none), checked against MaxNameBytes.
-var amValueLabels = []string{"alertname", "severity", "application", "service", "app", "job", "instance", "pod", "grafana_folder"}
+var amValueLabels = []string{"alertname", "severity", "application", "service", "service_name", "app", "job", "instance", "pod", "grafana_folder"}
 
 // amField maps an alert-model field to the Alertmanager payload's name for it.
 func amField(f string) string {

@@ -62,6 +62,9 @@ type API struct {
 	// DefaultGroupWindow and DefaultIncidentLifetime).
 	GroupWindow      time.Duration
 	IncidentLifetime time.Duration
+	// ApplicationLabel is the alert label that names the application (alerts.application_label),
+	// tried before DefaultApplicationLabels.
+	ApplicationLabel string
 	// Investigation tunes the investigation of every incident (alerts.investigation).
 	Investigation workflows.InvestigationOptions
 	// HealthOnly serves only /healthz and /metrics (what a `vigil worker` exposes).
