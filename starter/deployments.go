@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -243,7 +244,83 @@ func (a *API) getDeployment(w http.ResponseWriter, r *http.Request) {
 		a.deploymentProblem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	v := DeploymentView{DeploymentState: st, Incidents: []DeploymentIncident{}}
+	if a.Store != nil {
+		if v.Incidents, err = a.deploymentIncidents(r, st); err != nil {
+			v.Incidents, v.IncidentsError = []DeploymentIncident{}, err.Error()
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// DeploymentView is GET /v1/deployments/{id}: the deployment's state and the incidents of its
+// applications that started within its tracking window.
+type DeploymentView struct {
+	workflows.DeploymentState
+	Incidents []DeploymentIncident `json:"incidents"`
+	// IncidentsError says why the incidents could not be listed.
+	IncidentsError string `json:"incidentsError,omitempty"`
+}
+
+// DeploymentIncident is an incident of a deployment's application that started within the
+// deployment's tracking window.
+type DeploymentIncident struct {
+	WorkflowID  string    `json:"workflowId"`
+	Application string    `json:"application"`
+	Rule        string    `json:"rule"`
+	Severity    string    `json:"severity,omitempty"`
+	Status      string    `json:"status"`
+	StartsAt    time.Time `json:"startsAt"`
+	Link        string    `json:"link"`
+}
+
+// maxDeploymentIncidents is how many of each application's newest incidents are looked at.
+const maxDeploymentIncidents = 200
+
+// deploymentIncidents lists the incidents of the deployment's applications whose alert started
+// within its tracking window: from the change's start (its "started" event, else the planned
+// time) to the end of its last checkpoint once tracking is over, else to now. Oldest first.
+func (a *API) deploymentIncidents(r *http.Request, st workflows.DeploymentState) ([]DeploymentIncident, error) {
+	from := st.Deployment.PlannedAt
+	if st.StartedAt != nil && st.StartedAt.Before(from) {
+		from = *st.StartedAt
+	}
+	to := time.Now()
+	switch st.Status {
+	case "done", "rolled-back", "cancelled":
+		to = from
+		for _, cp := range st.Checkpoints {
+			if cp.To.After(to) {
+				to = cp.To
+			}
+		}
+	}
+	out := []DeploymentIncident{}
+	seen := map[string]bool{}
+	for _, app := range st.Deployment.Applications {
+		incs, err := a.Store.ListIncidents(r.Context(), store.IncidentFilter{Application: app.Name, Limit: maxDeploymentIncidents})
+		if err != nil {
+			return nil, fmt.Errorf("incidents of %s: %w", app.Name, err)
+		}
+		for _, inc := range incs {
+			var al struct {
+				StartsAt time.Time `json:"startsAt"`
+			}
+			_ = json.Unmarshal(inc.Alert, &al)
+			at := al.StartsAt
+			if at.IsZero() {
+				at = inc.CreatedAt
+			}
+			if seen[inc.WorkflowID] || at.Before(from) || at.After(to) {
+				continue
+			}
+			seen[inc.WorkflowID] = true
+			out = append(out, DeploymentIncident{WorkflowID: inc.WorkflowID, Application: inc.Application, Rule: inc.AlertName,
+				Severity: inc.Severity, Status: inc.Status, StartsAt: at, Link: "/v1/incidents/" + inc.WorkflowID})
+		}
+	}
+	slices.SortStableFunc(out, func(x, y DeploymentIncident) int { return x.StartsAt.Compare(y.StartsAt) })
+	return out, nil
 }
 
 // getGate answers the release system: proceed, hold (with reasons) or pending. It reads the

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigil-ops/vigil/analyst"
 	"github.com/vigil-ops/vigil/config"
+	"github.com/vigil-ops/vigil/starter"
 	"github.com/vigil-ops/vigil/tests/testenv"
 	"github.com/vigil-ops/vigil/workflows"
 )
@@ -181,4 +182,15 @@ func TestInvestigationAgainstRealPrometheus(t *testing.T) {
 	require.Contains(t, summary, "error ratio 3.0 % vs 0.5 % a day ago and 0.5 % a week ago")
 	require.Contains(t, summary, "Vigil recorded no deployment of payment-api in the 6 h before the alert")
 	require.NotContains(t, undeployed.report, "2026.12.02-3")
+
+	// The deployment's view links back: the incident of its application that started within its
+	// tracking window, not the other application's.
+	var view starter.DeploymentView
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/v1/deployments/2026.12.02-3", &view))
+	require.Len(t, view.Incidents, 1, "%+v", view.Incidents)
+	require.Equal(t, "checkout-api", view.Incidents[0].Application)
+	require.Equal(t, "HighErrorRate", view.Incidents[0].Rule)
+	require.True(t, view.Incidents[0].StartsAt.Equal(alertAt))
+	require.Equal(t, "/v1/incidents/"+view.Incidents[0].WorkflowID, view.Incidents[0].Link)
+	require.NotEmpty(t, view.Checkpoints, "the state is still there")
 }
