@@ -87,6 +87,7 @@ type finding struct {
 type conclusion struct {
 	start      time.Time
 	change     *Change // the latest deployment that took effect before the alert
+	suspect    *Change // change, when it can be the cause (see relatedChange)
 	later      []Change
 	degraded   []finding
 	surge      *finding // traffic well above both baselines
@@ -118,7 +119,11 @@ func metricOrder(alert *profile.Alert) func(a, b finding) int {
 		}
 		return 4
 	}
-	return func(a, b finding) int { return cmp.Compare(rank(a), rank(b)) }
+	// Among latencies the higher percentile first: it is what latency alerts are written on.
+	pctl := map[string]int{"latency_p99": 0, "latency_p95": 1, "latency_p90": 2, "latency_p50": 3}
+	return func(a, b finding) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(pctl[a.metric], pctl[b.metric]))
+	}
 }
 
 func conclude(alert *profile.Alert, inv *Investigation) conclusion {
@@ -166,6 +171,9 @@ func conclude(alert *profile.Alert, inv *Investigation) conclusion {
 			c.surge = &fd
 		}
 	}
+	if c.change != nil && relatedChange(*c.change, c.start) {
+		c.suspect = c.change
+	}
 	slices.SortStableFunc(c.degraded, metricOrder(alert))
 	for _, t := range inv.Tables {
 		rows := slices.Clone(t.Rows)
@@ -188,6 +196,28 @@ func conclude(alert *profile.Alert, inv *Investigation) conclusion {
 		}
 	}
 	return c
+}
+
+// relatedWindow is how long before an alert a deployment is taken for its cause whatever its
+// checks said.
+const relatedWindow = time.Hour
+
+// relatedChange reports whether a deployment before the alert can be its cause: it took effect
+// within relatedWindow of the alert's start, or its own checks did not find it STABLE. A
+// deployment hours before whose checkpoints since judged it STABLE is not what started the alert.
+func relatedChange(ch Change, start time.Time) bool {
+	return start.Sub(ch.At) <= relatedWindow || ch.State != "STABLE"
+}
+
+// errorsRegressed reports whether an error metric regressed: only then is the top failing
+// endpoint evidence for the summary.
+func (c conclusion) errorsRegressed() bool {
+	for _, f := range c.degraded {
+		if strings.Contains(f.metric, "error") {
+			return true
+		}
+	}
+	return false
 }
 
 // metricValue formats a health metric's value in its unit.
@@ -343,8 +373,8 @@ func minutesBetween(a, b time.Time) int {
 
 // lookBack formats the look-back as hours (or minutes below an hour).
 func lookBack(d time.Duration) string {
-	if d >= time.Hour && d%time.Hour == 0 {
-		return strconv.Itoa(int(d/time.Hour)) + " h"
+	if d >= time.Hour {
+		return strconv.FormatFloat(round1(d.Hours()), 'f', -1, 64) + " h"
 	}
 	return strconv.Itoa(int(d.Round(time.Minute)/time.Minute)) + " min"
 }

@@ -74,7 +74,7 @@ func TestWriteInvestigatedWithoutDeploymentSaysWhatItChecked(t *testing.T) {
 		if _, err := ParseReport(r.Render()); err != nil {
 			t.Fatal(err)
 		}
-		want := map[string][]string{"en": {"points at no cause", "deployments of checkout-api in the 6 h", "throughput"},
+		want := map[string][]string{"en": {"points at no cause", "no deployment of checkout-api in the 6 h", "throughput"},
 			"ko": {"원인을 찾지 못했습니다", "6 h", "처리량"}}[lang]
 		for _, w := range want {
 			if !strings.Contains(r.Summary, w) {
@@ -99,5 +99,32 @@ func TestWriteInvestigatedNamesFailedParts(t *testing.T) {
 	}
 	if p := InvestigationPrompt(al, inv); !strings.Contains(p, "store down") {
 		t.Errorf("prompt: %s", p)
+	}
+}
+
+// A deployment hours before the alert that its own checks judged STABLE is not taken for the
+// cause; the report says so.
+func TestWriteInvestigatedUnrelatedDeployment(t *testing.T) {
+	al, inv := investigatedAlert()
+	inv.Changes[0].At = al.StartsAt.Add(-5 * time.Hour)
+	inv.Changes[0].State = "STABLE"
+	for lang, want := range map[string][]string{
+		"en": {"look at its dependencies", "took effect 5 h before the alert and its checks judged it STABLE"},
+		"ko": {"의존 서비스와 인프라를 확인", "5 h 전에 적용되었고 점검 판정은 STABLE"},
+	} {
+		r := WriteInvestigated(al, inv, lang)
+		for _, w := range want {
+			if !strings.Contains(r.Summary, w) {
+				t.Errorf("%s summary lacks %q: %s", lang, w, r.Summary)
+			}
+		}
+		if _, err := ParseReport(r.Render()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Not judged STABLE (UNSTABLE, or not judged yet): still a suspect, however long ago.
+	inv.Changes[0].State = "UNSTABLE"
+	if r := WriteInvestigated(al, inv, "en"); !strings.Contains(r.Summary, "Most likely cause: the deployment") {
+		t.Errorf("summary: %s", r.Summary)
 	}
 }

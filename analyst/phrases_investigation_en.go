@@ -3,6 +3,7 @@ package analyst
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // englishInvestigation writes the investigated report (an alert without a profile) in English.
@@ -62,25 +63,35 @@ func (p englishInvestigation) summary(v view, inv *Investigation, c conclusion) 
 	for _, f := range c.degraded[:min(2, len(c.degraded))] {
 		ev = append(ev, p.evidence(f))
 	}
-	if s := p.failingRow(c); s != "" {
+	if s := p.failingRow(c); s != "" && c.errorsRegressed() {
 		ev = append(ev, s)
 	}
 	evidence := strings.Join(ev, "; ")
 	switch {
-	case c.change != nil && len(c.degraded) > 0:
+	case c.suspect != nil && len(c.degraded) > 0:
 		return fmt.Sprintf("%s on %s started %d minutes after %s; %s. Most likely cause: the deployment %s.",
-			v.rule, v.app, minutesBetween(c.change.At, c.start), p.deployment(c.change, inv.Application), evidence, c.change.ID)
-	case c.change != nil:
+			v.rule, v.app, minutesBetween(c.suspect.At, c.start), p.deployment(c.suspect, inv.Application), evidence, c.suspect.ID)
+	case c.suspect != nil:
 		return fmt.Sprintf("%s on %s started %d minutes after %s; %s. The deployment is the only change found and the most likely cause.",
-			v.rule, v.app, minutesBetween(c.change.At, c.start), p.deployment(c.change, inv.Application), p.noRegression(c))
+			v.rule, v.app, minutesBetween(c.suspect.At, c.start), p.deployment(c.suspect, inv.Application), p.noRegression(c))
 	case len(c.degraded) > 0 && c.surge != nil:
-		return fmt.Sprintf("%s on %s: %s, with traffic at %s; no deployment of %s in the %s before. Most likely cause: the traffic surge.",
-			v.rule, v.app, evidence, p.evidence(*c.surge), inv.Application, lookBack(inv.LookBack))
+		return fmt.Sprintf("%s on %s: %s, with traffic at %s; %s. Most likely cause: the traffic surge.",
+			v.rule, v.app, evidence, p.evidence(*c.surge), p.noChange(inv, c))
 	case len(c.degraded) > 0:
-		return fmt.Sprintf("%s on %s: %s. Vigil recorded no deployment of %s in the %s before the alert: the regression did not follow a change Vigil knows of (look at its dependencies and infrastructure).",
-			v.rule, v.app, evidence, inv.Application, lookBack(inv.LookBack))
+		return fmt.Sprintf("%s on %s: %s. %s: the regression did not follow a change Vigil knows of (look at its dependencies and infrastructure).",
+			v.rule, v.app, evidence, p.noChange(inv, c))
 	}
 	return fmt.Sprintf("%s on %s: the investigation points at no cause. Checked: %s.", v.rule, v.app, p.checked(inv, c))
+}
+
+// noChange says that no deployment can be the cause: none in the look-back, or only one long
+// before the alert that its checks judged STABLE.
+func (p englishInvestigation) noChange(inv *Investigation, c conclusion) string {
+	if c.change == nil {
+		return fmt.Sprintf("Vigil recorded no deployment of %s in the %s before the alert", inv.Application, lookBack(inv.LookBack))
+	}
+	return fmt.Sprintf("the last deployment of %s, %s, took effect %s before the alert and its checks judged it %s",
+		inv.Application, c.change.ID, lookBack(c.start.Sub(c.change.At).Round(time.Minute)), c.change.State)
 }
 
 func (p englishInvestigation) noRegression(c conclusion) string {
@@ -96,7 +107,7 @@ func (p englishInvestigation) checked(inv *Investigation, c conclusion) string {
 	if f, ok := inv.failed(PartChanges); ok {
 		parts = append(parts, "deployments (could not be read: "+f.Error+")")
 	} else {
-		parts = append(parts, fmt.Sprintf("deployments of %s in the %s before the alert (none)", inv.Application, lookBack(inv.LookBack)))
+		parts = append(parts, p.noChange(inv, c))
 	}
 	switch {
 	case len(c.checked) > 0:
@@ -137,6 +148,9 @@ func (p englishInvestigation) changes(v view, inv *Investigation, c conclusion) 
 			s += "; no verdict yet"
 		}
 		s += ")."
+		if c.suspect == nil {
+			s += fmt.Sprintf(" Not taken for the cause: it took effect %s before the alert and its checks found it %s.", lookBack(c.start.Sub(ch.At).Round(time.Minute)), ch.State)
+		}
 		if more := len(inv.Changes) - 1 - len(c.later); more > 0 {
 			s += fmt.Sprintf(" %d earlier deployment(s) in the %s.", more, lookBack(inv.LookBack))
 		}
@@ -233,21 +247,21 @@ func (p englishInvestigation) tables(v view, inv *Investigation, c conclusion) s
 
 func (p englishInvestigation) actions(v view, inv *Investigation, c conclusion) []string {
 	var out []string
-	if c.change != nil {
+	if c.suspect != nil {
 		out = append(out, fmt.Sprintf("Review %s (GET /v1/deployments/%s) and roll it back if the %s does not recover.",
-			p.deployment(c.change, inv.Application), c.change.ID, p.firstMetric(c, "metrics")))
+			p.deployment(c.suspect, inv.Application), c.suspect.ID, p.firstMetric(c, "metrics")))
 	}
 	if c.failing != nil {
 		out = append(out, fmt.Sprintf("Look at the failing requests of %s (logs and traces of the last %s) for the error behind the 5xx.",
 			endpoint(*c.failing), lookBack(inv.To.Sub(inv.From))))
 	}
 	switch {
-	case c.change == nil && c.surge != nil && len(c.degraded) > 0:
+	case c.suspect == nil && c.surge != nil && len(c.degraded) > 0:
 		out = append(out, fmt.Sprintf("Find where the extra traffic to %s comes from and scale out or rate-limit it.", inv.Application))
-	case c.change == nil && len(c.degraded) > 0:
+	case c.suspect == nil && len(c.degraded) > 0:
 		out = append(out, fmt.Sprintf("Check the dependencies of %s (databases, downstream services) and its infrastructure for an outage that started with the %s.",
 			inv.Application, p.firstMetric(c, "regression")))
-	case c.change == nil:
+	case c.suspect == nil:
 		out = append(out, fmt.Sprintf("Check the alert's own query and threshold against the metrics of %s, and send a transaction profile or trace ID with the alert for a profile analysis.", inv.Application))
 	}
 	if len(inv.Failed) > 0 {

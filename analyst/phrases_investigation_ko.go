@@ -3,6 +3,7 @@ package analyst
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // koreanInvestigation writes the investigated report (an alert without a profile) in Korean.
@@ -57,25 +58,34 @@ func (p koreanInvestigation) summary(v view, inv *Investigation, c conclusion) s
 	for _, f := range c.degraded[:min(2, len(c.degraded))] {
 		ev = append(ev, p.evidence(f))
 	}
-	if s := p.failingRow(c); s != "" {
+	if s := p.failingRow(c); s != "" && c.errorsRegressed() {
 		ev = append(ev, s)
 	}
 	evidence := strings.Join(ev, "; ")
 	switch {
-	case c.change != nil && len(c.degraded) > 0:
+	case c.suspect != nil && len(c.degraded) > 0:
 		return fmt.Sprintf("%s의 %s 알림은 %s %d분 후에 시작되었습니다; %s. 가장 유력한 원인은 배포 %s입니다.",
-			v.app, v.rule, p.deployment(c.change, inv.Application), minutesBetween(c.change.At, c.start), evidence, c.change.ID)
-	case c.change != nil:
+			v.app, v.rule, p.deployment(c.suspect, inv.Application), minutesBetween(c.suspect.At, c.start), evidence, c.suspect.ID)
+	case c.suspect != nil:
 		return fmt.Sprintf("%s의 %s 알림은 %s %d분 후에 시작되었습니다; %s. 찾은 변경은 이 배포뿐이며 가장 유력한 원인입니다.",
-			v.app, v.rule, p.deployment(c.change, inv.Application), minutesBetween(c.change.At, c.start), p.noRegression(c))
+			v.app, v.rule, p.deployment(c.suspect, inv.Application), minutesBetween(c.suspect.At, c.start), p.noRegression(c))
 	case len(c.degraded) > 0 && c.surge != nil:
-		return fmt.Sprintf("%s의 %s 알림: %s, 트래픽 %s; 알림 전 %s 동안 %s 배포는 없었습니다. 가장 유력한 원인은 트래픽 급증입니다.",
-			v.app, v.rule, evidence, p.evidence(*c.surge), lookBack(inv.LookBack), inv.Application)
+		return fmt.Sprintf("%s의 %s 알림: %s, 트래픽 %s; %s. 가장 유력한 원인은 트래픽 급증입니다.",
+			v.app, v.rule, evidence, p.evidence(*c.surge), p.noChange(inv, c))
 	case len(c.degraded) > 0:
-		return fmt.Sprintf("%s의 %s 알림: %s. Vigil에는 알림 전 %s 동안 %s의 배포 기록이 없어, Vigil이 아는 변경 뒤에 생긴 문제가 아닙니다(의존 서비스와 인프라를 확인하십시오).",
-			v.app, v.rule, evidence, lookBack(inv.LookBack), inv.Application)
+		return fmt.Sprintf("%s의 %s 알림: %s. %s: Vigil이 아는 변경 뒤에 생긴 문제가 아닙니다(의존 서비스와 인프라를 확인하십시오).",
+			v.app, v.rule, evidence, p.noChange(inv, c))
 	}
 	return fmt.Sprintf("%s의 %s 알림: 조사에서 원인을 찾지 못했습니다. 확인한 항목: %s.", v.app, v.rule, p.checked(inv, c))
+}
+
+// noChange says that no deployment can be the cause.
+func (p koreanInvestigation) noChange(inv *Investigation, c conclusion) string {
+	if c.change == nil {
+		return fmt.Sprintf("Vigil에는 알림 전 %s 동안 %s의 배포 기록이 없습니다", lookBack(inv.LookBack), inv.Application)
+	}
+	return fmt.Sprintf("%s의 마지막 배포 %s는 알림 %s 전에 적용되었고 점검 판정은 %s입니다",
+		inv.Application, c.change.ID, lookBack(c.start.Sub(c.change.At).Round(time.Minute)), c.change.State)
 }
 
 func (p koreanInvestigation) noRegression(c conclusion) string {
@@ -90,7 +100,7 @@ func (p koreanInvestigation) checked(inv *Investigation, c conclusion) string {
 	if f, ok := inv.failed(PartChanges); ok {
 		parts = append(parts, "배포 기록(읽지 못함: "+f.Error+")")
 	} else {
-		parts = append(parts, fmt.Sprintf("알림 전 %s 동안의 %s 배포(없음)", lookBack(inv.LookBack), inv.Application))
+		parts = append(parts, p.noChange(inv, c))
 	}
 	switch {
 	case len(c.checked) > 0:
@@ -131,6 +141,9 @@ func (p koreanInvestigation) changes(v view, inv *Investigation, c conclusion) s
 			s += "; 아직 판정 없음"
 		}
 		s += ")."
+		if c.suspect == nil {
+			s += fmt.Sprintf(" 알림 %s 전에 적용되었고 배포 점검 판정이 %s이므로 원인으로 보지 않습니다.", lookBack(c.start.Sub(ch.At).Round(time.Minute)), ch.State)
+		}
 		if more := len(inv.Changes) - 1 - len(c.later); more > 0 {
 			s += fmt.Sprintf(" %s 동안 그 이전 배포 %d건.", lookBack(inv.LookBack), more)
 		}
@@ -218,21 +231,21 @@ func (p koreanInvestigation) tables(v view, inv *Investigation, c conclusion) st
 
 func (p koreanInvestigation) actions(v view, inv *Investigation, c conclusion) []string {
 	var out []string
-	if c.change != nil {
+	if c.suspect != nil {
 		out = append(out, fmt.Sprintf("%s를 검토하고(GET /v1/deployments/%s) %s이(가) 회복되지 않으면 롤백하십시오.",
-			p.deployment(c.change, inv.Application), c.change.ID, p.firstMetric(c, "지표")))
+			p.deployment(c.suspect, inv.Application), c.suspect.ID, p.firstMetric(c, "지표")))
 	}
 	if c.failing != nil {
 		out = append(out, fmt.Sprintf("%s의 실패한 요청(최근 %s의 로그와 트레이스)에서 5xx의 원인 오류를 확인하십시오.",
 			endpoint(*c.failing), lookBack(inv.To.Sub(inv.From))))
 	}
 	switch {
-	case c.change == nil && c.surge != nil && len(c.degraded) > 0:
+	case c.suspect == nil && c.surge != nil && len(c.degraded) > 0:
 		out = append(out, fmt.Sprintf("%s로 늘어난 트래픽의 출처를 찾아 확장하거나 유입을 제한하십시오.", inv.Application))
-	case c.change == nil && len(c.degraded) > 0:
+	case c.suspect == nil && len(c.degraded) > 0:
 		out = append(out, fmt.Sprintf("%s의 의존 서비스(데이터베이스, 하위 서비스)와 인프라에서 %s 악화와 함께 시작된 장애가 있는지 확인하십시오.",
 			inv.Application, p.firstMetric(c, "지표")))
-	case c.change == nil:
+	case c.suspect == nil:
 		out = append(out, fmt.Sprintf("알림 쿼리와 임계값을 %s의 지표와 대조하고, 프로파일 분석을 위해 알림에 트랜잭션 프로파일이나 트레이스 ID를 함께 보내십시오.", inv.Application))
 	}
 	if len(inv.Failed) > 0 {
