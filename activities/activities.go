@@ -56,6 +56,8 @@ type Activities struct {
 	Health HealthSource
 	// Enricher runs the further queries behind a change verdict (nil: not configured).
 	Enricher Enricher
+	// Exemplars reads the exemplars of an application's latency series (nil: not configured).
+	Exemplars ExemplarSource
 	// Alerts reads the alerts Alertmanager holds (alertmanager.url; nil: not configured).
 	Alerts AlertSource
 	// AlertLabel is the alert label that names the application (alertmanager.application_label;

@@ -1,10 +1,13 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -12,6 +15,7 @@ import (
 	"github.com/vigil-ops/vigil/analyst"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/promsource"
 	"github.com/vigil-ops/vigil/store"
 )
 
@@ -101,4 +105,69 @@ func (a *Activities) InvestigationPrompt(_ context.Context, in InvestigationProm
 		return "", errors.New("no investigation")
 	}
 	return analyst.InvestigationPrompt(&in.Alert, in.Investigation), nil
+}
+
+// ExemplarSource reads the exemplars of an application's latency series (Prometheus).
+type ExemplarSource interface {
+	Exemplars(ctx context.Context, app string, from, to time.Time) ([]promsource.Exemplar, error)
+}
+
+// ExemplarRequest asks for the trace of a real request of the application in [From, To].
+type ExemplarRequest struct {
+	Application string    `json:"application"`
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+}
+
+// exemplarCandidates is how many exemplars' traces are tried before giving up.
+const exemplarCandidates = 3
+
+// ExemplarTrace finds the failing (5xx) request with the longest duration among the exemplars of
+// the application's latency series in the window (else the slowest request), fetches its trace
+// from the trace sources and runs the profile detectors on it. Without exemplars, a trace source
+// or a trace that can be found, the result says why (Note) rather than failing.
+func (a *Activities) ExemplarTrace(ctx context.Context, in ExemplarRequest) (*analyst.ExemplarTrace, error) {
+	switch {
+	case a.Exemplars == nil:
+		return &analyst.ExemplarTrace{Note: "no metrics source is configured (prometheus.url)"}, nil
+	case len(a.Traces) == 0:
+		return &analyst.ExemplarTrace{Note: "no trace source is configured (traces)"}, nil
+	}
+	ex, err := a.Exemplars.Exemplars(ctx, in.Application, in.From, in.To)
+	if err != nil {
+		return nil, fmt.Errorf("exemplars of %s: %w", in.Application, err)
+	}
+	if len(ex) == 0 {
+		return &analyst.ExemplarTrace{Note: "the latency series of " + in.Application + " carry no exemplars in the window"}, nil
+	}
+	failing := func(e promsource.Exemplar) bool {
+		return strings.HasPrefix(e.SeriesLabels["http_response_status_code"], "5")
+	}
+	slices.SortStableFunc(ex, func(x, y promsource.Exemplar) int {
+		if fx, fy := failing(x), failing(y); fx != fy {
+			if fx {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(y.Value, x.Value)
+	})
+	var notes []string
+	tried := map[string]bool{}
+	for _, e := range ex {
+		if tried[e.TraceID] || len(tried) == exemplarCandidates {
+			continue
+		}
+		tried[e.TraceID] = true
+		p, err := a.Traces.Fetch(ctx, e.TraceID)
+		if err != nil || p == nil {
+			notes = append(notes, fmt.Sprintf("trace %s: %v", e.TraceID, err))
+			continue
+		}
+		route := cmp.Or(e.SeriesLabels["http_route"], p.Transaction.URL)
+		return &analyst.ExemplarTrace{TraceID: e.TraceID, Endpoint: strings.TrimSpace(e.SeriesLabels["http_request_method"] + " " + route),
+			Status: e.SeriesLabels["http_response_status_code"], Failing: failing(e), ValueMs: e.Value * 1000,
+			Facts: analyst.Detect(p, a.Thresholds), Note: strings.Join(notes, "; ")}, nil
+	}
+	return &analyst.ExemplarTrace{Note: "no exemplar's trace could be fetched: " + strings.Join(notes, "; ")}, nil
 }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/promsource"
 	"github.com/vigil-ops/vigil/store"
+	"github.com/vigil-ops/vigil/tracesource"
 )
 
 func TestRecentChangesReadsDeploymentRecords(t *testing.T) {
@@ -46,5 +50,54 @@ func TestRecentChangesReadsDeploymentRecords(t *testing.T) {
 	}
 	if _, err := New(nil, nil, nil).RecentChanges(ctx, ChangesRequest{Application: "x"}); err == nil {
 		t.Error("no store: want an error")
+	}
+}
+
+type fakeExemplars []promsource.Exemplar
+
+func (f fakeExemplars) Exemplars(context.Context, string, time.Time, time.Time) ([]promsource.Exemplar, error) {
+	return f, nil
+}
+
+type fakeTraces map[string]*profile.Profile
+
+func (fakeTraces) Name() string { return "fake" }
+func (f fakeTraces) Fetch(_ context.Context, id string) (*profile.Profile, error) {
+	if p, ok := f[id]; ok {
+		return p, nil
+	}
+	return nil, tracesource.ErrNotFound
+}
+
+func TestExemplarTracePicksTheFailingSlowestRequest(t *testing.T) {
+	b, _ := profile.Example("slow-sql")
+	al, err := profile.ParseAlert(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(nil, nil, nil)
+	if r, _ := a.ExemplarTrace(t.Context(), ExemplarRequest{Application: "x"}); r == nil || r.Note == "" || r.TraceID != "" {
+		t.Errorf("not configured: %+v", r)
+	}
+	fail := map[string]string{"http_route": "/api/checkout", "http_request_method": "POST", "http_response_status_code": "500"}
+	ok := map[string]string{"http_route": "/api/items", "http_request_method": "GET", "http_response_status_code": "200"}
+	a.Exemplars = fakeExemplars{
+		{SeriesLabels: ok, TraceID: "slow-ok", Value: 9},
+		{SeriesLabels: fail, TraceID: "gone", Value: 5},
+		{SeriesLabels: fail, TraceID: "failing", Value: 4.1},
+		{SeriesLabels: fail, TraceID: "fast-failing", Value: 0.1},
+	}
+	a.Traces = tracesource.Chain{fakeTraces{"failing": al.Profile, "slow-ok": al.Profile}}
+	r, err := a.ExemplarTrace(t.Context(), ExemplarRequest{Application: "checkout-api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.TraceID != "failing" || !r.Failing || r.Endpoint != "POST /api/checkout" || r.ValueMs != 4100 || len(r.Facts) == 0 ||
+		!strings.Contains(r.Note, "gone") {
+		t.Errorf("trace %+v", r)
+	}
+	a.Exemplars = fakeExemplars{}
+	if r, _ := a.ExemplarTrace(t.Context(), ExemplarRequest{Application: "x"}); !strings.Contains(r.Note, "no exemplars") {
+		t.Errorf("no exemplars: %+v", r)
 	}
 }

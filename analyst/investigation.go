@@ -19,6 +19,7 @@ const (
 	PartChanges = "recent changes"
 	PartHealth  = "health metrics"
 	PartTables  = "endpoint tables"
+	PartTrace   = "exemplar traces"
 )
 
 // Investigation is what Vigil found about an alert's application around the alert, besides its
@@ -38,8 +39,66 @@ type Investigation struct {
 	Health  []compare.Finding  `json:"health,omitempty"`
 	Tables  []promsource.Table `json:"tables,omitempty"`
 	// TablesSkipped says the tables were not queried because no metric regressed.
-	TablesSkipped bool          `json:"tablesSkipped,omitempty"`
-	Failed        []PartFailure `json:"failed,omitempty"`
+	TablesSkipped bool `json:"tablesSkipped,omitempty"`
+	// Trace is the failing (else slowest) request among the exemplars of the application's
+	// latency series, its trace fetched from the trace sources and run through the detectors; nil
+	// when the part was not run.
+	Trace  *ExemplarTrace `json:"trace,omitempty"`
+	Failed []PartFailure  `json:"failed,omitempty"`
+}
+
+// ExemplarTrace is a real request of the alert's window found through an exemplar.
+type ExemplarTrace struct {
+	TraceID  string  `json:"traceId,omitempty"`
+	Endpoint string  `json:"endpoint,omitempty"`
+	Status   string  `json:"status,omitempty"` // the HTTP status code of the exemplar's series
+	Failing  bool    `json:"failing,omitempty"`
+	ValueMs  float64 `json:"valueMs,omitempty"`
+	Facts    []Fact  `json:"facts,omitempty"`
+	// Note says why there is no trace (no exemplars, no trace source, not found).
+	Note string `json:"note,omitempty"`
+}
+
+// topTraceFact is the trace's most serious fact (warning or above), if any.
+func (inv *Investigation) topTraceFact() (Fact, bool) {
+	if inv.Trace == nil {
+		return Fact{}, false
+	}
+	for _, f := range sortFacts(inv.Trace.Facts) {
+		if f = usable(f); f.Severity >= SeverityWarning {
+			return f, true
+		}
+	}
+	return Fact{}, false
+}
+
+// traceEvidence is the trace's top finding in a language: "the failing trace 4bf92f35 (POST
+// /api/checkout): Slow SQL: ...".
+func traceEvidence(inv *Investigation, lang string) string {
+	f, ok := inv.topTraceFact()
+	if !ok {
+		return ""
+	}
+	id := inv.Trace.TraceID
+	if len(id) > 8 {
+		id = id[:8]
+	}
+	// The finding's first sentence: the statement or stack that may follow is for the profile's
+	// own report.
+	text, _, _ := strings.Cut(phrasesFor(lang).analysis(newView(&profile.Alert{}), f), ". ")
+	text = strings.TrimSuffix(text, ".")
+	if lang == LangKorean {
+		kind := "가장 느린"
+		if inv.Trace.Failing {
+			kind = "실패한"
+		}
+		return fmt.Sprintf("%s 트레이스 %s(%s): %s", kind, id, inv.Trace.Endpoint, text)
+	}
+	kind := "slowest"
+	if inv.Trace.Failing {
+		kind = "failing"
+	}
+	return fmt.Sprintf("the %s trace %s (%s): %s", kind, id, inv.Trace.Endpoint, text)
 }
 
 // PartFailure is a part of the investigation that could not be had, and why.
@@ -285,6 +344,22 @@ func InvestigationPrompt(alert *profile.Alert, inv *Investigation) string {
 	}
 	for _, f := range inv.Health {
 		line("- [%s] %s %s: %s", f.Kind, f.Metric, f.Verdict, oneLine(f.Summary))
+	}
+	if f, ok := inv.failed(PartTrace); ok {
+		line("Exemplar traces: could not be read (%s)", f.Error)
+	}
+	if tr := inv.Trace; tr != nil {
+		if tr.TraceID == "" {
+			line("Exemplar traces: %s", tr.Note)
+		} else {
+			line("Exemplar trace %s (%s, status %s, %s, failing %v), its profile's findings:", tr.TraceID, tr.Endpoint, cmp.Or(tr.Status, "?"), ms(tr.ValueMs), tr.Failing)
+			for _, f := range sortFacts(tr.Facts) {
+				line("- [%s] %s", f.Kind, oneLine(f.Summary))
+			}
+			if tr.Note != "" {
+				line("(%s)", tr.Note)
+			}
+		}
 	}
 	if f, ok := inv.failed(PartTables); ok {
 		line("Endpoint tables: could not be queried (%s)", f.Error)

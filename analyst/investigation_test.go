@@ -128,3 +128,27 @@ func TestWriteInvestigatedUnrelatedDeployment(t *testing.T) {
 		t.Errorf("summary: %s", r.Summary)
 	}
 }
+
+func TestWriteInvestigatedNamesTheExemplarTrace(t *testing.T) {
+	al, inv := investigatedAlert()
+	b, _ := profile.Example("slow-sql")
+	slow, err := profile.ParseAlert(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv.Trace = &ExemplarTrace{TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", Endpoint: "POST /api/checkout", Failing: true,
+		Facts: Detect(slow.Profile, Thresholds{})}
+	for lang, want := range map[string]string{"en": "the failing trace 4bf92f35 (POST /api/checkout): Slow SQL", "ko": "실패한 트레이스 4bf92f35(POST /api/checkout)"} {
+		r := WriteInvestigated(al, inv, lang)
+		if !strings.Contains(r.Summary, want) || strings.Contains(r.Summary, "SELECT o.id") {
+			t.Errorf("%s summary: %s", lang, r.Summary)
+		}
+		if _, err := ParseReport(r.Render()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inv.Trace = &ExemplarTrace{Note: "no trace source is configured (traces)"}
+	if p := InvestigationPrompt(al, inv); !strings.Contains(p, "no trace source") {
+		t.Errorf("prompt: %s", p)
+	}
+}

@@ -66,6 +66,9 @@ func (p englishInvestigation) summary(v view, inv *Investigation, c conclusion) 
 	if s := p.failingRow(c); s != "" && c.errorsRegressed() {
 		ev = append(ev, s)
 	}
+	if s := traceEvidence(inv, "en"); s != "" {
+		ev = append(ev, s)
+	}
 	evidence := strings.Join(ev, "; ")
 	switch {
 	case c.suspect != nil && len(c.degraded) > 0:
@@ -226,6 +229,14 @@ func (p englishInvestigation) tables(v view, inv *Investigation, c conclusion) s
 			g = append(g, errorGroup(r)+" ×"+count(r.Current))
 		}
 		parts = append(parts, "new error groups "+strings.Join(g, ", "))
+	}
+	if s := traceEvidence(inv, "en"); s != "" {
+		parts = append(parts, s)
+	} else if inv.Trace != nil && inv.Trace.Note != "" && len(parts) > 0 {
+		parts = append(parts, "Exemplar trace: "+inv.Trace.Note)
+	}
+	if tf, ok := inv.failed(PartTrace); ok && len(parts) > 0 {
+		parts = append(parts, "Exemplar trace: "+tf.Error)
 	}
 	f, failed := inv.failed(PartTables)
 	switch {

@@ -61,6 +61,9 @@ func (p koreanInvestigation) summary(v view, inv *Investigation, c conclusion) s
 	if s := p.failingRow(c); s != "" && c.errorsRegressed() {
 		ev = append(ev, s)
 	}
+	if s := traceEvidence(inv, "ko"); s != "" {
+		ev = append(ev, s)
+	}
 	evidence := strings.Join(ev, "; ")
 	switch {
 	case c.suspect != nil && len(c.degraded) > 0:
@@ -210,6 +213,14 @@ func (p koreanInvestigation) tables(v view, inv *Investigation, c conclusion) st
 			g = append(g, errorGroup(r)+" ×"+count(r.Current))
 		}
 		parts = append(parts, "새 오류 그룹 "+strings.Join(g, ", "))
+	}
+	if s := traceEvidence(inv, "ko"); s != "" {
+		parts = append(parts, s)
+	} else if inv.Trace != nil && inv.Trace.Note != "" && len(parts) > 0 {
+		parts = append(parts, "예시 트레이스: "+inv.Trace.Note)
+	}
+	if tf, ok := inv.failed(PartTrace); ok && len(parts) > 0 {
+		parts = append(parts, "예시 트레이스: "+tf.Error)
 	}
 	f, failed := inv.failed(PartTables)
 	switch {

@@ -32,7 +32,7 @@ func wireChangeSources(cfg *config.Config, acts *activities.Activities, deps *de
 			return err
 		}
 		ph := &promHealth{c: pc, queries: queries, enrich: enrich}
-		acts.Health, acts.Enricher = ph, ph
+		acts.Health, acts.Enricher, acts.Exemplars = ph, ph, ph
 	}
 	if cfg.Alertmanager.URL != "" {
 		ac, err := amsource.New(cfg.Alertmanager.URL, depClient(deps.Add("alertmanager", "alertmanager", "alertmanager.url", nil), 30*time.Second))
@@ -130,6 +130,11 @@ type promHealth struct {
 
 func (p *promHealth) Metrics(ctx context.Context, app string, from, to, before time.Time) ([]compare.Metric, error) {
 	return p.c.MetricsBefore(ctx, app, from, to, before, p.queries)
+}
+
+// Exemplars reads the exemplars of the application's request-duration histogram.
+func (p *promHealth) Exemplars(ctx context.Context, app string, from, to time.Time) ([]promsource.Exemplar, error) {
+	return p.c.Exemplars(ctx, promsource.DefaultExemplarSelector, app, from, to)
 }
 
 // Tables runs the enrichment templates of kind; a failed query is reported in the error

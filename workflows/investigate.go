@@ -29,6 +29,7 @@ const (
 	changesBudget = time.Minute
 	healthBudget  = 3 * time.Minute
 	tablesBudget  = 2 * time.Minute
+	traceBudget   = 2 * time.Minute
 )
 
 // InvestigationOptions tune the investigation of an alert's application; zero values are the
@@ -49,7 +50,10 @@ type InvestigationOptions struct {
 //   - health: the application's metrics from Window before the alert's start to now (at most
 //     Window after the start) against the same window 1 d and 1 w earlier — the change-tracking
 //     engine and templates (CollectHealth);
-//   - the enrichment tables of the kinds that regressed (Enrich).
+//   - the enrichment tables of the kinds that regressed (Enrich);
+//   - a real request's trace: the failing (else slowest) exemplar of the application's latency
+//     series, its trace fetched from the trace sources and run through the detectors
+//     (ExemplarTrace).
 //
 // A part that fails is named in the result; the others are kept. It returns nil when the alert
 // names no application or the investigation is disabled.
@@ -87,6 +91,11 @@ func (w *incidentWorkflow) investigate(ctx workflow.Context) *analyst.Investigat
 	})
 	changes := workflow.ExecuteActivity(cctx, a.RecentChanges, activities.ChangesRequest{Application: app, From: start.Add(-lookBack), To: now})
 	health := workflow.ExecuteActivity(hctx, a.CollectHealth, activities.HealthRequest{Apps: app1, From: from, To: to})
+	tctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute, ScheduleToCloseTimeout: traceBudget,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 2},
+	})
+	trace := workflow.ExecuteActivity(tctx, a.ExemplarTrace, activities.ExemplarRequest{Application: app, From: from, To: to})
 	if err := changes.Get(ctx, &inv.Changes); err != nil {
 		inv.Failed = append(inv.Failed, analyst.PartFailure{Part: analyst.PartChanges, Error: partError(err)})
 	}
@@ -96,6 +105,9 @@ func (w *incidentWorkflow) investigate(ctx workflow.Context) *analyst.Investigat
 	}
 	for _, ca := range hr.Apps {
 		inv.Health = append(inv.Health, ca.Findings...)
+	}
+	if err := trace.Get(ctx, &inv.Trace); err != nil {
+		inv.Failed = append(inv.Failed, analyst.PartFailure{Part: analyst.PartTrace, Error: partError(err)})
 	}
 
 	var kinds []string

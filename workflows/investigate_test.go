@@ -85,6 +85,10 @@ func TestIncidentInvestigatesAlertWithoutProfile(t *testing.T) {
 			{Name: "top_failing_endpoints", Kind: "TRANSACTION", Rows: []promsource.Row{
 				{Labels: map[string]string{"http_request_method": "POST", "http_route": "/api/checkout"}, Current: 14}}}}}}, nil
 	})
+	slow := exampleAlert(t, "slow-sql")
+	env.OnActivity(f.acts.ExemplarTrace, mock.Anything, mock.Anything).Return(&analyst.ExemplarTrace{
+		TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", Endpoint: "POST /api/checkout", Status: "500", Failing: true, ValueMs: 4100,
+		Facts: analyst.Detect(slow.Profile, analyst.Thresholds{})}, nil)
 	var prompts []string
 	env.OnActivity(f.acts.MaskTexts, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.MaskRequest) (activities.MaskResult, error) {
 		prompts = append(prompts, in.Texts...)
@@ -95,8 +99,10 @@ func TestIncidentInvestigatesAlertWithoutProfile(t *testing.T) {
 	require.Equal(t, IncidentCompleted, res.Status)
 	_, err := analyst.ParseReport(res.Report)
 	require.NoError(t, err, res.Report)
+	t.Log(res.Report)
 	for _, want := range []string{"started 4 minutes after deployment 2026.12.02-3 (checkout-api 2.4.1)",
-		"error ratio 7.2 % vs 0.5 % a day ago and 0.6 % a week ago", "POST /api/checkout 5xx ×14"} {
+		"error ratio 7.2 % vs 0.5 % a day ago and 0.6 % a week ago", "POST /api/checkout 5xx ×14",
+		"the failing trace 4bf92f35 (POST /api/checkout): Slow SQL"} {
 		require.Contains(t, res.Report, want)
 	}
 	// The windows: deployments from 6 h before the alert, metrics from 30 min before it to now.
@@ -108,6 +114,7 @@ func TestIncidentInvestigatesAlertWithoutProfile(t *testing.T) {
 	require.NotEmpty(t, prompts)
 	require.Contains(t, prompts[0], "INVESTIGATION of checkout-api")
 	require.Contains(t, prompts[0], "Deployment 2026.12.02-3")
+	require.Contains(t, prompts[0], "Exemplar trace 4bf92f3577b34da6a3ce929d0e0e4736")
 	// The stored incident keeps them.
 	last := f.saved[len(f.saved)-1]
 	require.NotNil(t, last.Details.Investigation)
