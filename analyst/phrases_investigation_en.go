@@ -2,6 +2,7 @@ package analyst
 
 import (
 	"fmt"
+	"github.com/vigil-ops/vigil/profile"
 	"strings"
 	"time"
 )
@@ -83,6 +84,10 @@ func (p englishInvestigation) summary(v view, inv *Investigation, c conclusion) 
 	case len(c.degraded) > 0:
 		return fmt.Sprintf("%s on %s: %s. %s: the regression did not follow a change Vigil knows of (look at its dependencies and infrastructure).",
 			v.rule, v.app, evidence, p.noChange(inv, c))
+	}
+	if s := traceEvidence(inv, "en"); s != "" {
+		return fmt.Sprintf("%s on %s: %s and no deployment can be the cause; %s. Most likely cause: that step of the request.",
+			v.rule, v.app, p.noRegression(c), s)
 	}
 	return fmt.Sprintf("%s on %s: the investigation points at no cause. Checked: %s.", v.rule, v.app, p.checked(inv, c))
 }
@@ -272,6 +277,11 @@ func (p englishInvestigation) actions(v view, inv *Investigation, c conclusion) 
 	case c.suspect == nil && len(c.degraded) > 0:
 		out = append(out, fmt.Sprintf("Check the dependencies of %s (databases, downstream services) and its infrastructure for an outage that started with the %s.",
 			inv.Application, p.firstMetric(c, "regression")))
+	case c.suspect == nil && traceEvidence(inv, "en") != "":
+		// The failing or slowest request's own finding is the lead.
+		if f, ok := inv.topTraceFact(); ok {
+			out = append(out, phrasesFor("en").action(newView(&profile.Alert{}), f))
+		}
 	case c.suspect == nil:
 		out = append(out, fmt.Sprintf("Check the alert's own query and threshold against the metrics of %s, and send a transaction profile or trace ID with the alert for a profile analysis.", inv.Application))
 	}

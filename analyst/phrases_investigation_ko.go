@@ -2,6 +2,7 @@ package analyst
 
 import (
 	"fmt"
+	"github.com/vigil-ops/vigil/profile"
 	"strings"
 	"time"
 )
@@ -78,6 +79,10 @@ func (p koreanInvestigation) summary(v view, inv *Investigation, c conclusion) s
 	case len(c.degraded) > 0:
 		return fmt.Sprintf("%s의 %s 알림: %s. %s: Vigil이 아는 변경 뒤에 생긴 문제가 아닙니다(의존 서비스와 인프라를 확인하십시오).",
 			v.app, v.rule, evidence, p.noChange(inv, c))
+	}
+	if s := traceEvidence(inv, "ko"); s != "" {
+		return fmt.Sprintf("%s의 %s 알림: %s, 원인이 될 배포도 없습니다; %s. 가장 유력한 원인은 요청의 이 단계입니다.",
+			v.app, v.rule, p.noRegression(c), s)
 	}
 	return fmt.Sprintf("%s의 %s 알림: 조사에서 원인을 찾지 못했습니다. 확인한 항목: %s.", v.app, v.rule, p.checked(inv, c))
 }
@@ -256,6 +261,11 @@ func (p koreanInvestigation) actions(v view, inv *Investigation, c conclusion) [
 	case c.suspect == nil && len(c.degraded) > 0:
 		out = append(out, fmt.Sprintf("%s의 의존 서비스(데이터베이스, 하위 서비스)와 인프라에서 %s 악화와 함께 시작된 장애가 있는지 확인하십시오.",
 			inv.Application, p.firstMetric(c, "지표")))
+	case c.suspect == nil && traceEvidence(inv, "ko") != "":
+		// The failing or slowest request's own finding is the lead.
+		if f, ok := inv.topTraceFact(); ok {
+			out = append(out, phrasesFor("ko").action(newView(&profile.Alert{}), f))
+		}
 	case c.suspect == nil:
 		out = append(out, fmt.Sprintf("알림 쿼리와 임계값을 %s의 지표와 대조하고, 프로파일 분석을 위해 알림에 트랜잭션 프로파일이나 트레이스 ID를 함께 보내십시오.", inv.Application))
 	}
