@@ -88,8 +88,9 @@ func alertmanagerAlert(rule, service string, startsAt time.Time) []byte {
 // TestInvestigationAgainstRealPrometheus: a real Prometheus holds a week of generated history in
 // which checkout-api and payment-api both regress (5xx from 0.5 % to 3 %, latency ×3, a new error
 // group) 15 minutes before an error-rate alert; checkout-api had a deployment, recorded by Vigil,
-// that finished 20 minutes before the alert, payment-api had none. The alerts come in
-// Alertmanager's format and carry no profile. The first report names the deployment, the error
+// that finished 20 minutes before the alert, payment-api had none. The alerts carry no profile:
+// checkout-api's comes through a real Alertmanager, payment-api's is posted in Alertmanager's
+// webhook format. The first report names the deployment, the error
 // ratio with both baselines and the top failing endpoint; the second names the error ratio and
 // says it found no deployment in the 6 h it looked at.
 func TestInvestigationAgainstRealPrometheus(t *testing.T) {
@@ -136,21 +137,67 @@ func TestInvestigationAgainstRealPrometheus(t *testing.T) {
 		return st.Status == "watching" && st.FinishedAt != nil && len(st.Checkpoints) >= 2
 	}, 90*time.Second, 200*time.Millisecond, "the deployment's catch-up checkpoints")
 
+	// A real Alertmanager in front of Vigil for the first alert: it groups the alert and posts
+	// its own webhook notification.
+	amBin := alertmanagerBinary(t)
+	amAddr := testenv.FreeAddr(t)
+	amCfg := fmt.Sprintf(`route:
+  receiver: vigil
+  group_by: [alertname, service]
+  group_wait: 1s
+  group_interval: 5s
+  repeat_interval: 1h
+receivers:
+  - name: vigil
+    webhook_configs:
+      - url: %s/v1/alerts/alertmanager
+`, base)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "am.yml"), []byte(amCfg), 0o644))
+	amLog, _ := os.Create(filepath.Join(dir, "alertmanager.log"))
+	am := exec.Command(amBin, "--config.file="+filepath.Join(dir, "am.yml"), "--storage.path="+filepath.Join(dir, "am"),
+		"--web.listen-address="+amAddr, "--cluster.listen-address=")
+	am.Stdout, am.Stderr = amLog, amLog
+	require.NoError(t, am.Start())
+	t.Cleanup(func() { _ = am.Process.Kill(); _, _ = am.Process.Wait() })
+	require.Eventually(t, ready(amAddr), 30*time.Second, 100*time.Millisecond, "alertmanager did not start")
+
 	type run struct {
 		report string
 		inv    analyst.Investigation
 	}
-	investigate := func(service string) run {
+	investigate := func(service string, viaAlertmanager bool) run {
 		t.Helper()
 		queries.reset()
 		started := time.Now()
-		code, out, _ := post(t, base+"/v1/alerts/alertmanager", alertmanagerAlert("HighErrorRate", service, alertAt))
-		require.Equal(t, http.StatusAccepted, code, string(out))
-		var acc struct {
-			WorkflowID string `json:"workflowId"`
+		var workflowID string
+		if viaAlertmanager {
+			alert := fmt.Sprintf(`[{"labels":{"alertname":"HighErrorRate","service":%q,"severity":"warning"},
+			  "annotations":{"summary":"5xx ratio above 2 %% for 10 minutes"},"startsAt":%q,"generatorURL":"http://prometheus:9090/graph"}]`,
+				service, alertAt.Format(time.RFC3339))
+			resp, err := http.Post("http://"+amAddr+"/api/v2/alerts", "application/json", strings.NewReader(alert))
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			require.Eventually(t, func() bool {
+				var list struct {
+					Incidents []incidentView `json:"incidents"`
+				}
+				getJSON(t, base+"/v1/incidents?application="+service, &list)
+				if len(list.Incidents) == 1 {
+					workflowID = list.Incidents[0].WorkflowID
+				}
+				return workflowID != ""
+			}, 60*time.Second, 200*time.Millisecond, "Alertmanager's notification did not become an incident")
+		} else {
+			code, out, _ := post(t, base+"/v1/alerts/alertmanager", alertmanagerAlert("HighErrorRate", service, alertAt))
+			require.Equal(t, http.StatusAccepted, code, string(out))
+			var acc struct {
+				WorkflowID string `json:"workflowId"`
+			}
+			require.NoError(t, json.Unmarshal(out, &acc))
+			workflowID = acc.WorkflowID
 		}
-		require.NoError(t, json.Unmarshal(out, &acc))
-		v := waitIncident(t, base, acc.WorkflowID)
+		v := waitIncident(t, base, workflowID)
 		require.Equal(t, "completed", v.Status, string(v.Details))
 		n, span := queries.snapshot()
 		t.Logf("%s: report %.1f s after the alert (group window 1 s); %d Prometheus queries over %s", service,
@@ -163,7 +210,7 @@ func TestInvestigationAgainstRealPrometheus(t *testing.T) {
 		return run{report: v.Report, inv: details.Investigation}
 	}
 
-	deployed := investigate("checkout-api")
+	deployed := investigate("checkout-api", true)
 	require.Empty(t, deployed.inv.Failed)
 	require.Len(t, deployed.inv.Changes, 1)
 	require.Equal(t, "2026.12.02-3", deployed.inv.Changes[0].ID)
@@ -175,7 +222,7 @@ func TestInvestigationAgainstRealPrometheus(t *testing.T) {
 	require.Contains(t, deployed.report, "top failing endpoint POST /api/checkout")
 	require.Contains(t, deployed.report, "new error groups PoolExhaustedException")
 
-	undeployed := investigate("payment-api")
+	undeployed := investigate("payment-api", false)
 	require.Empty(t, undeployed.inv.Failed)
 	require.Empty(t, undeployed.inv.Changes)
 	summary = strings.SplitN(undeployed.report, "\n\n", 2)[0]
