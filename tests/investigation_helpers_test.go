@@ -1,0 +1,152 @@
+package tests
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigil-ops/vigil/tests/testenv"
+	"github.com/vigil-ops/vigil/workflows"
+)
+
+// The helpers the investigation's end-to-end tests share: a real Prometheus (backfilled, scraping,
+// or both), generated request-duration histories, and Vigil's own deployment records.
+
+// promOptions start a real Prometheus: history is an OpenMetrics file backfilled with promtool
+// before it starts; scrape targets are scraped every second (with exemplar storage on).
+type promOptions struct {
+	History string   // an OpenMetrics file ("" for none)
+	Scrape  []string // host:port targets
+}
+
+// startPrometheus starts the Debian Prometheus under dir and returns its host:port once it is ready.
+func startPrometheus(t *testing.T, dir string, o promOptions) string {
+	t.Helper()
+	promBin, promtool := promBinaries(t)
+	data := filepath.Join(dir, "tsdb")
+	if o.History != "" {
+		out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", o.History, data).CombinedOutput()
+		require.NoError(t, err, "promtool: %s", out)
+	}
+	cfg := "global: {scrape_interval: 1m}\n"
+	if len(o.Scrape) > 0 {
+		cfg = "global: {scrape_interval: 1s}\nscrape_configs: [{job_name: app, static_configs: [{targets: ["
+		for i, target := range o.Scrape {
+			if i > 0 {
+				cfg += ", "
+			}
+			cfg += fmt.Sprintf("%q", target)
+		}
+		cfg += "]}]}]\n"
+	}
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
+	addr := testenv.FreeAddr(t)
+	cmd := exec.Command(promBin, "--config.file="+cfgPath, "--storage.tsdb.path="+data, "--storage.tsdb.retention.time=30d",
+		"--web.listen-address="+addr, "--enable-feature=exemplar-storage")
+	logf, _ := os.Create(filepath.Join(dir, "prometheus.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	require.Eventually(t, ready(addr), 60*time.Second, 200*time.Millisecond)
+	return addr
+}
+
+// shapeFunc gives an application's request rate (per second), median latency (seconds) and 5xx
+// share at a minute.
+type shapeFunc func(app string, ts time.Time) (rps, median, errShare float64)
+
+// steadyShape is an ordinary day: 40 rps ±30 % over the day, an 80 ms median, 0.5 % 5xx.
+func steadyShape(ts time.Time) (rps, median, errShare float64) {
+	day := 2 * math.Pi * float64(ts.Unix()%86400) / 86400
+	return 40 * (1 + 0.3*math.Sin(day)), 0.08, 0.005
+}
+
+// writeShapedHistory writes per-minute OpenMetrics request-duration histograms (POST /api/orders,
+// 200 and 500) of every application over the segments, each minute shaped by shape.
+func writeShapedHistory(t *testing.T, path string, segments [][2]time.Time, apps []string, shape shapeFunc) {
+	t.Helper()
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	les := []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
+	type key struct{ app, code string }
+	count := map[key]float64{}
+	buckets := map[key][]float64{}
+	fmt.Fprintln(w, "# TYPE http_server_request_duration_seconds histogram")
+	for _, seg := range segments {
+		for ts := seg[0]; ts.Before(seg[1]); ts = ts.Add(time.Minute) {
+			for _, app := range apps {
+				rps, median, errShare := shape(app, ts)
+				for _, code := range []string{"200", "500"} {
+					k := key{app, code}
+					n := rps * 60 * (1 - errShare)
+					if code == "500" {
+						n = rps * 60 * errShare
+					}
+					count[k] += n
+					if buckets[k] == nil {
+						buckets[k] = make([]float64, len(les))
+					}
+					labels := fmt.Sprintf(`service_name=%q,http_route="/api/orders",http_request_method="POST",http_response_status_code=%q`, app, code)
+					for i, le := range les {
+						buckets[k][i] += n * le / (le + median)
+						fmt.Fprintf(w, "http_server_request_duration_seconds_bucket{%s,le=\"%g\"} %.3f %d\n", labels, le, buckets[k][i], ts.Unix())
+					}
+					fmt.Fprintf(w, "http_server_request_duration_seconds_bucket{%s,le=\"+Inf\"} %.3f %d\n", labels, count[k], ts.Unix())
+					fmt.Fprintf(w, "http_server_request_duration_seconds_count{%s} %.3f %d\n", labels, count[k], ts.Unix())
+				}
+			}
+		}
+	}
+	fmt.Fprintln(w, "# EOF")
+	require.NoError(t, w.Flush())
+}
+
+// alertSegments are the hours around an alert and the same hours 1 d and 1 w earlier: from
+// before hours before the alert to end.
+func alertSegments(alertAt, end time.Time, before time.Duration) [][2]time.Time {
+	var segments [][2]time.Time
+	for _, off := range []time.Duration{7 * 24 * time.Hour, 24 * time.Hour, 0} {
+		segments = append(segments, [2]time.Time{alertAt.Add(-before - off), end.Add(-off)})
+	}
+	return segments
+}
+
+// announceFinished records a deployment of app in Vigil (POST /v1/deployments, planned 5 minutes
+// before it finished) with its finish event.
+func announceFinished(t *testing.T, base, id, version, app string, finished time.Time) {
+	t.Helper()
+	body := fmt.Sprintf(`{"id":%q,"plannedAt":%q,"version":%q,"applications":[{"id":%q,"name":%q}]}`,
+		id, finished.Add(-5*time.Minute).Format(time.RFC3339), version, app, app)
+	code, out, _ := post(t, base+"/v1/deployments", []byte(body))
+	require.Equal(t, http.StatusAccepted, code, string(out))
+	code, out, _ = post(t, base+"/v1/deployments/"+id+"/events", []byte(`{"type":"finished","at":"`+finished.Format(time.RFC3339)+`"}`))
+	require.Equal(t, http.StatusAccepted, code, string(out))
+}
+
+// waitCaughtUp waits until a deployment announced late is watched and has its pre-check and
+// catch-up checkpoints judged.
+func waitCaughtUp(t *testing.T, base, id string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var st workflows.DeploymentState
+		getJSON(t, base+"/v1/deployments/"+id, &st)
+		n := 0
+		for _, cp := range st.Checkpoints {
+			if cp.Verdict != nil || cp.Error != "" {
+				n++
+			}
+		}
+		return st.Status == "watching" && st.FinishedAt != nil && n >= 2
+	}, 3*time.Minute, 500*time.Millisecond, "the catch-up checkpoints of %s", id)
+}
