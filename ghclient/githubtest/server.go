@@ -46,6 +46,9 @@ type Server struct {
 	failN    int
 	failCode int
 	limitN   int
+
+	deployments     []Deployment
+	deploymentCalls int
 }
 
 // PR is a pull request made on the Server.
@@ -247,6 +250,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.listPulls(w, r)
 	case r.Method == http.MethodPost && route == "pulls":
 		s.createPull(w, r)
+	case r.Method == http.MethodGet && route == "deployments":
+		s.listDeployments(w, r)
+	case r.Method == http.MethodGet && strings.HasPrefix(route, "deployments/") && strings.HasSuffix(route, "/statuses"):
+		s.listDeploymentStatuses(w, r, strings.TrimSuffix(strings.TrimPrefix(route, "deployments/"), "/statuses"))
 	default:
 		fail(w, http.StatusNotFound, "Not Found")
 	}
