@@ -408,6 +408,44 @@ type Investigation struct {
 	// Window is how much before the alert's start (and at most after it) the metrics are
 	// compared with their baselines (default 30m).
 	Window time.Duration `yaml:"window"`
+	// GitHub adds the GitHub deployments of each application's repository to its recent changes.
+	GitHub InvestigationGitHub `yaml:"github"`
+}
+
+// InvestigationGitHub names the GitHub repository of applications whose GitHub deployments
+// (GET /repos/{owner}/{repo}/deployments) the investigation reads besides Vigil's records.
+type InvestigationGitHub struct {
+	// Repositories map applications to their repositories; none: GitHub is not asked.
+	Repositories []GitHubRepository `yaml:"repositories"`
+	// Environment restricts the deployments to one GitHub environment ("": every environment).
+	Environment string `yaml:"environment"`
+	// TokenEnv or TokenFile give a token that can read deployments; both empty:
+	// code_tuning.github's token.
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+	// APIURL replaces https://api.github.com/ (GitHub Enterprise, tests); empty:
+	// code_tuning.github.api_url, else GitHub's.
+	APIURL string `yaml:"api_url"`
+}
+
+// GitHubRepository is the GitHub repository (owner/name) of an application.
+type GitHubRepository struct {
+	Application string `yaml:"application"`
+	Repository  string `yaml:"repository"`
+}
+
+// InvestigationGitHubAccess is the token reference and API URL the investigation reads GitHub
+// with: its own, else code_tuning.github's.
+func (c *Config) InvestigationGitHubAccess() GitHubAccess {
+	g := c.Alerts.Investigation.GitHub
+	acc := GitHubAccess{TokenEnv: g.TokenEnv, TokenFile: g.TokenFile, APIURL: g.APIURL}
+	if acc.TokenEnv == "" && acc.TokenFile == "" {
+		acc.TokenEnv, acc.TokenFile = c.CodeTuning.GitHub.TokenEnv, c.CodeTuning.GitHub.TokenFile
+	}
+	if acc.APIURL == "" {
+		acc.APIURL = c.CodeTuning.GitHub.APIURL
+	}
+	return acc
 }
 
 // AlertSources configures the built-in alert sources.
@@ -661,8 +699,9 @@ func Default() *Config {
 		Notify:        Notify{Slack: NotifySlack{APIURL: SlackAPIURL}},
 		Traces:        Traces{ElasticAPM: ElasticAPMSource{Index: DefaultAPMIndex}},
 		Alerts: Alerts{GroupWindow: 10 * time.Second, IncidentLifetime: 24 * time.Hour,
-			Investigation: Investigation{LookBack: 6 * time.Hour, Window: 30 * time.Minute},
-			Sources:       AlertSources{Generic: []GenericSource{}}},
+			Investigation: Investigation{LookBack: 6 * time.Hour, Window: 30 * time.Minute,
+				GitHub: InvestigationGitHub{Repositories: []GitHubRepository{}}},
+			Sources: AlertSources{Generic: []GenericSource{}}},
 		ChangeTracking: ChangeTracking{
 			Checkpoints: []time.Duration{
 				-30 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour,

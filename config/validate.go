@@ -137,6 +137,7 @@ func (c *Config) Validate() error {
 	if w := c.Alerts.Investigation.Window; w < 0 || (w > 0 && w < 5*time.Minute) || w > 6*time.Hour {
 		v.add("alerts.investigation.window", "must be 0 (the default, 30m) or between 5m and 6h, got %s", w)
 	}
+	c.validateInvestigationGitHub(v)
 	c.validateGenericSources(v)
 
 	return joinSorted(v.errs)
@@ -753,6 +754,37 @@ func (c *Config) validateCodeTuning(v *collector) {
 	}
 	v.refRequired("code_tuning.github", "token", t.GitHub.TokenEnv, t.GitHub.TokenFile)
 	v.httpURL("code_tuning.github.api_url", t.GitHub.APIURL)
+}
+
+// validateInvestigationGitHub checks the applications' GitHub repositories: each application
+// named once, each repository owner/name, and a token (its own or code_tuning.github's).
+func (c *Config) validateInvestigationGitHub(v *collector) {
+	g := c.Alerts.Investigation.GitHub
+	v.httpURL("alerts.investigation.github.api_url", g.APIURL)
+	if len(g.Repositories) == 0 {
+		return
+	}
+	seen := map[string]int{}
+	for i, r := range g.Repositories {
+		p := indexPath("alerts.investigation.github.repositories", i)
+		switch prev, dup := seen[r.Application]; {
+		case strings.TrimSpace(r.Application) == "":
+			v.add(p+".application", "required")
+		case dup:
+			v.add(p+".application", "%q is already given a repository at alerts.investigation.github.repositories[%d]", r.Application, prev)
+		default:
+			seen[r.Application] = i
+		}
+		if !repoRE.MatchString(r.Repository) {
+			v.add(p+".repository", "%q is not owner/name", r.Repository)
+		}
+	}
+	if len(g.Environment) > 255 {
+		v.add("alerts.investigation.github.environment", "must be at most 255 bytes, got %d", len(g.Environment))
+	}
+	if acc := c.InvestigationGitHubAccess(); acc.TokenEnv == "" && acc.TokenFile == "" {
+		v.add("alerts.investigation.github.token_env", "required when repositories are given: set token_env or token_file (or code_tuning.github's)")
+	}
 }
 
 // builtinSourceNames are the alert sources a generic source may not be named after.
