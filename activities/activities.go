@@ -69,6 +69,9 @@ type Activities struct {
 	OnCall OnCallConfig
 	// GitHub is the code host of the code-tuning agent (nil: not configured).
 	GitHub Repo
+	// Deployments lists GitHub deployments for the investigation of an alert
+	// (alerts.investigation.github; nil: not configured).
+	Deployments DeploymentLister
 }
 
 // UsageSink receives LLM call records besides the store.

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/ghclient"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/promsource"
@@ -170,4 +172,86 @@ func (a *Activities) ExemplarTrace(ctx context.Context, in ExemplarRequest) (*an
 			Facts: analyst.Detect(p, a.Thresholds), Note: strings.Join(notes, "; ")}, nil
 	}
 	return &analyst.ExemplarTrace{Note: "no exemplar's trace could be fetched: " + strings.Join(notes, "; ")}, nil
+}
+
+// GitHubDeploymentID is Vigil's deployment ID for GitHub deployment id of repo (owner/name): the
+// ID of the record a GitHub deployment webhook creates, so a deployment seen both ways is one.
+func GitHubDeploymentID(repo string, id int64) string {
+	return "gh-" + strings.ReplaceAll(repo, "/", "-") + "-" + strconv.FormatInt(id, 10)
+}
+
+// DeploymentLister lists a repository's deployments on its code host (GitHub).
+type DeploymentLister interface {
+	ListDeployments(ctx context.Context, owner, repo, environment string, since time.Time) ([]ghclient.Deployment, error)
+}
+
+// GitHubChangesRequest asks for the GitHub deployments of an application's repository that took
+// effect in [From, To].
+type GitHubChangesRequest struct {
+	Application string    `json:"application"`
+	Repository  string    `json:"repository"`            // owner/name
+	Environment string    `json:"environment,omitempty"` // "": every environment
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+}
+
+// githubCreatedSlack is how long before the window a GitHub deployment may have been created and
+// still take effect (succeed) within it.
+const githubCreatedSlack = time.Hour
+
+// GitHubChanges lists the GitHub deployments of the application's repository (to the configured
+// environment) that took effect (their first success, else their creation) within the window,
+// newest first, each named by the ID a GitHub deployment webhook gives Vigil's record
+// (GitHubDeploymentID) with its ref and short SHA as the version and GitHub's latest state as
+// its status. A refused call (bad token, no such repository) is not retried.
+func (a *Activities) GitHubChanges(ctx context.Context, in GitHubChangesRequest) ([]analyst.Change, error) {
+	if a.Deployments == nil {
+		return nil, temporal.NewNonRetryableApplicationError("no GitHub access is configured (alerts.investigation.github)", ErrTypeRepoRejected, nil)
+	}
+	owner, name, ok := strings.Cut(in.Repository, "/")
+	if !ok || owner == "" || name == "" {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("repository %q is not owner/name", in.Repository), ErrTypeRepoRejected, nil)
+	}
+	ds, err := a.Deployments.ListDeployments(ctx, owner, name, in.Environment, in.From.Add(-githubCreatedSlack))
+	if err != nil {
+		return nil, repoError(err)
+	}
+	out := []analyst.Change{}
+	for _, d := range ds {
+		ch := githubChange(in.Repository, d)
+		if ch.At.Before(in.From) || ch.At.After(in.To) {
+			continue
+		}
+		out = append(out, ch)
+	}
+	slices.SortStableFunc(out, func(x, y analyst.Change) int { return y.At.Compare(x.At) })
+	return out, nil
+}
+
+// githubChange is a GitHub deployment as a change: ID as the webhook's record has it, version
+// "ref sha7" (the SHA alone when the ref is the SHA), status GitHub's latest state.
+func githubChange(repo string, d ghclient.Deployment) analyst.Change {
+	sha := d.SHA
+	if len(sha) > 7 {
+		sha = sha[:7]
+	}
+	version := sha
+	if d.Ref != "" && d.Ref != d.SHA {
+		version = strings.TrimSpace(d.Ref + " " + sha)
+	}
+	at := d.CreatedAt
+	if !d.SucceededAt.IsZero() {
+		at = d.SucceededAt
+	}
+	status := cmp.Or(d.State, "created")
+	if d.Inactive {
+		status += ", since replaced"
+	}
+	desc := d.Description
+	if d.StateDescription != "" && d.StateDescription != desc {
+		desc = strings.TrimSpace(strings.TrimSuffix(desc, ".") + ". " + d.StateDescription)
+		desc = strings.TrimPrefix(desc, ". ")
+	}
+	return analyst.Change{ID: GitHubDeploymentID(repo, d.ID), Version: version, Source: analyst.SourceGitHub,
+		SHA: d.SHA, At: at, Status: status, Description: desc}
 }

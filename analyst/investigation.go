@@ -20,7 +20,11 @@ const (
 	PartHealth  = "health metrics"
 	PartTables  = "endpoint tables"
 	PartTrace   = "exemplar traces"
+	PartGitHub  = "GitHub deployments"
 )
+
+// SourceGitHub marks a Change listed by GitHub's deployments API (Vigil has no record of it).
+const SourceGitHub = "github"
 
 // Investigation is what Vigil found about an alert's application around the alert, besides its
 // profile: its recent deployments, its health metrics against the 1 d and 1 w baselines (the
@@ -43,8 +47,11 @@ type Investigation struct {
 	// Trace is the failing (else slowest) request among the exemplars of the application's
 	// latency series, its trace fetched from the trace sources and run through the detectors; nil
 	// when the part was not run.
-	Trace  *ExemplarTrace `json:"trace,omitempty"`
-	Failed []PartFailure  `json:"failed,omitempty"`
+	Trace *ExemplarTrace `json:"trace,omitempty"`
+	// GitHub is the repository (owner/name) whose GitHub deployments were asked for besides
+	// Vigil's records; "" when none is configured for the application.
+	GitHub string        `json:"github,omitempty"`
+	Failed []PartFailure `json:"failed,omitempty"`
 }
 
 // ExemplarTrace is a real request of the alert's window found through an exemplar.
@@ -107,13 +114,21 @@ type PartFailure struct {
 	Error string `json:"error"`
 }
 
-// Change is one of Vigil's deployment records of the application and its latest verdict.
+// Change is one of Vigil's deployment records of the application and its latest verdict, or a
+// deployment GitHub lists that Vigil has no record of (Source "github").
 type Change struct {
 	ID      string `json:"id"`
 	Version string `json:"version,omitempty"`
+	// Source is SourceGitHub for a deployment read from GitHub's API, "" for Vigil's own record.
+	Source string `json:"source,omitempty"`
 	// At is when the change took effect: its finish, else its start, else its planned time.
 	At     time.Time `json:"at"`
-	Status string    `json:"status"`
+	Status string    `json:"status"` // Vigil's tracking status, or GitHub's latest deployment state
+	// SHA is a GitHub deployment's commit (Vigil's records made from GitHub's webhooks carry it
+	// as their version).
+	SHA string `json:"sha,omitempty"`
+	// Description is a GitHub deployment's description.
+	Description string `json:"description,omitempty"`
 	// State, Checkpoint and Comment are the latest verdict (empty: no checkpoint judged yet).
 	State      string   `json:"state,omitempty"`
 	Checkpoint string   `json:"checkpoint,omitempty"`
@@ -322,10 +337,18 @@ func InvestigationPrompt(alert *profile.Alert, inv *Investigation) string {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	line("INVESTIGATION of %s (the alert carries %s)", inv.Application, map[bool]string{true: "a profile", false: "no profile"}[alert != nil && alert.Profile != nil])
+	recorders := "Vigil"
+	if inv.GitHub != "" {
+		recorders = "Vigil or GitHub " + inv.GitHub
+	}
 	if f, ok := inv.failed(PartChanges); ok {
-		line("Recent changes: could not be read (%s)", f.Error)
-	} else if len(inv.Changes) == 0 {
-		line("Recent changes: no deployment of %s recorded by Vigil from %s to %s", inv.Application,
+		line("Recent changes: Vigil's records could not be read (%s)", f.Error)
+	}
+	if f, ok := inv.failed(PartGitHub); ok {
+		line("Recent changes: GitHub %s could not be read (%s)", inv.GitHub, f.Error)
+	}
+	if _, vigilFailed := inv.failed(PartChanges); len(inv.Changes) == 0 && !vigilFailed {
+		line("Recent changes: no deployment of %s recorded by %s from %s to %s", inv.Application, recorders,
 			inv.At.Add(-inv.LookBack).UTC().Format(time.RFC3339), inv.To.UTC().Format(time.RFC3339))
 	}
 	for _, ch := range inv.Changes {
@@ -333,6 +356,12 @@ func InvestigationPrompt(alert *profile.Alert, inv *Investigation) string {
 		d := inv.At.Sub(ch.At)
 		if d < 0 {
 			rel, d = "after", -d
+		}
+		if ch.Source == SourceGitHub {
+			line("GitHub deployment %s (version %s, commit %s) of %s took effect %s (%s %s the alert started), state %s: %s",
+				ch.ID, cmp.Or(ch.Version, "unknown"), cmp.Or(ch.SHA, "unknown"), inv.GitHub, ch.At.UTC().Format(time.RFC3339),
+				d.Round(time.Minute), rel, ch.Status, oneLine(ch.Description))
+			continue
 		}
 		line("Deployment %s (version %s) took effect %s (%s %s the alert started), status %s, latest verdict %s at %s: %s",
 			ch.ID, cmp.Or(ch.Version, "unknown"), ch.At.UTC().Format(time.RFC3339), d.Round(time.Minute), rel,

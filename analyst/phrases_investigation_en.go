@@ -1,6 +1,7 @@
 package analyst
 
 import (
+	"cmp"
 	"fmt"
 	"github.com/vigil-ops/vigil/profile"
 	"strings"
@@ -24,8 +25,44 @@ func (englishInvestigation) metricName(m string) string {
 }
 
 func (p englishInvestigation) checkedLine(v view, inv *Investigation) string {
-	return fmt.Sprintf("Investigated: deployments of %s in the %s before the alert; its metrics %s–%s UTC against 1 day and 1 week earlier",
-		inv.Application, lookBack(inv.LookBack), inv.From.UTC().Format("15:04"), inv.To.UTC().Format("15:04"))
+	src := ""
+	if inv.GitHub != "" {
+		src = " (Vigil's records and GitHub " + inv.GitHub + ")"
+	}
+	return fmt.Sprintf("Investigated: deployments of %s in the %s before the alert%s; its metrics %s–%s UTC against 1 day and 1 week earlier",
+		inv.Application, lookBack(inv.LookBack), src, inv.From.UTC().Format("15:04"), inv.To.UTC().Format("15:04"))
+}
+
+// noneRecorded says that no deployment was recorded in the look-back, by Vigil and, where
+// configured, GitHub (or that GitHub could not be read).
+func (p englishInvestigation) noneRecorded(inv *Investigation) string {
+	switch _, ghFailed := inv.failed(PartGitHub); {
+	case inv.GitHub != "" && ghFailed:
+		return fmt.Sprintf("Vigil recorded no deployment of %s in the %s before the alert (GitHub %s could not be read)", inv.Application, lookBack(inv.LookBack), inv.GitHub)
+	case inv.GitHub != "":
+		return fmt.Sprintf("neither Vigil nor GitHub %s recorded a deployment of %s in the %s before the alert", inv.GitHub, inv.Application, lookBack(inv.LookBack))
+	}
+	return fmt.Sprintf("Vigil recorded no deployment of %s in the %s before the alert", inv.Application, lookBack(inv.LookBack))
+}
+
+// githubUnread says that GitHub's deployments could not be read, or is "".
+func (p englishInvestigation) githubUnread(inv *Investigation) string {
+	if f, ok := inv.failed(PartGitHub); ok {
+		return fmt.Sprintf(" GitHub could not be read: the deployments of %s are missing (%s).", inv.GitHub, f.Error)
+	}
+	return ""
+}
+
+// status is a change's status: Vigil's tracking status, or GitHub's state.
+func (p englishInvestigation) status(ch *Change, inv *Investigation) string {
+	if ch.Source == SourceGitHub {
+		s := "GitHub " + cmp.Or(inv.GitHub, "deployment") + ", state " + ch.Status
+		if ch.Description != "" {
+			s += ": " + clip(ch.Description, 120)
+		}
+		return s
+	}
+	return "status " + ch.Status
 }
 
 // evidence is "error ratio 7.2 % vs 0.5 % a day ago and 0.6 % a week ago".
@@ -96,7 +133,7 @@ func (p englishInvestigation) summary(v view, inv *Investigation, c conclusion) 
 // before the alert that its checks judged STABLE.
 func (p englishInvestigation) noChange(inv *Investigation, c conclusion) string {
 	if c.change == nil {
-		return fmt.Sprintf("Vigil recorded no deployment of %s in the %s before the alert", inv.Application, lookBack(inv.LookBack))
+		return p.noneRecorded(inv)
 	}
 	return fmt.Sprintf("the last deployment of %s, %s, took effect %s before the alert and its checks judged it %s",
 		inv.Application, c.change.ID, lookBack(c.start.Sub(c.change.At).Round(time.Minute)), c.change.State)
@@ -137,16 +174,20 @@ func (p englishInvestigation) checked(inv *Investigation, c conclusion) string {
 }
 
 func (p englishInvestigation) changes(v view, inv *Investigation, c conclusion) string {
-	if f, ok := inv.failed(PartChanges); ok {
-		return "Recent changes: Vigil's deployment records could not be read (" + f.Error + ")."
+	f, vigilFailed := inv.failed(PartChanges)
+	switch {
+	case vigilFailed && len(inv.Changes) == 0:
+		return "Recent changes: Vigil's deployment records could not be read (" + f.Error + ")." + p.githubUnread(inv)
+	case c.change == nil && len(c.later) == 0:
+		return "Recent changes: " + p.noneRecorded(inv) + "." + p.githubUnread(inv)
 	}
-	if c.change == nil && len(c.later) == 0 {
-		return fmt.Sprintf("Recent changes: Vigil recorded no deployment of %s in the %s before the alert.", inv.Application, lookBack(inv.LookBack))
+	s := "Recent changes: "
+	if vigilFailed {
+		s += "Vigil's deployment records could not be read (" + f.Error + "); GitHub lists: "
 	}
-	var s string
 	if ch := c.change; ch != nil {
-		s = fmt.Sprintf("Recent changes: %s took effect at %s UTC, %d minutes before the alert (status %s",
-			p.deployment(ch, inv.Application), ch.At.UTC().Format("15:04"), minutesBetween(ch.At, c.start), ch.Status)
+		s += fmt.Sprintf("%s took effect at %s UTC, %d minutes before the alert (%s",
+			p.deployment(ch, inv.Application), ch.At.UTC().Format("15:04"), minutesBetween(ch.At, c.start), p.status(ch, inv))
 		if ch.State != "" {
 			s += fmt.Sprintf("; latest verdict %s at %s", ch.State, ch.Checkpoint)
 			if ch.Comment != "" {
@@ -163,12 +204,12 @@ func (p englishInvestigation) changes(v view, inv *Investigation, c conclusion) 
 			s += fmt.Sprintf(" %d earlier deployment(s) in the %s.", more, lookBack(inv.LookBack))
 		}
 	} else {
-		s = fmt.Sprintf("Recent changes: no deployment of %s before the alert in the %s.", inv.Application, lookBack(inv.LookBack))
+		s += fmt.Sprintf("no deployment of %s before the alert in the %s.", inv.Application, lookBack(inv.LookBack))
 	}
 	if len(c.later) > 0 {
 		s += fmt.Sprintf(" %s took effect after the alert started.", p.deployment(&c.later[0], inv.Application))
 	}
-	return s
+	return s + p.githubUnread(inv)
 }
 
 func (p englishInvestigation) health(v view, inv *Investigation, c conclusion) string {
@@ -263,7 +304,11 @@ func (p englishInvestigation) tables(v view, inv *Investigation, c conclusion) s
 
 func (p englishInvestigation) actions(v view, inv *Investigation, c conclusion) []string {
 	var out []string
-	if c.suspect != nil {
+	switch {
+	case c.suspect != nil && c.suspect.Source == SourceGitHub:
+		out = append(out, fmt.Sprintf("Review %s (GitHub %s, commit %s) and roll it back if the %s does not recover.",
+			p.deployment(c.suspect, inv.Application), cmp.Or(inv.GitHub, "deployment"), cmp.Or(c.suspect.SHA, "?"), p.firstMetric(c, "metrics")))
+	case c.suspect != nil:
 		out = append(out, fmt.Sprintf("Review %s (GET /v1/deployments/%s) and roll it back if the %s does not recover.",
 			p.deployment(c.suspect, inv.Application), c.suspect.ID, p.firstMetric(c, "metrics")))
 	}

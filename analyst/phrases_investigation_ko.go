@@ -1,6 +1,7 @@
 package analyst
 
 import (
+	"cmp"
 	"fmt"
 	"github.com/vigil-ops/vigil/profile"
 	"strings"
@@ -24,8 +25,44 @@ func (koreanInvestigation) metricName(m string) string {
 }
 
 func (p koreanInvestigation) checkedLine(v view, inv *Investigation) string {
-	return fmt.Sprintf("조사 범위: 알림 전 %s 동안의 %s 배포, %s–%s UTC 지표를 하루 전·일주일 전과 비교",
-		lookBack(inv.LookBack), inv.Application, inv.From.UTC().Format("15:04"), inv.To.UTC().Format("15:04"))
+	src := ""
+	if inv.GitHub != "" {
+		src = "(Vigil 기록과 GitHub " + inv.GitHub + ")"
+	}
+	return fmt.Sprintf("조사 범위: 알림 전 %s 동안의 %s 배포%s, %s–%s UTC 지표를 하루 전·일주일 전과 비교",
+		lookBack(inv.LookBack), inv.Application, src, inv.From.UTC().Format("15:04"), inv.To.UTC().Format("15:04"))
+}
+
+// noneRecorded says that no deployment was recorded in the look-back, by Vigil and, where
+// configured, GitHub (or that GitHub could not be read).
+func (p koreanInvestigation) noneRecorded(inv *Investigation) string {
+	switch _, ghFailed := inv.failed(PartGitHub); {
+	case inv.GitHub != "" && ghFailed:
+		return fmt.Sprintf("Vigil에는 알림 전 %s 동안 %s의 배포 기록이 없습니다(GitHub %s은(는) 읽지 못했습니다)", lookBack(inv.LookBack), inv.Application, inv.GitHub)
+	case inv.GitHub != "":
+		return fmt.Sprintf("Vigil과 GitHub %s 모두 알림 전 %s 동안 %s의 배포 기록이 없습니다", inv.GitHub, lookBack(inv.LookBack), inv.Application)
+	}
+	return fmt.Sprintf("Vigil에는 알림 전 %s 동안 %s의 배포 기록이 없습니다", lookBack(inv.LookBack), inv.Application)
+}
+
+// githubUnread says that GitHub's deployments could not be read, or is "".
+func (p koreanInvestigation) githubUnread(inv *Investigation) string {
+	if f, ok := inv.failed(PartGitHub); ok {
+		return fmt.Sprintf(" GitHub을 읽지 못해 %s의 배포가 빠져 있습니다(%s).", inv.GitHub, f.Error)
+	}
+	return ""
+}
+
+// status is a change's status: Vigil's tracking status, or GitHub's state.
+func (p koreanInvestigation) status(ch *Change, inv *Investigation) string {
+	if ch.Source == SourceGitHub {
+		s := "GitHub " + cmp.Or(inv.GitHub, "배포") + ", 상태 " + ch.Status
+		if ch.Description != "" {
+			s += ": " + clip(ch.Description, 120)
+		}
+		return s
+	}
+	return "상태 " + ch.Status
 }
 
 // evidence is "오류율 7.2 % (하루 전 0.5 %, 일주일 전 0.6 %)".
@@ -90,7 +127,7 @@ func (p koreanInvestigation) summary(v view, inv *Investigation, c conclusion) s
 // noChange says that no deployment can be the cause.
 func (p koreanInvestigation) noChange(inv *Investigation, c conclusion) string {
 	if c.change == nil {
-		return fmt.Sprintf("Vigil에는 알림 전 %s 동안 %s의 배포 기록이 없습니다", lookBack(inv.LookBack), inv.Application)
+		return p.noneRecorded(inv)
 	}
 	return fmt.Sprintf("%s의 마지막 배포 %s는 알림 %s 전에 적용되었고 점검 판정은 %s입니다",
 		inv.Application, c.change.ID, lookBack(c.start.Sub(c.change.At).Round(time.Minute)), c.change.State)
@@ -130,16 +167,22 @@ func (p koreanInvestigation) checked(inv *Investigation, c conclusion) string {
 }
 
 func (p koreanInvestigation) changes(v view, inv *Investigation, c conclusion) string {
-	if f, ok := inv.failed(PartChanges); ok {
-		return "최근 변경: Vigil의 배포 기록을 읽지 못했습니다(" + f.Error + ")."
-	}
-	if c.change == nil && len(c.later) == 0 {
+	f, vigilFailed := inv.failed(PartChanges)
+	switch {
+	case vigilFailed && len(inv.Changes) == 0:
+		return "최근 변경: Vigil의 배포 기록을 읽지 못했습니다(" + f.Error + ")." + p.githubUnread(inv)
+	case c.change == nil && len(c.later) == 0 && inv.GitHub == "":
 		return fmt.Sprintf("최근 변경: 알림 전 %s 동안 Vigil에 기록된 %s 배포가 없습니다.", lookBack(inv.LookBack), inv.Application)
+	case c.change == nil && len(c.later) == 0:
+		return "최근 변경: " + p.noneRecorded(inv) + "." + p.githubUnread(inv)
 	}
-	var s string
+	s := "최근 변경: "
+	if vigilFailed {
+		s += "Vigil의 배포 기록을 읽지 못했습니다(" + f.Error + "). GitHub 기록: "
+	}
 	if ch := c.change; ch != nil {
-		s = fmt.Sprintf("최근 변경: %s가 %s UTC에 적용되었습니다. 알림 %d분 전입니다(상태 %s",
-			p.deployment(ch, inv.Application), ch.At.UTC().Format("15:04"), minutesBetween(ch.At, c.start), ch.Status)
+		s += fmt.Sprintf("%s가 %s UTC에 적용되었습니다. 알림 %d분 전입니다(%s",
+			p.deployment(ch, inv.Application), ch.At.UTC().Format("15:04"), minutesBetween(ch.At, c.start), p.status(ch, inv))
 		if ch.State != "" {
 			s += fmt.Sprintf("; 최근 판정 %s, %s 체크포인트", ch.State, ch.Checkpoint)
 			if ch.Comment != "" {
@@ -156,12 +199,12 @@ func (p koreanInvestigation) changes(v view, inv *Investigation, c conclusion) s
 			s += fmt.Sprintf(" %s 동안 그 이전 배포 %d건.", lookBack(inv.LookBack), more)
 		}
 	} else {
-		s = fmt.Sprintf("최근 변경: 알림 전 %s 동안 %s 배포가 없습니다.", lookBack(inv.LookBack), inv.Application)
+		s += fmt.Sprintf("알림 전 %s 동안 %s 배포가 없습니다.", lookBack(inv.LookBack), inv.Application)
 	}
 	if len(c.later) > 0 {
 		s += fmt.Sprintf(" %s는 알림이 시작된 뒤에 적용되었습니다.", p.deployment(&c.later[0], inv.Application))
 	}
-	return s
+	return s + p.githubUnread(inv)
 }
 
 func (p koreanInvestigation) health(v view, inv *Investigation, c conclusion) string {
@@ -247,7 +290,11 @@ func (p koreanInvestigation) tables(v view, inv *Investigation, c conclusion) st
 
 func (p koreanInvestigation) actions(v view, inv *Investigation, c conclusion) []string {
 	var out []string
-	if c.suspect != nil {
+	switch {
+	case c.suspect != nil && c.suspect.Source == SourceGitHub:
+		out = append(out, fmt.Sprintf("%s를 검토하고(GitHub %s, 커밋 %s) %s이(가) 회복되지 않으면 롤백하십시오.",
+			p.deployment(c.suspect, inv.Application), cmp.Or(inv.GitHub, "배포"), cmp.Or(c.suspect.SHA, "?"), p.firstMetric(c, "지표")))
+	case c.suspect != nil:
 		out = append(out, fmt.Sprintf("%s를 검토하고(GET /v1/deployments/%s) %s이(가) 회복되지 않으면 롤백하십시오.",
 			p.deployment(c.suspect, inv.Application), c.suspect.ID, p.firstMetric(c, "지표")))
 	}

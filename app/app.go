@@ -213,6 +213,9 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 		if err := wireTuning(cfg, acts); err != nil {
 			return nil, err
 		}
+		if err := wireInvestigation(cfg, acts, a.Deps); err != nil {
+			return nil, err
+		}
 		trackActivities(a.Deps, acts)
 		if len(cfg.Elasticsearch.URLs) > 0 {
 			if a.usage, err = newUsageSink(ctx, cfg, logger, a.Deps.Add("elasticsearch", "elasticsearch", "elasticsearch.urls", nil)); err != nil {
@@ -254,9 +257,8 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			PublicURL:         publicURL(cfg, a),
 			IncidentLifetime:  cfg.Alerts.IncidentLifetime,
 			ApplicationLabel:  cfg.Alerts.ApplicationLabel,
-			Investigation: workflows.InvestigationOptions{Disabled: cfg.Alerts.Investigation.Disabled,
-				LookBack: cfg.Alerts.Investigation.LookBack, Window: cfg.Alerts.Investigation.Window},
-			EagerStart: mode == ModeDev,
+			Investigation:     investigationOptions(cfg),
+			EagerStart:        mode == ModeDev,
 		}
 		if cfg.Twilio.AccountSID != "" {
 			if api.TwilioAuthToken, err = cfg.Secret(cfg.Twilio.AuthTokenEnv, cfg.Twilio.AuthTokenFile); err != nil {

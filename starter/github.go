@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -49,7 +48,7 @@ type ghEvent struct {
 
 // GitHubDeploymentID is Vigil's deployment ID for a GitHub deployment.
 func GitHubDeploymentID(repo string, id int64) string {
-	return "gh-" + strings.ReplaceAll(repo, "/", "-") + "-" + strconv.FormatInt(id, 10)
+	return activities.GitHubDeploymentID(repo, id)
 }
 
 // GitHubReplayWindow is how long a GitHub delivery is remembered, and how old an event may be.

@@ -27,6 +27,7 @@ const (
 // as failed; it never fails the incident.
 const (
 	changesBudget = time.Minute
+	githubBudget  = time.Minute
 	healthBudget  = 3 * time.Minute
 	tablesBudget  = 2 * time.Minute
 	traceBudget   = 2 * time.Minute
@@ -41,12 +42,20 @@ type InvestigationOptions struct {
 	LookBack time.Duration `json:"lookBack,omitempty"`
 	// Window is how much before the alert's start the metrics are compared (DefaultHealthWindow).
 	Window time.Duration `json:"window,omitempty"`
+	// GitHubRepositories maps an application to the GitHub repository (owner/name) whose
+	// deployments are among its recent changes besides Vigil's records.
+	GitHubRepositories map[string]string `json:"githubRepositories,omitempty"`
+	// GitHubEnvironment restricts those deployments to one environment ("": all).
+	GitHubEnvironment string `json:"githubEnvironment,omitempty"`
 }
 
 // investigate gathers what Vigil knows about the alert's application around the alert, each part
 // an activity with its own time budget, in parallel where they do not depend on each other:
 //   - recent changes: Vigil's deployment records of the application in the look-back, with
-//     their latest verdicts (RecentChanges);
+//     their latest verdicts (RecentChanges), and, where a GitHub repository is configured for
+//     the application, its GitHub deployments in the same look-back (GitHubChanges); a
+//     deployment seen both ways (the record a GitHub webhook made, or one whose version is the
+//     commit) counts once, as Vigil's record;
 //   - health: the application's metrics from Window before the alert's start to now (at most
 //     Window after the start) against the same window 1 d and 1 w earlier — the change-tracking
 //     engine and templates (CollectHealth);
@@ -96,8 +105,26 @@ func (w *incidentWorkflow) investigate(ctx workflow.Context) *analyst.Investigat
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 2},
 	})
 	trace := workflow.ExecuteActivity(tctx, a.ExemplarTrace, activities.ExemplarRequest{Application: app, From: from, To: to})
+	var github workflow.Future
+	if repo := opt.GitHubRepositories[app]; repo != "" {
+		inv.GitHub = repo
+		gctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: githubBudget,
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 3,
+				NonRetryableErrorTypes: []string{activities.ErrTypeRepoRejected}},
+		})
+		github = workflow.ExecuteActivity(gctx, a.GitHubChanges, activities.GitHubChangesRequest{Application: app, Repository: repo,
+			Environment: opt.GitHubEnvironment, From: start.Add(-lookBack), To: now})
+	}
 	if err := changes.Get(ctx, &inv.Changes); err != nil {
 		inv.Failed = append(inv.Failed, analyst.PartFailure{Part: analyst.PartChanges, Error: partError(err)})
+	}
+	if github != nil {
+		var gh []analyst.Change
+		if err := github.Get(ctx, &gh); err != nil {
+			inv.Failed = append(inv.Failed, analyst.PartFailure{Part: analyst.PartGitHub, Error: partError(err)})
+		}
+		inv.Changes = mergeChanges(inv.Changes, gh)
 	}
 	var hr activities.HealthResult
 	if err := health.Get(ctx, &hr); err != nil {
@@ -145,4 +172,29 @@ func (w *incidentWorkflow) investigate(ctx workflow.Context) *analyst.Investigat
 // partError is the message of a part's failure, without an empty error type.
 func partError(err error) string {
 	return strings.TrimPrefix(errMessage(err), ": ")
+}
+
+// mergeChanges adds to Vigil's deployment records the GitHub deployments it has no record of (the
+// same ID, which a GitHub webhook's record has, or a version that is the deployment's commit),
+// newest first.
+func mergeChanges(vigil, github []analyst.Change) []analyst.Change {
+	out := slices.Clone(vigil)
+	for _, g := range github {
+		if !slices.ContainsFunc(vigil, func(v analyst.Change) bool { return sameDeployment(v, g) }) {
+			out = append(out, g)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y analyst.Change) int { return y.At.Compare(x.At) })
+	return out
+}
+
+// sameDeployment reports whether Vigil's record v is GitHub's deployment g: the ID a GitHub
+// webhook gives its record, or a version that is g's commit SHA (at least 7 hex digits of it).
+func sameDeployment(v, g analyst.Change) bool {
+	if v.ID == g.ID {
+		return true
+	}
+	ver := strings.ToLower(strings.TrimSpace(v.Version))
+	return len(ver) >= 7 && g.SHA != "" && strings.HasPrefix(strings.ToLower(g.SHA), ver) &&
+		strings.Trim(ver, "0123456789abcdef") == ""
 }
