@@ -355,13 +355,6 @@ type Provider struct {
 	Models []Model `yaml:"models"`
 }
 
-// setDefaults fills the defaults of a provider entry that is created by the
-// file or the environment.
-func (p *Provider) setDefaults() {
-	p.Type = ProviderOpenAI
-	p.Timeout = 60 * time.Second
-}
-
 // Model is one model of a provider.
 type Model struct {
 	// Name is required and unique within the provider.

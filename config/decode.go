@@ -14,17 +14,19 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var durationType = reflect.TypeOf(time.Duration(0))
+// The file is decoded in two steps. The YAML is parsed into a yaml.Node tree and checked
+// against the key names and kinds read from the struct tags: every key and list entry gets its
+// line, unknown and duplicate keys and ill-typed values are reported (with the key path) and
+// taken out of the tree, and null values are taken out so that they keep their default. The
+// environment overrides are then written into the same tree (env.go), and yaml.v3 decodes the
+// tree onto the defaults.
 
-// defaulter is implemented by list element types whose new entries start
-// from non-zero defaults.
-type defaulter interface{ setDefaults() }
+var durationType = reflect.TypeOf(time.Duration(0))
 
 // fieldInfo is one yaml-tagged field of a struct.
 type fieldInfo struct {
-	name  string // yaml key
-	index int
-	typ   reflect.Type
+	name string // yaml key
+	typ  reflect.Type
 }
 
 // yamlFields lists the yaml-tagged exported fields of struct type t.
@@ -32,14 +34,9 @@ func yamlFields(t reflect.Type) []fieldInfo {
 	var out []fieldInfo
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
+		if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); f.IsExported() && name != "" && name != "-" {
+			out = append(out, fieldInfo{name: name, typ: f.Type})
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "" || name == "-" {
-			continue
-		}
-		out = append(out, fieldInfo{name: name, index: i, typ: f.Type})
 	}
 	return out
 }
@@ -52,17 +49,16 @@ func isStructList(t reflect.Type) bool {
 	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct
 }
 
-// newElem returns a new list element of type t with its defaults applied.
-func newElem(t reflect.Type) reflect.Value {
-	p := reflect.New(t)
-	if d, ok := p.Interface().(defaulter); ok {
-		d.setDefaults()
-	}
-	return p.Elem()
+// UnmarshalYAML starts a provider entry from its defaults (type openai, timeout 60s).
+func (p *Provider) UnmarshalYAML(n *yaml.Node) error {
+	type plain Provider // without this method
+	v := plain{Type: ProviderOpenAI, Timeout: 60 * time.Second}
+	err := n.Decode(&v)
+	*p = Provider(v)
+	return err
 }
 
-// decoder decodes a yaml.Node tree onto a Config strictly, recording the
-// line of every key it sets.
+// decoder checks a file's yaml.Node tree, recording the line of every key.
 type decoder struct {
 	file  string
 	lines map[string]int
@@ -75,17 +71,18 @@ func (d *decoder) fail(line int, path, format string, args ...any) {
 
 var yamlLineErr = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// decodeYAML decodes data (named name in messages) onto c.
-func decodeYAML(name string, data []byte, c *Config, lines map[string]int) []error {
+// parseYAML parses data (named name in messages) and checks it against Config. It returns the
+// top-level mapping, an empty one when data holds none.
+func parseYAML(name string, data []byte, lines map[string]int) (*yaml.Node, []error) {
 	d := &decoder{file: name, lines: lines}
+	empty := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil // empty file: defaults only
+		if !errors.Is(err, io.EOF) { // EOF: an empty file, defaults only
+			d.syntaxError(err)
 		}
-		d.syntaxError(err)
-		return d.errs
+		return empty, d.errs
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
@@ -97,20 +94,19 @@ func decodeYAML(name string, data []byte, c *Config, lines map[string]int) []err
 	root := &doc
 	if root.Kind == yaml.DocumentNode {
 		if len(root.Content) == 0 {
-			return d.errs
+			return empty, d.errs
 		}
 		root = root.Content[0]
 	}
 	root = resolveAlias(root)
-	if isNull(root) {
-		return d.errs
-	}
-	if root.Kind != yaml.MappingNode {
+	switch {
+	case isNull(root):
+		return empty, d.errs
+	case root.Kind != yaml.MappingNode:
 		d.fail(root.Line, "", "the top level must be a mapping of keys, got %s", describe(root))
-		return d.errs
+		return empty, d.errs
 	}
-	d.decode(root, reflect.ValueOf(c).Elem(), "")
-	return d.errs
+	return d.check(root, reflect.TypeOf(Config{}), ""), d.errs
 }
 
 func (d *decoder) syntaxError(err error) {
@@ -146,39 +142,77 @@ func describe(n *yaml.Node) string {
 	return "nothing"
 }
 
-// decode sets v from n. A null value (empty, ~ or null) leaves the
-// default in place; use "" or [] to clear a value.
-func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+// check checks the non-null node n for a value of type t at path. It returns the node to
+// decode in its place, or nil when n is in error (reported).
+func (d *decoder) check(n *yaml.Node, t reflect.Type, path string) *yaml.Node {
 	n = resolveAlias(n)
-	if isNull(n) {
-		return
-	}
 	switch {
-	case v.Type() == durationType:
-		d.decodeScalar(n, v, path)
-	case v.Kind() == reflect.Struct:
-		d.decodeStruct(n, v, path)
-	case v.Kind() == reflect.Slice:
-		d.decodeSlice(n, v, path)
-	default:
-		d.decodeScalar(n, v, path)
+	case t != durationType && isStruct(t):
+		if n.Kind != yaml.MappingNode {
+			d.fail(n.Line, path, "expected a mapping, got %s", describe(n))
+			return nil
+		}
+		d.checkMapping(n, t, path)
+		return n
+	case t.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.fail(n.Line, path, "expected a list, got %s", describe(n))
+			return nil
+		}
+		for i, item := range n.Content {
+			p := indexPath(path, i)
+			d.lines[p] = item.Line
+			var v *yaml.Node
+			if !isNull(item) {
+				v = d.check(item, t.Elem(), p)
+			}
+			if v == nil { // keep the entry, with its zero value or defaults
+				v = zeroNode(t.Elem())
+			}
+			n.Content[i] = v
+		}
+		return n
 	}
+	if n.Kind != yaml.ScalarNode {
+		d.fail(n.Line, path, "expected %s, got %s", typeName(t), describe(n))
+		return nil
+	}
+	if err := checkScalar(n, t); err != nil {
+		d.fail(n.Line, path, "%s", err)
+		return nil
+	}
+	if t == durationType && n.ShortTag() != "!!str" { // "0" is a duration too
+		s := *n
+		s.Tag, s.Style = "!!str", 0
+		return &s
+	}
+	return n
 }
 
-func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind != yaml.MappingNode {
-		d.fail(n.Line, path, "expected a mapping, got %s", describe(n))
-		return
+// zeroNode is the node of an empty list entry of type t.
+func zeroNode(t reflect.Type) *yaml.Node {
+	if isStruct(t) {
+		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	}
-	fields := yamlFields(v.Type())
-	byName := make(map[string]fieldInfo, len(fields))
+	var n yaml.Node
+	_ = n.Encode(reflect.Zero(t).Interface())
+	return &n
+}
+
+// checkMapping checks the keys of n against struct type t, keeping only the pairs that
+// decode. Merge keys (<<: *anchor) are checked and left to yaml.v3, explicit keys override them.
+func (d *decoder) checkMapping(n *yaml.Node, t reflect.Type, path string) {
+	fields := yamlFields(t)
+	byName := make(map[string]reflect.Type, len(fields))
 	for _, f := range fields {
-		byName[f.name] = f
+		byName[f.name] = f.typ
 	}
-	// Merge keys (<<: *anchor) first: explicit keys override them.
+	kept := n.Content[:0:0]
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
-			d.merge(n.Content[i+1], v, path)
+			if d.checkMerge(n.Content[i+1], t, path) {
+				kept = append(kept, k, n.Content[i+1])
+			}
 		}
 	}
 	seen := make(map[string]int)
@@ -191,36 +225,45 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			d.fail(k.Line, path, "keys must be plain strings, got %s", describe(k))
 			continue
 		}
-		key := k.Value
-		p := joinPath(path, key)
-		if first, dup := seen[key]; dup {
+		p := joinPath(path, k.Value)
+		if first, dup := seen[k.Value]; dup {
 			d.fail(k.Line, p, "duplicate key (first set on line %d)", first)
 			continue
 		}
-		seen[key] = k.Line
-		f, ok := byName[key]
+		seen[k.Value] = k.Line
+		ft, ok := byName[k.Value]
 		if !ok {
 			d.unknownKey(k, path, byName, fields)
 			continue
 		}
 		d.lines[p] = k.Line
-		d.decode(val, v.Field(f.index), p)
+		if isNull(resolveAlias(val)) {
+			continue // keeps the default; use "" or [] to clear a value
+		}
+		if val = d.check(val, ft, p); val != nil {
+			kept = append(kept, k, val)
+		}
 	}
+	n.Content = kept
 }
 
-func (d *decoder) merge(n *yaml.Node, v reflect.Value, path string) {
+func (d *decoder) checkMerge(n *yaml.Node, t reflect.Type, path string) bool {
 	n = resolveAlias(n)
 	switch n.Kind {
 	case yaml.MappingNode:
-		d.decodeStruct(n, v, path)
+		d.checkMapping(n, t, path)
+		return true
 	case yaml.SequenceNode:
-		// Earlier mappings take precedence, so apply them last.
+		// Earlier mappings take precedence, so record their lines last.
 		for i := len(n.Content) - 1; i >= 0; i-- {
-			d.merge(n.Content[i], v, path)
+			if !d.checkMerge(n.Content[i], t, path) {
+				return false
+			}
 		}
-	default:
-		d.fail(n.Line, path, "a merge (<<) value must be a mapping or a list of mappings")
+		return true
 	}
+	d.fail(n.Line, path, "a merge (<<) value must be a mapping or a list of mappings")
+	return false
 }
 
 // secretNames are keys that look like literal secrets.
@@ -229,7 +272,7 @@ var secretNames = map[string]bool{
 	"key": true, "secret": true, "private_key": true,
 }
 
-func (d *decoder) unknownKey(k *yaml.Node, parent string, byName map[string]fieldInfo, fields []fieldInfo) {
+func (d *decoder) unknownKey(k *yaml.Node, parent string, byName map[string]reflect.Type, fields []fieldInfo) {
 	key := k.Value
 	if _, ok := byName[key+"_env"]; ok {
 		alts := key + "_env"
@@ -261,32 +304,6 @@ func orTop(path string) string {
 	return path
 }
 
-func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind != yaml.SequenceNode {
-		d.fail(n.Line, path, "expected a list, got %s", describe(n))
-		return
-	}
-	t := v.Type()
-	out := reflect.MakeSlice(t, len(n.Content), len(n.Content))
-	for i, item := range n.Content {
-		p := indexPath(path, i)
-		d.lines[p] = item.Line
-		out.Index(i).Set(newElem(t.Elem()))
-		d.decode(item, out.Index(i), p)
-	}
-	v.Set(out)
-}
-
-func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind != yaml.ScalarNode {
-		d.fail(n.Line, path, "expected %s, got %s", typeName(v.Type()), describe(n))
-		return
-	}
-	if err := setYAMLScalar(n, v); err != nil {
-		d.fail(n.Line, path, "%s", err)
-	}
-}
-
 // typeName describes t for messages.
 func typeName(t reflect.Type) string {
 	switch {
@@ -308,42 +325,34 @@ func errDuration(s string) error {
 	return fmt.Errorf("invalid duration %q (use Go syntax such as 90s, 5m or 1h30m)", s)
 }
 
-// setYAMLScalar sets v from a YAML scalar, honouring YAML's typing: a
-// quoted "10" is not an integer.
-func setYAMLScalar(n *yaml.Node, v reflect.Value) error {
+// checkScalar checks that scalar n is a value of type t, honouring YAML's typing: a quoted
+// "10" is not an integer, 1.5 is not one either, and "yes" is not a boolean.
+func checkScalar(n *yaml.Node, t reflect.Type) error {
 	tag := n.ShortTag()
-	switch k := v.Kind(); {
-	case v.Type() == durationType:
-		dur, err := time.ParseDuration(n.Value)
-		if err != nil {
+	switch k := t.Kind(); {
+	case t == durationType:
+		if _, err := time.ParseDuration(n.Value); err != nil {
 			return errDuration(n.Value)
 		}
-		v.SetInt(int64(dur))
 	case k == reflect.String:
-		v.SetString(n.Value)
 	case k == reflect.Bool:
-		var b bool
-		if tag != "!!bool" || n.Decode(&b) != nil {
+		if tag != "!!bool" || n.Decode(new(bool)) != nil {
 			return fmt.Errorf("invalid boolean %q (use true or false)", n.Value)
 		}
-		v.SetBool(b)
 	case k >= reflect.Int && k <= reflect.Int64:
 		var i int64
 		if tag != "!!int" || n.Decode(&i) != nil {
 			return fmt.Errorf("invalid integer %q", n.Value)
 		}
-		if v.OverflowInt(i) {
+		if reflect.Zero(t).OverflowInt(i) {
 			return fmt.Errorf("integer %s is out of range", n.Value)
 		}
-		v.SetInt(i)
 	case k == reflect.Float32 || k == reflect.Float64:
-		var f float64
-		if (tag != "!!int" && tag != "!!float") || n.Decode(&f) != nil {
+		if (tag != "!!int" && tag != "!!float") || n.Decode(new(float64)) != nil {
 			return fmt.Errorf("invalid number %q", n.Value)
 		}
-		v.SetFloat(f)
 	default:
-		return fmt.Errorf("unsupported type %s", v.Type())
+		return fmt.Errorf("unsupported type %s", t)
 	}
 	return nil
 }

@@ -43,11 +43,12 @@ func Parse(name string, data []byte, environ []string) (*Config, error) {
 		m.env = envMap(environ)
 	}
 	c.meta = m
-	var errs []error
-	if len(data) > 0 {
-		errs = append(errs, decodeYAML(name, data, c, m.lines)...)
+	root, errs := parseYAML(name, data, m.lines)
+	errs = append(errs, applyEnv(root, m.env, m.sources)...)
+	if err := root.Decode(c); err != nil {
+		// Not expected: parseYAML and applyEnv leave only values that decode.
+		errs = append(errs, &FieldError{File: name, Msg: err.Error()})
 	}
-	errs = append(errs, applyEnv(c, m.env, m.sources)...)
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err.(interface{ Unwrap() []error }).Unwrap()...)
 	}

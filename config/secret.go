@@ -10,8 +10,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // ResolveSecret returns the secret referenced by envName (the name of an
@@ -143,37 +144,30 @@ func decodeBase64(s string) ([]byte, error) {
 // meant for start-up and `vigil config check`; it never returns secrets.
 func (c *Config) CheckSecrets() error {
 	v := &collector{m: c.meta}
-	walkStructs(reflect.ValueOf(c).Elem(), "", func(sv reflect.Value, path string, fields []fieldInfo) {
-		if sv.Type() == reflect.TypeOf(CodecKey{}) {
+	eachMapping(c.node(), "", func(path string, m *yaml.Node) {
+		if strings.HasPrefix(path, "codec.keys[") {
 			return // checked with decoding below
 		}
-		for _, g := range refGroups(fields) {
-			var env, file fieldInfo
-			var hasEnv, hasFile bool
-			for _, f := range g {
-				switch {
-				case strings.HasSuffix(f.name, "_env"):
-					env, hasEnv = f, true
-				case strings.HasSuffix(f.name, "_file"):
-					file, hasFile = f, true
+		for _, g := range refGroups(m) {
+			var env, file, envKey, fileKey string
+			for _, i := range g {
+				s, _ := stringValue(m.Content[i+1])
+				switch k := m.Content[i].Value; {
+				case strings.HasSuffix(k, "_env"):
+					env, envKey = s, k
+				case strings.HasSuffix(k, "_file"):
+					file, fileKey = s, k
 				}
 			}
-			var e, fl string
-			p := ""
-			if hasEnv {
-				if e = sv.Field(env.index).String(); e != "" {
-					p = joinPath(path, env.name)
-				}
-			}
-			if hasFile {
-				if fl = sv.Field(file.index).String(); fl != "" && p == "" {
-					p = joinPath(path, file.name)
-				}
-			}
-			if p == "" {
+			p := joinPath(path, envKey)
+			switch {
+			case env != "":
+			case file != "":
+				p = joinPath(path, fileKey)
+			default:
 				continue
 			}
-			if _, err := c.Secret(e, fl); err != nil {
+			if _, err := c.Secret(env, file); err != nil {
 				v.add(p, "%s", err)
 			}
 		}

@@ -9,13 +9,13 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
-	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vigil-ops/vigil/promsource"
+	"gopkg.in/yaml.v3"
 )
 
 var (
@@ -170,20 +170,18 @@ func joinSorted(errs []error) error {
 // values must be variable names (not secrets pasted in) and at most one
 // form of each setting may be given.
 func (c *Config) validateRefs(v *collector) {
-	walkStructs(reflect.ValueOf(c).Elem(), "", func(sv reflect.Value, path string, fields []fieldInfo) {
-		for _, f := range fields {
-			if f.typ.Kind() != reflect.String || !strings.HasSuffix(f.name, "_env") {
-				continue
-			}
-			if s := sv.Field(f.index).String(); s != "" && !envNameRe.MatchString(s) {
-				v.add(joinPath(path, f.name), "%q is not an environment variable name (give the name of the variable holding the secret, not the secret)", redactForMessage(s))
+	eachMapping(c.node(), "", func(path string, m *yaml.Node) {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k := m.Content[i].Value
+			if s, _ := stringValue(m.Content[i+1]); strings.HasSuffix(k, "_env") && s != "" && !envNameRe.MatchString(s) {
+				v.add(joinPath(path, k), "%q is not an environment variable name (give the name of the variable holding the secret, not the secret)", redactForMessage(s))
 			}
 		}
-		for _, g := range refGroups(fields) {
+		for _, g := range refGroups(m) {
 			var set []string
-			for _, f := range g {
-				if sv.Field(f.index).String() != "" {
-					set = append(set, f.name)
+			for _, i := range g {
+				if s, _ := stringValue(m.Content[i+1]); s != "" {
+					set = append(set, m.Content[i].Value)
 				}
 			}
 			if len(set) > 1 {
@@ -193,30 +191,21 @@ func (c *Config) validateRefs(v *collector) {
 	})
 }
 
+// node returns c in its YAML form. Every field of Config can be encoded.
+func (c *Config) node() *yaml.Node {
+	var n yaml.Node
+	if err := n.Encode(c); err != nil {
+		panic("config: cannot encode the configuration: " + err.Error())
+	}
+	return &n
+}
+
 // redactForMessage shortens a value that may be a secret before quoting it.
 func redactForMessage(s string) string {
 	if len(s) <= 4 {
 		return s
 	}
 	return s[:2] + strings.Repeat("*", 3)
-}
-
-// walkStructs calls fn for every struct value reachable from v (including
-// list entries), with its key path.
-func walkStructs(v reflect.Value, path string, fn func(v reflect.Value, path string, fields []fieldInfo)) {
-	t := v.Type()
-	switch {
-	case t != durationType && isStruct(t):
-		fields := yamlFields(t)
-		fn(v, path, fields)
-		for _, f := range fields {
-			walkStructs(v.Field(f.index), joinPath(path, f.name), fn)
-		}
-	case isStructList(t):
-		for i := 0; i < v.Len(); i++ {
-			walkStructs(v.Index(i), indexPath(path, i), fn)
-		}
-	}
 }
 
 func (c *Config) validateCodec(v *collector) {
