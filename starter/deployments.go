@@ -60,11 +60,12 @@ func (a *API) postDeployment(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, res)
 }
 
-// startProblem answers a failed start: 409 for a conflicting announcement, 503 otherwise.
+// startProblem answers a failed start (problemOf): 409 for a conflicting announcement, whose
+// message is the whole detail, 422 for a request Temporal refused, 503 otherwise.
 func (a *API) startProblem(w http.ResponseWriter, err error) {
 	var ce *conflictError
 	if errors.As(err, &ce) {
-		writeProblem(w, Problem{Status: http.StatusConflict, Title: "Deployment already announced", Detail: ce.msg})
+		writeProblem(w, problemOf(err))
 		return
 	}
 	writeProblem(w, temporalProblem(err, "could not start change tracking"))
@@ -229,13 +230,14 @@ func (a *API) listDeployments(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
+// deploymentProblem answers a failed query or signal of a deployment (problemOf): 404 for an
+// unknown one.
 func (a *API) deploymentProblem(w http.ResponseWriter, r *http.Request, err error) {
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: fmt.Sprintf("no deployment %q", r.PathValue("id"))})
-		return
+	p := problemOf(err)
+	if p.Status == http.StatusNotFound {
+		p.Detail = fmt.Sprintf("no deployment %q", r.PathValue("id"))
 	}
-	writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: err.Error()})
+	writeProblem(w, p)
 }
 
 func (a *API) getDeployment(w http.ResponseWriter, r *http.Request) {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/workflows"
-	"go.temporal.io/api/serviceerror"
 )
 
 // GitHub's deployment webhooks: `deployment` announces a change, `deployment_status` reports its
@@ -212,11 +211,14 @@ func githubApps(e ghEvent) []activities.App {
 	return []activities.App{{ID: activities.AppID(e.Repository.FullName), Name: e.Repository.Name}}
 }
 
+// deploymentProblemID answers a failed signal of the deployment id (problemOf): 404 when it is
+// not tracked.
 func (a *API) deploymentProblemID(w http.ResponseWriter, id string, err error) {
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: fmt.Sprintf("deployment %q is not tracked: %v", id, err)})
-		return
+	p := problemOf(err)
+	if p.Status == http.StatusNotFound {
+		p.Detail = fmt.Sprintf("deployment %q is not tracked: %v", id, err)
+	} else {
+		p.Detail = fmt.Sprintf("deployment %q: %v", id, err)
 	}
-	writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: fmt.Sprintf("deployment %q: %v", id, err)})
+	writeProblem(w, p)
 }

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"unicode/utf8"
 
-	"go.temporal.io/api/serviceerror"
-
 	"github.com/vigil-ops/vigil/activities"
 )
 
@@ -38,14 +36,13 @@ const (
 	MaxSignalBytes = 1536 << 10
 )
 
-// temporalProblem answers a failed start or signal: Temporal's InvalidArgument (a limit the
-// request broke) is the sender's fault and is not retried (422); anything else may pass (503).
+// temporalProblem answers a failed start or signal (problemOf), its detail saying what failed:
+// Temporal's InvalidArgument (a limit the request broke) is the sender's fault and is not
+// retried (422); anything else may pass (503).
 func temporalProblem(err error, what string) Problem {
-	var ia *serviceerror.InvalidArgument
-	if errors.As(err, &ia) {
-		return Problem{Status: http.StatusUnprocessableEntity, Title: "Refused by Temporal", Detail: what + ": " + ia.Error()}
-	}
-	return Problem{Status: http.StatusServiceUnavailable, Detail: what + ": " + err.Error()}
+	p := problemOf(err)
+	p.Detail = what + ": " + p.Detail
+	return p
 }
 
 // limitField adds a problem when v is longer than MaxNameBytes or not UTF-8.

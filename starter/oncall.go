@@ -1,6 +1,7 @@
 package starter
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html"
@@ -11,6 +12,7 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/vigil-ops/vigil/phone"
 	"github.com/vigil-ops/vigil/workflows"
@@ -85,22 +87,31 @@ func (a *API) ack(r *http.Request, id string, ack workflows.Ack) (workflows.OnCa
 	return st, h.Get(r.Context(), &st)
 }
 
-// onCallProblem answers a failed query or update: 404 for an unknown page, 409 for an
-// acknowledgement the workflow refused, 503 otherwise.
+// onCallProblem answers a failed query or update of a page by the error's type (problemOf):
+// 409 for an acknowledgement the workflow refused, 404 for an unknown page — no workflow of
+// that ID, or one of another kind (an incident's), whose refusal of the page's query or update
+// has no type of ours.
 func (a *API) onCallProblem(w http.ResponseWriter, r *http.Request, err error) {
-	var nf *serviceerror.NotFound
-	msg := err.Error()
-	// An ID of another kind of workflow (an incident's) has no such query or update: not a page.
-	if errors.As(err, &nf) || strings.Contains(msg, "unknown queryType") || strings.Contains(msg, "unknown update") {
-		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: fmt.Sprintf("no on-call page %q", r.PathValue("id"))})
-		return
+	id := r.PathValue("id")
+	p := problemOf(err)
+	if p.Status == http.StatusServiceUnavailable && !a.isOnCallPage(r.Context(), id) {
+		p.Status = http.StatusNotFound
 	}
-	if strings.Contains(msg, "already acknowledged") || strings.Contains(msg, "nobody is being paged") ||
-		strings.Contains(msg, "no call step") || strings.Contains(msg, "workflow execution already completed") {
-		writeProblem(w, Problem{Status: http.StatusConflict, Title: "Not acknowledged", Detail: msg})
-		return
+	if p.Status == http.StatusNotFound {
+		p.Detail = fmt.Sprintf("no on-call page %q", id)
 	}
-	writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: msg})
+	writeProblem(w, p)
+}
+
+// isOnCallPage says whether the workflow id is an on-call page; asked only once a query or
+// update of it failed. When Temporal cannot tell, it is taken for one (the failure stands).
+func (a *API) isOnCallPage(ctx context.Context, id string) bool {
+	d, err := a.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		var nf *serviceerror.NotFound
+		return !errors.As(err, &nf)
+	}
+	return d.GetWorkflowExecutionInfo().GetType().GetName() == workflows.OnCallWorkflowType
 }
 
 // twilioForm reads a Twilio webhook and checks its X-Twilio-Signature against the URL Twilio
@@ -152,7 +163,8 @@ func (a *API) postTwilioGather(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := a.ack(r, r.PathValue("id"), workflows.Ack{Step: step, Via: "phone"}); err != nil {
-		if strings.Contains(err.Error(), "already acknowledged") {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeAlreadyAcknowledged {
 			twiml(w, "This incident was already acknowledged. Thank you.")
 			return
 		}

@@ -49,21 +49,9 @@ func decodeStrict(w http.ResponseWriter, body []byte, v any) bool {
 	return true
 }
 
-func roleProblem(err error) Problem {
-	var ve *roles.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		p := Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid role", Detail: err.Error()}
-		for _, fp := range ve.Problems {
-			p.Errors = append(p.Errors, ProblemField{Field: fp.Field, Message: fp.Message})
-		}
-		return p
-	case errors.Is(err, roles.ErrNotFound):
-		return Problem{Status: http.StatusNotFound, Detail: err.Error()}
-	default:
-		return Problem{Status: http.StatusServiceUnavailable, Detail: err.Error()}
-	}
-}
+// roleProblem answers a failed call of the role service: 422 naming each field of a role that
+// does not validate, 404 for an unknown role or version, 503 otherwise (problemOf).
+func roleProblem(err error) Problem { return problemOf(err) }
 
 func (a *API) listRoles(w http.ResponseWriter, r *http.Request) {
 	list, err := a.Roles.List(r.Context())

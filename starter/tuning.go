@@ -1,12 +1,10 @@
 package starter
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/vigil-ops/vigil/workflows"
@@ -36,12 +34,11 @@ func (a *API) postTuningRun(w http.ResponseWriter, r *http.Request) {
 func (a *API) getTuningRun(w http.ResponseWriter, r *http.Request) {
 	v, err := a.Temporal.QueryWorkflow(r.Context(), r.PathValue("id"), "", workflows.QueryTuning)
 	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			writeProblem(w, Problem{Status: http.StatusNotFound, Detail: fmt.Sprintf("no code-tuning run %q", r.PathValue("id"))})
-			return
+		p := problemOf(err)
+		if p.Status == http.StatusNotFound {
+			p.Detail = fmt.Sprintf("no code-tuning run %q", r.PathValue("id"))
 		}
-		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: err.Error()})
+		writeProblem(w, p)
 		return
 	}
 	var st workflows.TuningState

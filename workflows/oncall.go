@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -25,6 +24,18 @@ const (
 	SignalCallStatus = "call-status"
 	// SignalIncidentResolved tells the on-call that its incident resolved: paging stops.
 	SignalIncidentResolved = "incident-resolved"
+)
+
+// OnCallWorkflowType is the name the OnCallWorkflow is registered under.
+const OnCallWorkflowType = "OnCallWorkflow"
+
+// Types of the ApplicationErrors an acknowledgement is refused with (the ack Update's validator
+// and handler), so that a caller tells them apart without reading their text.
+const (
+	ErrTypeAlreadyAcknowledged = "AlreadyAcknowledged" // someone else acknowledged first
+	ErrTypeNotPaging           = "NotPaging"           // nobody is being paged: over, or resolved
+	ErrTypeNoCallStep          = "NoCallStep"          // a phone acknowledgement of a call never placed
+	ErrTypeInvalidAck          = "InvalidAck"          // neither who nor which call, or an unknown via
 )
 
 // On-call statuses.
@@ -128,7 +139,7 @@ func (w *onCallWorkflow) setup(ctx workflow.Context) error {
 			if ack.By != "" && ack.By == w.st.AckedBy {
 				return w.st, nil // the same acknowledgement again (a client's retry)
 			}
-			return w.st, fmt.Errorf("already acknowledged by %s", w.st.AckedBy)
+			return w.st, temporal.NewApplicationError("already acknowledged by "+w.st.AckedBy, ErrTypeAlreadyAcknowledged)
 		}
 		if ack.By == "" && ack.Step > 0 && ack.Step <= len(w.st.Attempts) {
 			ack.By = w.st.Attempts[ack.Step-1].Person
@@ -140,17 +151,17 @@ func (w *onCallWorkflow) setup(ctx workflow.Context) error {
 		case w.acked && ack.By != "" && ack.By == w.st.AckedBy:
 			return nil // idempotent: the same person again
 		case w.acked:
-			return fmt.Errorf("already acknowledged by %s", w.st.AckedBy)
+			return temporal.NewApplicationError("already acknowledged by "+w.st.AckedBy, ErrTypeAlreadyAcknowledged)
 		case w.resolved:
-			return errors.New("the incident resolved: nobody is being paged")
+			return temporal.NewApplicationError("the incident resolved: nobody is being paged", ErrTypeNotPaging)
 		case w.st.Status != OnCallPaging && w.st.Status != OnCallDeciding:
-			return fmt.Errorf("nobody is being paged (status %s)", w.st.Status)
+			return temporal.NewApplicationError(fmt.Sprintf("nobody is being paged (status %s)", w.st.Status), ErrTypeNotPaging)
 		case ack.Via != "phone" && ack.Via != "api":
-			return errors.New(`via must be "phone" or "api"`)
+			return temporal.NewApplicationError(`via must be "phone" or "api"`, ErrTypeInvalidAck)
 		case ack.By == "" && ack.Step == 0:
-			return errors.New("by is required")
+			return temporal.NewApplicationError("by is required", ErrTypeInvalidAck)
 		case ack.Step < 0 || ack.Step > len(w.st.Attempts):
-			return fmt.Errorf("no call step %d", ack.Step)
+			return temporal.NewApplicationError(fmt.Sprintf("no call step %d", ack.Step), ErrTypeNoCallStep)
 		}
 		return nil
 	}}); err != nil {

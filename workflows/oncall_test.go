@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -180,6 +181,8 @@ func TestOnCallAckValidation(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 	require.ErrorContains(t, noBy, "by is required")
 	require.ErrorContains(t, badVia, `via must be "phone" or "api"`)
+	requireRefusal(t, noBy, ErrTypeInvalidAck)
+	requireRefusal(t, badVia, ErrTypeInvalidAck)
 	require.NoError(t, ok)
 	var st OnCallState
 	require.NoError(t, env.GetWorkflowResult(&st))
@@ -200,11 +203,21 @@ func TestOnCallSecondAcknowledgementValidated(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 	require.NoError(t, first)
 	require.ErrorContains(t, other, "already acknowledged by Kim")
+	requireRefusal(t, other, ErrTypeAlreadyAcknowledged)
 	require.NoError(t, again, "the same person's acknowledgement again is idempotent")
 	var st OnCallState
 	require.NoError(t, env.GetWorkflowResult(&st))
 	require.Equal(t, "Kim", st.AckedBy)
 	require.Equal(t, "api", st.AckVia, "the first acknowledgement counts")
+}
+
+// requireRefusal checks that an acknowledgement was refused with an ApplicationError of type typ
+// (what the API maps to a status).
+func requireRefusal(t *testing.T, err error, typ string) {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	require.Equal(t, typ, appErr.Type())
 }
 
 func TestReportSummary(t *testing.T) {
