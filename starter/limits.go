@@ -102,14 +102,18 @@ func checkEOF(dec *json.Decoder) error {
 	return nil
 }
 
-// decodeJSON decodes one JSON value that must be the whole body: trailing data is refused.
+// decodeJSON decodes one JSON value that must be the whole body: trailing data is refused, and
+// with disallowUnknown a key no field takes is an *unknownFieldError (after the syntax and type
+// errors of the value).
 func decodeJSON(body []byte, v any, disallowUnknown bool) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if disallowUnknown {
-		dec.DisallowUnknownFields()
-	}
 	if err := dec.Decode(v); err != nil {
 		return err
+	}
+	if disallowUnknown {
+		if err := checkKnownFields(body, v); err != nil {
+			return err
+		}
 	}
 	return checkEOF(dec)
 }

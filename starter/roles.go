@@ -32,16 +32,14 @@ func decodeStrict(w http.ResponseWriter, body []byte, v any) bool {
 		p := Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: err.Error()}
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
+		var uf *unknownFieldError
 		switch {
 		case errors.As(err, &te):
 			p.Errors = []ProblemField{{Field: te.Field, Message: fmt.Sprintf("must be %s, got %s", te.Type, te.Value)}}
 		case errors.As(err, &se):
 			p.Detail = fmt.Sprintf("invalid JSON at byte offset %d: %v", se.Offset, err)
-		default:
-			var name string
-			if _, scanErr := fmt.Sscanf(err.Error(), "json: unknown field %q", &name); scanErr == nil {
-				p.Errors = []ProblemField{{Field: name, Message: "unknown field"}}
-			}
+		case errors.As(err, &uf):
+			p.Errors = []ProblemField{{Field: uf.Field, Message: "unknown field"}}
 		}
 		writeProblem(w, p)
 		return false
