@@ -89,7 +89,7 @@ func checkShape(data []byte, t reflect.Type, root string) (map[string]bool, erro
 	off := c.dec.InputOffset()
 	off += int64(len(data[off:]) - len(bytes.TrimLeft(data[off:], " \t\r\n")))
 	if _, err := c.dec.Token(); err != io.EOF {
-		return nil, &FieldError{Field: root, Message: fmt.Sprintf("invalid JSON at byte offset %d: unexpected data after the top-level object", off)}
+		return nil, &FieldError{Field: root, Message: fmt.Sprintf("invalid JSON at byte offset %d: unexpected data after the top-level object", off), Malformed: true}
 	}
 	if err := c.errs.asError(); err != nil {
 		return nil, err
@@ -113,11 +113,11 @@ func (c *shapeChecker) token(path string) (json.Token, error) {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &se):
-		return nil, &FieldError{Field: path, Message: fmt.Sprintf("invalid JSON at byte offset %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))}
+		return nil, &FieldError{Field: path, Message: fmt.Sprintf("invalid JSON at byte offset %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: ")), Malformed: true}
 	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, &FieldError{Field: path, Message: fmt.Sprintf("invalid JSON at byte offset %d: unexpected end of input", c.dec.InputOffset())}
+		return nil, &FieldError{Field: path, Message: fmt.Sprintf("invalid JSON at byte offset %d: unexpected end of input", c.dec.InputOffset()), Malformed: true}
 	default:
-		return nil, &FieldError{Field: path, Message: fmt.Sprintf("invalid JSON at byte offset %d: %v", c.dec.InputOffset(), err)}
+		return nil, &FieldError{Field: path, Message: fmt.Sprintf("invalid JSON at byte offset %d: %v", c.dec.InputOffset(), err), Malformed: true}
 	}
 }
 

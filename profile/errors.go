@@ -8,6 +8,9 @@ import "strings"
 type FieldError struct {
 	Field   string
 	Message string
+	// Malformed says the document is not valid JSON at all (a syntax error, data after it),
+	// rather than JSON that breaks the schema.
+	Malformed bool
 }
 
 // Error returns "field: message", or only the message when no field is known.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -110,7 +109,7 @@ func alertProblem(err error) Problem {
 		return p
 	}
 	for _, fe := range many {
-		if strings.HasPrefix(fe.Message, "invalid JSON") {
+		if fe.Malformed {
 			p.Status, p.Title = http.StatusBadRequest, "Malformed JSON"
 		}
 		if fe.Field != "" {
