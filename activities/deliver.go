@@ -67,13 +67,6 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverRequest) (DeliveryRe
 		} else {
 			in.Message.URL = strings.TrimRight(a.PublicURL, "/") + in.Message.URL
 		}
-	} else if in.Message.URL == "" && a.PublicURL != "" {
-		wid, _, _ := strings.Cut(id, "/") // the key is "<workflow ID>/<episode>[/...]"
-		if d, ok := strings.CutPrefix(wid, "deploy-"); ok {
-			in.Message.URL = strings.TrimRight(a.PublicURL, "/") + "/v1/deployments/" + d
-		} else {
-			in.Message.URL = strings.TrimRight(a.PublicURL, "/") + "/v1/incidents/" + wid
-		}
 	}
 	// Reports go to mailboxes and chat rooms: a credential that reached the text (an exception
 	// message quoting a JDBC URL) is redacted as in the store.

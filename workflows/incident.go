@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -545,7 +546,7 @@ func (w *incidentWorkflow) deliver(ctx workflow.Context, record *activities.Inci
 	states := deliverAll(ctx, notify.Message{
 		IncidentID: w.id + "/" + workflow.GetInfo(ctx).FirstRunID, Text: report, Severity: al.Severity, Application: al.Application, Rule: al.Rule,
 		Title:  fmt.Sprintf("[%s] %s on %s", al.Severity, al.Rule, al.Application),
-		Status: IncidentCompleted,
+		Status: IncidentCompleted, URL: incidentPath(w.id),
 	})
 	if len(states) == 0 {
 		return false
@@ -553,6 +554,10 @@ func (w *incidentWorkflow) deliver(ctx workflow.Context, record *activities.Inci
 	record.Details.Deliveries = append(record.Details.Deliveries, states...)
 	return true
 }
+
+// incidentPath is the incident's address in Vigil's API (the delivery makes it absolute with
+// http.public_url).
+func incidentPath(id string) string { return "/v1/incidents/" + url.PathEscape(id) }
 
 // fail records the failure so the API shows it, then returns the original error.
 func (w *incidentWorkflow) fail(ctx, actx workflow.Context, record activities.IncidentRecord, cause error) (IncidentResult, error) {
