@@ -23,7 +23,7 @@ const defaultTestDatabaseURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=
 
 // testDatabaseURL returns the PostgreSQL URL of the test database and fails
 // the test, with instructions, if the server cannot be reached.
-func testDatabaseURL(t *testing.T) string {
+func testDatabaseURL(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv("VIGIL_TEST_DATABASE_URL")
 	if dsn == "" {
@@ -52,7 +52,7 @@ func testDatabaseURL(t *testing.T) string {
 }
 
 // withSearchPath returns dsn with the search_path run-time parameter set.
-func withSearchPath(t *testing.T, dsn, schema string) string {
+func withSearchPath(t testing.TB, dsn, schema string) string {
 	t.Helper()
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
@@ -67,7 +67,7 @@ func withSearchPath(t *testing.T, dsn, schema string) string {
 
 // newTestSchema creates an empty schema with a random name and drops it when
 // the test ends. It returns the schema name.
-func newTestSchema(t *testing.T, dsn string) string {
+func newTestSchema(t testing.TB, dsn string) string {
 	t.Helper()
 	var b [6]byte
 	_, err := rand.Read(b[:])
@@ -96,7 +96,7 @@ func newTestSchema(t *testing.T, dsn string) string {
 
 // openPostgres opens a store in a fresh schema; the store is closed before
 // the schema is dropped.
-func openPostgres(t *testing.T, dsn string) store.Store {
+func openPostgres(t testing.TB, dsn string) store.Store {
 	t.Helper()
 	schema := newTestSchema(t, dsn)
 	s, err := store.Open(t.Context(), withSearchPath(t, dsn, schema))
