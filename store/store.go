@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -455,39 +456,34 @@ func validHash(h string) bool {
 	return true
 }
 
-// dialect abstracts the SQL differences needed by the shared filter builders.
-type dialect struct {
-	placeholder func(n int) string // n is 1-based
-	timeArg     func(t time.Time) any
-	// hasApplication is a condition, with one %s for the placeholder of a
-	// name, true when the deployment's applications column contains it.
-	hasApplication string
-}
-
-// where accumulates SQL conditions and their arguments.
+// where accumulates SQL conditions and their arguments, with $N placeholders.
 type where struct {
-	d     dialect
 	conds []string
 	args  []any
+}
+
+// placeholder returns the placeholder of the last argument.
+func (w *where) placeholder() string {
+	return "$" + strconv.Itoa(len(w.args))
 }
 
 // addf appends a condition written with one %s for the placeholder of arg.
 func (w *where) addf(format string, arg any) {
 	w.args = append(w.args, arg)
-	w.conds = append(w.conds, fmt.Sprintf(format, w.d.placeholder(len(w.args))))
+	w.conds = append(w.conds, fmt.Sprintf(format, w.placeholder()))
 }
 
 // add appends the condition "column op <placeholder>".
 func (w *where) add(column, op string, arg any) {
 	w.args = append(w.args, arg)
-	w.conds = append(w.conds, column+" "+op+" "+w.d.placeholder(len(w.args)))
+	w.conds = append(w.conds, column+" "+op+" "+w.placeholder())
 }
 
 // next returns the placeholder for an extra argument appended after the
 // conditions (such as a LIMIT) and records the argument.
 func (w *where) next(arg any) string {
 	w.args = append(w.args, arg)
-	return w.d.placeholder(len(w.args))
+	return w.placeholder()
 }
 
 // sql renders the WHERE clause, or "" when there are no conditions.
@@ -499,8 +495,8 @@ func (w *where) sql() string {
 }
 
 // incidentWhere builds the WHERE clause for f.
-func incidentWhere(d dialect, f IncidentFilter) *where {
-	w := &where{d: d}
+func incidentWhere(f IncidentFilter) *where {
+	w := &where{}
 	if f.Status != "" {
 		w.add("status", "=", f.Status)
 	}
@@ -512,7 +508,7 @@ func incidentWhere(d dialect, f IncidentFilter) *where {
 
 // deploymentWhere builds the WHERE clause for f.
 func deploymentWhere(d dialect, f DeploymentFilter) *where {
-	w := &where{d: d}
+	w := &where{}
 	if f.Status != "" {
 		w.add("status", "=", f.Status)
 	}
@@ -526,8 +522,8 @@ func deploymentWhere(d dialect, f DeploymentFilter) *where {
 }
 
 // llmCallWhere builds the WHERE clause for f.
-func llmCallWhere(d dialect, f LLMCallFilter) *where {
-	w := &where{d: d}
+func llmCallWhere(f LLMCallFilter) *where {
+	w := &where{}
 	for _, c := range []struct{ col, val string }{
 		{"client", f.Client},
 		{"role", f.Role},
@@ -540,15 +536,15 @@ func llmCallWhere(d dialect, f LLMCallFilter) *where {
 		}
 	}
 	if !f.Since.IsZero() {
-		w.add("ts", ">=", d.timeArg(utc(f.Since)))
+		w.add("ts", ">=", utc(f.Since))
 	}
 	if !f.Until.IsZero() {
-		w.add("ts", "<", d.timeArg(utc(f.Until)))
+		w.add("ts", "<", utc(f.Until))
 	}
 	return w
 }
 
-// Column lists shared by both backends' SELECT statements.
+// Column lists of the tables, in the order of their INSERT and SELECT statements.
 const (
 	incidentColumns   = "workflow_id, run_id, alert_name, application, severity, status, language, report, alert, details, created_at, updated_at"
 	roleColumns       = "code, version, spec, author, comment, deleted, created_at"
@@ -556,39 +552,3 @@ const (
 	apiKeyColumns     = "hash, client, org, scopes, created_at"
 	deploymentColumns = "id, workflow_id, version, planned_at, applications, status, gate, state, seq, body, created_at, updated_at"
 )
-
-// deploymentUpsert returns the SaveDeployment statement for a VALUES list.
-// The update applies only when the new Seq is not lower than the stored one,
-// so a stale retry or replay changes nothing; created_at is never updated.
-func deploymentUpsert(values string) string {
-	return `INSERT INTO deployments (` + deploymentColumns + `)
-VALUES (` + values + `)
-ON CONFLICT (id) DO UPDATE SET
-	workflow_id = excluded.workflow_id,
-	version = excluded.version,
-	planned_at = excluded.planned_at,
-	applications = excluded.applications,
-	status = excluded.status,
-	gate = excluded.gate,
-	state = excluded.state,
-	seq = excluded.seq,
-	body = excluded.body,
-	updated_at = excluded.updated_at
-WHERE deployments.seq <= excluded.seq`
-}
-
-// usageQuery returns the UsageSummary statement for a WHERE clause; the
-// casts keep PostgreSQL's numeric aggregates in Go-friendly types and are
-// harmless in SQLite.
-func usageQuery(whereSQL string) string {
-	return `SELECT client, role, provider, model,
-	COUNT(*),
-	CAST(COALESCE(SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END), 0) AS BIGINT),
-	CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT),
-	CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT),
-	CAST(COALESCE(SUM(cost_usd), 0) AS DOUBLE PRECISION),
-	CAST(COALESCE(AVG(latency_ms), 0) AS DOUBLE PRECISION)
-FROM llm_calls` + whereSQL + `
-GROUP BY client, role, provider, model
-ORDER BY client, role, provider, model`
-}
