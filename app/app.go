@@ -100,9 +100,6 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			a.Close(context.Background())
 		}
 	}()
-	if unused := notYetUsed(cfg); len(unused) > 0 {
-		logger.Warn("configuration sections are validated but not used by this version", "sections", unused)
-	}
 	if a.Metrics, err = obs.NewMetrics(); err != nil {
 		return nil, err
 	}
@@ -419,19 +416,6 @@ func uiURL(addr string) string {
 		return "disabled"
 	}
 	return "http://" + strings.Replace(addr, "0.0.0.0", "127.0.0.1", 1)
-}
-
-// notYetUsed lists the configured sections this version validates but does not act on yet, so
-// an operator is not left believing they took effect.
-func notYetUsed(cfg *config.Config) []string {
-	var out []string
-	add := func(set bool, name string) {
-		if set {
-			out = append(out, name)
-		}
-	}
-	add(cfg.Alertmanager.URL != "", "alertmanager")
-	return out
 }
 
 // BuildProviders registers the configured LLM providers and their models next to the built-in
