@@ -92,7 +92,10 @@ func (a *App) HTTPAddr() string {
 	return a.httpLn.Addr().String()
 }
 
-// Start brings up the parts of mode. On error, whatever was started is stopped again.
+// Start brings up the parts of mode, one step after the other: the process's own metrics and
+// the status of its integrations, the HTTP listener, the embedded Temporal server (dev), the
+// store, the Temporal client, the LLM providers and roles, the workers (dev, worker), the HTTP
+// API and the integration probes. On error, whatever was started is stopped again.
 func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logger) (_ *App, err error) {
 	a := &App{Config: cfg, Logger: logger}
 	defer func() {
@@ -100,60 +103,115 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 			a.Close(context.Background())
 		}
 	}()
-	if a.Metrics, err = obs.NewMetrics(); err != nil {
+	if err := a.observe(); err != nil {
 		return nil, err
 	}
-	a.Deps = depstatus.New()
-	registerDeps(cfg, a.Deps)
-	_ = a.Metrics.Registry.Register(a.Deps.Collector())
-
 	// Listen first, so the embedded Web UI can be told the codec endpoint's real address.
-	if mode == ModeDev {
-		if a.dirLock, err = devDataDir(cfg.DataDir); err != nil {
-			return nil, err
-		}
-	}
-	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Address); err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("http.address %s is taken (is another vigil running?): stop it, or choose another address with --http or http.address", cfg.HTTP.Address)
-		}
-		return nil, fmt.Errorf("http.address %s: %w", cfg.HTTP.Address, err)
+	if err := a.listen(mode); err != nil {
+		return nil, err
 	}
 	payloadCodec, err := buildCodec(cfg, mode, logger)
 	if err != nil {
 		return nil, err
 	}
-
 	if mode == ModeDev {
-		start := time.Now()
-		a.Temporal, err = devserver.Start(ctx, devserver.Options{
-			DatabaseFile:     cfg.DevTemporalDB(),
-			Address:          cfg.Temporal.Address,
-			UIAddress:        cfg.Dev.UIAddress,
-			Namespace:        cfg.Temporal.Namespace,
-			SearchAttributes: workflows.SearchAttributes(),
-			CodecEndpoint:    "http://" + a.HTTPAddr() + "/codec",
-			Logger:           logger,
-		})
-		if err != nil {
+		if err := a.startTemporal(ctx); err != nil {
 			return nil, err
 		}
-		logger.Info("embedded temporal server started", "address", a.Temporal.FrontendHostPort(),
-			"ui", uiURL(a.Temporal.UIAddress()), "db", cfg.DevTemporalDB(), "took", time.Since(start).Round(time.Millisecond))
 	}
-
-	dsn, err := cfg.DatabaseURL(mode == ModeDev)
-	if err != nil {
+	if err := a.openStore(ctx, mode); err != nil {
 		return nil, err
 	}
-	if a.Store, err = store.Open(ctx, dsn); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	if err := a.dial(ctx, payloadCodec); err != nil {
+		return nil, err
 	}
+	if err := a.loadProviders(ctx, mode); err != nil {
+		return nil, err
+	}
+	if mode != ModeServer {
+		if err := a.startWorkers(ctx, mode); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.serveHTTP(ctx, mode, payloadCodec); err != nil {
+		return nil, err
+	}
+	a.startProbes()
+	return a, nil
+}
 
+// observe sets up the process's metrics and the status registry of the configured
+// integrations (GET /v1/status, the vigil_dependency_up metric).
+func (a *App) observe() (err error) {
+	if a.Metrics, err = obs.NewMetrics(); err != nil {
+		return err
+	}
+	a.Deps = depstatus.New()
+	registerDeps(a.Config, a.Deps)
+	_ = a.Metrics.Registry.Register(a.Deps.Collector())
+	return nil
+}
+
+// listen takes the HTTP address (and, for `vigil dev`, the lock on its data directory), naming
+// the key to change when the address is taken.
+func (a *App) listen(mode Mode) (err error) {
+	cfg := a.Config
+	if mode == ModeDev {
+		if a.dirLock, err = devDataDir(cfg.DataDir); err != nil {
+			return err
+		}
+	}
+	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Address); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("http.address %s is taken (is another vigil running?): stop it, or choose another address with --http or http.address", cfg.HTTP.Address)
+		}
+		return fmt.Errorf("http.address %s: %w", cfg.HTTP.Address, err)
+	}
+	return nil
+}
+
+// startTemporal starts `vigil dev`'s embedded Temporal server and Web UI, the UI decoding
+// payloads through this process's codec endpoint.
+func (a *App) startTemporal(ctx context.Context) (err error) {
+	cfg, start := a.Config, time.Now()
+	a.Temporal, err = devserver.Start(ctx, devserver.Options{
+		DatabaseFile:     cfg.DevTemporalDB(),
+		Address:          cfg.Temporal.Address,
+		UIAddress:        cfg.Dev.UIAddress,
+		Namespace:        cfg.Temporal.Namespace,
+		SearchAttributes: workflows.SearchAttributes(),
+		CodecEndpoint:    "http://" + a.HTTPAddr() + "/codec",
+		Logger:           a.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	a.Logger.Info("embedded temporal server started", "address", a.Temporal.FrontendHostPort(),
+		"ui", uiURL(a.Temporal.UIAddress()), "db", cfg.DevTemporalDB(), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// openStore opens Vigil's database (database.url; `vigil dev`'s SQLite file by default).
+func (a *App) openStore(ctx context.Context, mode Mode) error {
+	dsn, err := a.Config.DatabaseURL(mode == ModeDev)
+	if err != nil {
+		return err
+	}
+	if a.Store, err = store.Open(ctx, dsn); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	return nil
+}
+
+// dial connects the Temporal client (the embedded server, else temporal.address with its TLS
+// and API key), every payload through the codec when there is one; against an external server
+// it checks the search attributes Vigil needs.
+func (a *App) dial(ctx context.Context, payloadCodec converter.PayloadCodec) (err error) {
+	cfg := a.Config
 	copts := client.Options{
 		HostPort:       cfg.Temporal.Address,
 		Namespace:      cfg.Temporal.Namespace,
-		Logger:         sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
+		Logger:         sdklog.NewStructuredLogger(a.Logger.With("component", "temporal-sdk")),
 		MetricsHandler: a.Metrics.SDK,
 	}
 	if payloadCodec != nil {
@@ -166,146 +224,178 @@ func Start(ctx context.Context, mode Mode, cfg *config.Config, logger *slog.Logg
 	if a.Temporal != nil {
 		copts.HostPort = a.Temporal.FrontendHostPort()
 	} else if err := connectionOptions(cfg, &copts); err != nil {
-		return nil, err
+		return err
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if a.Client, err = client.DialContext(dialCtx, copts); err != nil {
-		return nil, fmt.Errorf("connect to temporal at %s (namespace %s): %w", copts.HostPort, copts.Namespace, err)
+		return fmt.Errorf("connect to temporal at %s (namespace %s): %w", copts.HostPort, copts.Namespace, err)
 	}
-
 	if a.Temporal == nil {
-		CheckSearchAttributes(ctx, a.Client, cfg.Temporal.Namespace, logger)
+		CheckSearchAttributes(ctx, a.Client, cfg.Temporal.Namespace, a.Logger)
 	}
+	return nil
+}
 
-	if a.Providers, err = BuildProviders(cfg); err != nil {
-		return nil, err
+// loadProviders registers the LLM providers and the role service over them; a process that
+// serves the API (dev, server) also loads the default role pack and roles_dir.
+func (a *App) loadProviders(ctx context.Context, mode Mode) (err error) {
+	if a.Providers, err = BuildProviders(a.Config); err != nil {
+		return err
 	}
 	trackProviders(a.Deps, a.Providers)
 	a.Roles = &roles.Service{Store: a.Store, Catalog: a.Providers}
+	if mode == ModeWorker {
+		return nil
+	}
+	return a.loadRoles(ctx)
+}
+
+// startWorkers wires the activities to what the configuration names (notify channels, trace
+// sources, Prometheus and Alertmanager, the phone, GitHub, the usage log) and starts the worker
+// of the task queue and one worker per model queue.
+func (a *App) startWorkers(ctx context.Context, mode Mode) (err error) {
+	cfg, logger := a.Config, a.Logger
+	acts := activities.New(a.Store, a.Providers, logger)
+	acts.PublicURL = cfg.HTTP.PublicURL
+	if acts.PublicURL == "" && mode == ModeDev {
+		acts.PublicURL = "http://" + a.HTTPAddr() // links and Twilio callbacks reach this process
+	}
+	if acts.Channels, err = notify.FromConfig(cfg.Notify, cfg.Secret); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	if acts.Traces, err = tracesource.FromConfig(cfg.Traces, cfg.Secret); err != nil {
+		return fmt.Errorf("traces: %w", err)
+	}
+	if err := wireChangeSources(cfg, acts, a.Deps); err != nil {
+		return err
+	}
+	if err := wireOnCall(cfg, acts); err != nil {
+		return err
+	}
+	if err := wireTuning(cfg, acts); err != nil {
+		return err
+	}
+	if err := wireInvestigation(cfg, acts, a.Deps); err != nil {
+		return err
+	}
+	trackActivities(a.Deps, acts)
+	if len(cfg.Elasticsearch.URLs) > 0 {
+		if a.usage, err = newUsageSink(ctx, cfg, logger, a.Deps.Add("elasticsearch", "elasticsearch", "elasticsearch.urls", nil)); err != nil {
+			return err
+		}
+		acts.UsageSink = a.usage
+	}
+	a.Worker = worker.New(a.Client, acts, worker.Options{TaskQueue: cfg.Temporal.TaskQueue})
+	a.linkWorkers = worker.NewLinkWorkers(a.Client, acts, cfg.Temporal.TaskQueue, a.Providers.Models())
+	for _, w := range append([]sdkworker.Worker{a.Worker}, a.linkWorkers...) {
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+	}
+	logger.Info("worker started", "task_queue", cfg.Temporal.TaskQueue, "model_queues", len(a.linkWorkers))
+	return nil
+}
+
+// serveHTTP serves the API on the listener: a worker's /healthz and /metrics only, dev's and
+// server's whole API.
+func (a *App) serveHTTP(ctx context.Context, mode Mode, payloadCodec converter.PayloadCodec) error {
+	cfg, logger := a.Config, a.Logger
+	auth, err := a.buildAuth(mode)
+	if err != nil {
+		return err
+	}
+	api, err := a.newAPI(mode, auth)
+	if err != nil {
+		return err
+	}
 	if mode != ModeWorker {
-		if err := a.loadRoles(ctx); err != nil {
-			return nil, err
+		if err := a.serveWholeAPI(ctx, api, mode, payloadCodec); err != nil {
+			return err
 		}
 	}
+	a.httpServer = &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	a.httpDone = make(chan error, 1)
+	go func() { a.httpDone <- a.httpServer.Serve(a.httpLn) }()
+	logger.Info("http listening", "address", "http://"+a.HTTPAddr(), "health_and_metrics_only", mode == ModeWorker)
+	if mode != ModeWorker && auth.Anonymous {
+		logger.Warn("no credentials configured and listening on loopback: the API and webhooks accept requests without a key (as client \"dev\"); configure auth.api_keys, auth.webhook_tokens or auth.hmac_secrets to require them")
+	}
+	return nil
+}
 
-	if mode != ModeServer {
-		acts := activities.New(a.Store, a.Providers, logger)
-		acts.PublicURL = cfg.HTTP.PublicURL
-		if acts.PublicURL == "" && mode == ModeDev {
-			acts.PublicURL = "http://" + a.HTTPAddr() // links and Twilio callbacks reach this process
-		}
-		if acts.Channels, err = notify.FromConfig(cfg.Notify, cfg.Secret); err != nil {
-			return nil, fmt.Errorf("notify: %w", err)
-		}
-		if acts.Traces, err = tracesource.FromConfig(cfg.Traces, cfg.Secret); err != nil {
-			return nil, fmt.Errorf("traces: %w", err)
-		}
-		if err := wireChangeSources(cfg, acts, a.Deps); err != nil {
-			return nil, err
-		}
-		if err := wireOnCall(cfg, acts); err != nil {
-			return nil, err
-		}
-		if err := wireTuning(cfg, acts); err != nil {
-			return nil, err
-		}
-		if err := wireInvestigation(cfg, acts, a.Deps); err != nil {
-			return nil, err
-		}
-		trackActivities(a.Deps, acts)
-		if len(cfg.Elasticsearch.URLs) > 0 {
-			if a.usage, err = newUsageSink(ctx, cfg, logger, a.Deps.Add("elasticsearch", "elasticsearch", "elasticsearch.urls", nil)); err != nil {
-				return nil, err
-			}
-			acts.UsageSink = a.usage
-		}
-		a.Worker = worker.New(a.Client, acts, worker.Options{TaskQueue: cfg.Temporal.TaskQueue})
-		a.linkWorkers = worker.NewLinkWorkers(a.Client, acts, cfg.Temporal.TaskQueue, a.Providers.Models())
-		for _, w := range append([]sdkworker.Worker{a.Worker}, a.linkWorkers...) {
-			if err := w.Start(); err != nil {
-				return nil, fmt.Errorf("start worker: %w", err)
-			}
-		}
-		logger.Info("worker started", "task_queue", cfg.Temporal.TaskQueue, "model_queues", len(a.linkWorkers))
+// newAPI is the HTTP API of the configuration: webhooks, deployments, on-call, the alert
+// sources and their secrets.
+func (a *App) newAPI(mode Mode, auth *starter.Auth) (api *starter.API, err error) {
+	cfg := a.Config
+	api = &starter.API{
+		Temporal:          a.Client,
+		Store:             a.Store,
+		Roles:             a.Roles,
+		Auth:              auth,
+		Logger:            a.Logger,
+		Registry:          a.Metrics.Registry,
+		Deps:              a.Deps,
+		TaskQueue:         cfg.Temporal.TaskQueue,
+		MaxBodyBytes:      cfg.HTTP.MaxBodyBytes,
+		HealthOnly:        mode == ModeWorker,
+		GroupWindow:       cfg.Alerts.GroupWindow,
+		ChangeCheckpoints: cfg.ChangeTracking.Checkpoints,
+		AppCheckpoints:    appCheckpoints(cfg.ChangeTracking),
+		ChangeNotify:      cfg.ChangeTracking.Notify,
+		PublicURL:         publicURL(cfg, a),
+		IncidentLifetime:  cfg.Alerts.IncidentLifetime,
+		ApplicationLabel:  cfg.Alerts.ApplicationLabel,
+		Investigation:     investigationOptions(cfg),
+		EagerStart:        mode == ModeDev,
+		AllowedHosts:      allowedHosts(cfg),
 	}
+	if cfg.Twilio.AccountSID != "" {
+		if api.TwilioAuthToken, err = cfg.Secret(cfg.Twilio.AuthTokenEnv, cfg.Twilio.AuthTokenFile); err != nil {
+			return nil, fmt.Errorf("twilio.auth_token: %w", err)
+		}
+	}
+	if api.Sources, err = alertSources(cfg); err != nil {
+		return nil, err
+	}
+	return api, nil
+}
 
-	{
-		// A worker serves /healthz and /metrics only; dev and server serve the whole API.
-		auth, err := a.buildAuth(mode)
-		if err != nil {
-			return nil, err
-		}
-		api := &starter.API{
-			Temporal:          a.Client,
-			Store:             a.Store,
-			Roles:             a.Roles,
-			Auth:              auth,
-			Logger:            logger,
-			Registry:          a.Metrics.Registry,
-			Deps:              a.Deps,
-			TaskQueue:         cfg.Temporal.TaskQueue,
-			MaxBodyBytes:      cfg.HTTP.MaxBodyBytes,
-			HealthOnly:        mode == ModeWorker,
-			GroupWindow:       cfg.Alerts.GroupWindow,
-			ChangeCheckpoints: cfg.ChangeTracking.Checkpoints,
-			AppCheckpoints:    appCheckpoints(cfg.ChangeTracking),
-			ChangeNotify:      cfg.ChangeTracking.Notify,
-			PublicURL:         publicURL(cfg, a),
-			IncidentLifetime:  cfg.Alerts.IncidentLifetime,
-			ApplicationLabel:  cfg.Alerts.ApplicationLabel,
-			Investigation:     investigationOptions(cfg),
-			EagerStart:        mode == ModeDev,
-		}
-		if cfg.Twilio.AccountSID != "" {
-			if api.TwilioAuthToken, err = cfg.Secret(cfg.Twilio.AuthTokenEnv, cfg.Twilio.AuthTokenFile); err != nil {
-				return nil, fmt.Errorf("twilio.auth_token: %w", err)
-			}
-		}
-		if api.Sources, err = alertSources(cfg); err != nil {
-			return nil, err
-		}
-		if mode != ModeWorker {
-			if err := ensureTuningSchedule(ctx, a.Client, cfg, logger); err != nil {
-				return nil, err
-			}
-			api.Tuning = tuningInput(cfg)
-			srv := mcpserver.New(a.Store, "vigil")
-			api.MCP = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
-		}
-		api.AllowedHosts = allowedHosts(cfg)
-		if payloadCodec != nil && mode != ModeWorker {
-			// The Web UI decodes payloads through this endpoint, for authenticated operators.
-			api.CodecOrigins = uiOrigins(cfg, mode)
-			api.Codec = codec.Handler(payloadCodec, api.CodecOrigins, func(r *http.Request) bool {
-				_, err := auth.Authenticate(r)
-				return err == nil
-			})
-		}
-		handler := api.Handler()
-		a.httpServer = &http.Server{
-			Handler:           handler,
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       cfg.HTTP.ReadTimeout,
-			WriteTimeout:      cfg.HTTP.WriteTimeout,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		}
-		a.httpDone = make(chan error, 1)
-		go func() { a.httpDone <- a.httpServer.Serve(a.httpLn) }()
-		logger.Info("http listening", "address", "http://"+a.HTTPAddr(), "health_and_metrics_only", mode == ModeWorker)
-		if mode != ModeWorker && auth.Anonymous {
-			logger.Warn("no credentials configured and listening on loopback: the API and webhooks accept requests without a key (as client \"dev\"); configure auth.api_keys, auth.webhook_tokens or auth.hmac_secrets to require them")
-		}
+// serveWholeAPI adds what dev and server serve besides the webhooks: code tuning (and its
+// nightly schedule), the MCP tools, and the payload codec for the Temporal Web UI.
+func (a *App) serveWholeAPI(ctx context.Context, api *starter.API, mode Mode, payloadCodec converter.PayloadCodec) error {
+	if err := ensureTuningSchedule(ctx, a.Client, a.Config, a.Logger); err != nil {
+		return err
 	}
-	// Each configured integration is probed once now (a warning names each one that does not
-	// answer, with the key to check) and every minute after; none of them holds the start.
+	api.Tuning = tuningInput(a.Config)
+	srv := mcpserver.New(a.Store, "vigil")
+	api.MCP = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	if payloadCodec != nil {
+		// The Web UI decodes payloads through this endpoint, for authenticated operators.
+		api.CodecOrigins = uiOrigins(a.Config, mode)
+		api.Codec = codec.Handler(payloadCodec, api.CodecOrigins, func(r *http.Request) bool {
+			_, err := api.Auth.Authenticate(r)
+			return err == nil
+		})
+	}
+	return nil
+}
+
+// startProbes probes each configured integration once now (a warning names each one that does
+// not answer, with the key to check) and every minute after; none of them holds the start.
+func (a *App) startProbes() {
 	pctx, cancel := context.WithCancel(context.Background())
 	a.stopProbes = cancel
 	go func() {
-		warnUnreachable(pctx, a.Deps, logger)
+		warnUnreachable(pctx, a.Deps, a.Logger)
 		a.Deps.Run(pctx, probeInterval, probeTimeout)
 	}()
-	return a, nil
 }
 
 // Close stops everything in reverse order of start; it waits for in-flight HTTP requests and
