@@ -192,21 +192,71 @@ func toAlert(a AlertmanagerAlert, common map[string]string, grafana bool, appLab
 	return profile.ParseAlert(b)
 }
 
+// postAlertmanager receives one notification of Alertmanager (or Grafana): it decodes the body,
+// checks the group, maps each alert onto Vigil's alert model and signals the group's incident.
+// Every field at fault is named at once in one 422.
 func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []byte) {
+	p, prob := decodeAlertmanager(body)
+	if prob != nil {
+		writeProblem(w, *prob)
+		return
+	}
+	if prob := tooManyAlerts(p); prob != nil {
+		writeProblem(w, *prob)
+		return
+	}
+	limited := a.limitedLabels()
+	probs := checkAlertmanagerGroup(p, limited)
+	firing, resolved, alertProbs := a.mapAlertmanagerAlerts(p, limited)
+	if probs = append(probs, alertProbs...); len(probs) > 0 {
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid Alertmanager payload", Errors: probs})
+		return
+	}
+	a.signalGroup(w, r, p.GroupKey, firing, resolved, "Invalid Alertmanager payload", "set max_alerts in Alertmanager's webhook_config")
+}
+
+// decodeAlertmanager decodes the body: not JSON, or data after it, is a 400 (naming the field
+// of a value of the wrong type).
+func decodeAlertmanager(body []byte) (AlertmanagerPayload, *Problem) {
 	var p AlertmanagerPayload
 	if err := decodeJSON(body, &p, false); err != nil {
 		if errors.Is(err, errTrailingData) {
-			writeProblem(w, trailingProblem(err))
-			return
+			prob := trailingProblem(err)
+			return p, &prob
 		}
 		prob := Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: err.Error()}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			prob.Errors = []ProblemField{{Field: te.Field, Message: fmt.Sprintf("must be %s", te.Type)}}
 		}
-		writeProblem(w, prob)
-		return
+		return p, &prob
 	}
+	return p, nil
+}
+
+// tooManyAlerts is the 422 of a notification with more alerts than MaxAlertmanagerAlerts, said
+// on its own: nothing else of such a body is checked.
+func tooManyAlerts(p AlertmanagerPayload) *Problem {
+	if n := len(p.Alerts); n > MaxAlertmanagerAlerts {
+		return &Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid Alertmanager payload", Errors: []ProblemField{{
+			Field: "alerts", Message: fmt.Sprintf("at most %d alerts per notification, got %d (set max_alerts in Alertmanager's webhook_config)", MaxAlertmanagerAlerts, n)}}}
+	}
+	return nil
+}
+
+// limitedLabels are the labels held to the size limit: those Vigil reads, the configured
+// application label too.
+func (a *API) limitedLabels() []string {
+	limited := amValueLabels
+	if l := a.ApplicationLabel; l != "" && !slices.Contains(limited, l) {
+		limited = append(slices.Clone(limited), l)
+	}
+	return limited
+}
+
+// checkAlertmanagerGroup names what is wrong with the notification as a whole: its version, its
+// group key, no alerts, a common label over the size limit.
+func checkAlertmanagerGroup(p AlertmanagerPayload, limited []string) []ProblemField {
 	var probs []ProblemField
 	if p.Version != "" && p.Version != amVersion && p.Version != grafanaVersion {
 		probs = append(probs, ProblemField{Field: "version", Message: fmt.Sprintf(
@@ -216,26 +266,20 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 		probs = append(probs, ProblemField{Field: "groupKey", Message: "required"})
 	}
 	limitFieldTo(&probs, "groupKey", p.GroupKey, MaxGroupKeyBytes)
-	switch n := len(p.Alerts); {
-	case n == 0:
+	if len(p.Alerts) == 0 {
 		probs = append(probs, ProblemField{Field: "alerts", Message: "at least one alert is required"})
-	case n > MaxAlertmanagerAlerts:
-		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid Alertmanager payload", Errors: []ProblemField{{
-			Field: "alerts", Message: fmt.Sprintf("at most %d alerts per notification, got %d (set max_alerts in Alertmanager's webhook_config)", MaxAlertmanagerAlerts, n)}}})
-		return
-	}
-	// The labels held to the size limit: those Vigil reads, the configured application label too.
-	limited := amValueLabels
-	if l := a.ApplicationLabel; l != "" && !slices.Contains(limited, l) {
-		limited = append(slices.Clone(limited), l)
 	}
 	for _, k := range limited {
 		if v, ok := p.CommonLabels[k]; ok {
 			limitField(&probs, "commonLabels."+k, v)
 		}
 	}
-	var firing []*profile.Alert
-	var resolved []string
+	return probs
+}
+
+// mapAlertmanagerAlerts maps the firing alerts onto Vigil's alert model and lists the
+// fingerprints of the resolved ones, naming every field at fault (alerts[i]....).
+func (a *API) mapAlertmanagerAlerts(p AlertmanagerPayload, limited []string) (firing []*profile.Alert, resolved []string, probs []ProblemField) {
 	for i, al := range p.Alerts {
 		field := fmt.Sprintf("alerts[%d]", i)
 		if al.Fingerprint == "" {
@@ -267,27 +311,31 @@ func (a *API) postAlertmanager(w http.ResponseWriter, r *http.Request, body []by
 		}
 		alert, err := toAlert(al, p.CommonLabels, p.Version == grafanaVersion, a.applicationLabels())
 		if err != nil {
-			var many profile.FieldErrors
-			var one *profile.FieldError
-			switch {
-			case errors.As(err, &many):
-				for _, fe := range many {
-					probs = append(probs, ProblemField{Field: field + "." + amField(fe.Field), Message: fe.Message})
-				}
-			case errors.As(err, &one):
-				probs = append(probs, ProblemField{Field: field + "." + amField(one.Field), Message: one.Message})
-			default:
-				probs = append(probs, ProblemField{Field: field, Message: err.Error()})
-			}
+			probs = append(probs, alertFieldProblems(field, err)...)
 			continue
 		}
 		firing = append(firing, alert)
 	}
-	if len(probs) > 0 {
-		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid Alertmanager payload", Errors: probs})
-		return
+	return firing, resolved, probs
+}
+
+// alertFieldProblems names the fields of alert field (alerts[i]) at fault in a mapping error,
+// by their names in the Alertmanager payload.
+func alertFieldProblems(field string, err error) []ProblemField {
+	var many profile.FieldErrors
+	var one *profile.FieldError
+	switch {
+	case errors.As(err, &many):
+		var probs []ProblemField
+		for _, fe := range many {
+			probs = append(probs, ProblemField{Field: field + "." + amField(fe.Field), Message: fe.Message})
+		}
+		return probs
+	case errors.As(err, &one):
+		return []ProblemField{{Field: field + "." + amField(one.Field), Message: one.Message}}
+	default:
+		return []ProblemField{{Field: field, Message: err.Error()}}
 	}
-	a.signalGroup(w, r, p.GroupKey, firing, resolved, "Invalid Alertmanager payload", "set max_alerts in Alertmanager's webhook_config")
 }
 
 // signalGroup hands one notification of a group to the group's incident: one signal, however
