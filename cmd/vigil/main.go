@@ -27,20 +27,26 @@ Usage:
                 everything in one process: embedded Temporal + Web UI, worker, HTTP API
   vigil server  [--config FILE]   HTTP API and webhooks against an external Temporal
   vigil worker  [--config FILE]   workflow and activity worker against an external Temporal
-  vigil alert send --example NAME [--server URL] | --file FILE
+  vigil alert send --example NAME [--now=false] | --file FILE|- [--server URL]
                 post an alert to a running Vigil and print its answer
+  vigil alert map --source NAME [--config FILE] [--file FILE|-]
+                dry-run a configured generic source's mapping on a body (stdin by default)
   vigil alert examples            list the built-in example alerts
   vigil incident get WORKFLOW_ID [--server URL] [--wait DURATION]
-  vigil roles apply -f FILE|DIR | list | show CODE [--version N] | versions CODE |
-              restore CODE --version N | export
-  vigil usage [--group-by client|role|model|provider] [--since 24h]
-  vigil status [--json]                each integration's state: last success, last failure, error
-  vigil deploy notify|event|get|gate|list ...  announce a deployment, report its events, read its verdicts
-  vigil oncall get|ack ID ...          read an on-call page, acknowledge it
-  vigil mcp [--config FILE]            serve the MCP tools (incidents, slow SQL, errors) on stdio
+  vigil roles apply -f FILE|DIR [--comment TEXT] | list | show CODE [--version N] |
+              versions CODE | restore CODE --version N | export      (all take --server URL)
+  vigil usage [--group-by client|role|model|provider] [--since 24h] [--server URL]
+  vigil status [--json] [--server URL]   each integration's state: last success, last failure, error
+  vigil deploy notify --id ID --planned-at RFC3339|now --app ID:NAME [--app ...] [--version V] [--author A]
+  vigil deploy event --id ID --type started|finished|rolled-back|cancelled [--at RFC3339]
+  vigil deploy get|gate ID | list [--application NAME] [--state S] [--status S] [--limit N]
+                announce a deployment, report its events, read its verdicts (all take --server URL)
+  vigil oncall get ID | ack ID --by NAME   read an on-call page, acknowledge it (--server URL)
+  vigil mcp [--config FILE] [--data-dir DIR]   serve the MCP tools (incidents, slow SQL, errors) on stdio
   vigil mask [--scope FILE] [--explain]   mask sensitive values of stdin (vault to FILE, 0600)
   vigil unmask --scope FILE               restore them
-  vigil config check [--config FILE]   validate configuration and print it
+  vigil config check [--config FILE] [--production]   validate configuration and print it
+                (--production: also the checks of vigil server/worker)
   vigil version
 
 Operator commands use --server, else $VIGIL_SERVER, else http://127.0.0.1:8080.
