@@ -85,7 +85,7 @@ func New(st store.Store, providers *llm.Registry, logger *slog.Logger) *Activiti
 		logger = slog.Default()
 	}
 	if providers == nil {
-		providers = llm.NewRegistry()
+		providers = llm.NewRegistry(nil)
 	}
 	return &Activities{Store: st, Providers: providers, Logger: logger, Thresholds: analyst.DefaultThresholds()}
 }
@@ -142,7 +142,7 @@ func (a *Activities) CallLink(ctx context.Context, in LinkCall) (LinkResult, err
 		res.Model = resp.Model
 	}
 	if err == nil {
-		err = checkAnswer(in.Expect, in.Request.ResponseFormat, resp.Text)
+		err = checkAnswer(in.Expect, roles.ResponseFormat(in.Request.ResponseFormat), resp.Text)
 	}
 	appErr := classify(err, attempt)
 	a.logCall(ctx, in, res, err, appErr)
@@ -165,7 +165,7 @@ func checkAnswer(expect string, format roles.ResponseFormat, text string) error 
 	switch expect {
 	case "":
 		return nil
-	case llm.TaskIncidentReport:
+	case analyst.TaskIncidentReport:
 		if _, err := analyst.ParseReport(text); err != nil {
 			return badAnswerError{err}
 		}
@@ -231,9 +231,9 @@ func (a *Activities) logCall(ctx context.Context, in LinkCall, res LinkResult, c
 	}
 	info := activity.GetInfo(ctx)
 	reqJSON, _ := json.Marshal(struct {
-		Model      string           `json:"model"`
-		Messages   []llm.Message    `json:"messages"`
-		Parameters roles.Parameters `json:"parameters"`
+		Model      string         `json:"model"`
+		Messages   []llm.Message  `json:"messages"`
+		Parameters llm.Parameters `json:"parameters"`
 	}{in.Request.Model, in.Request.Messages, in.Request.Parameters})
 	c := store.LLMCall{
 		ID:           fmt.Sprintf("%s/%s/%s/%d", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID, res.Attempt),

@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/compare"
-	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/promsource"
 )
 
@@ -77,8 +77,8 @@ type HealthRequest struct {
 
 // HealthResult is the comparison engine's findings per application and their text for the LLM.
 type HealthResult struct {
-	Apps   []llm.ChangeApp `json:"apps"`
-	Prompt string          `json:"prompt"`
+	Apps   []change.App `json:"apps"`
+	Prompt string       `json:"prompt"`
 }
 
 // healthAttempts is the attempt of CollectHealth from which an unreachable Prometheus is reported
@@ -94,7 +94,7 @@ func (a *Activities) CollectHealth(ctx context.Context, in HealthRequest) (Healt
 	fmt.Fprintf(&b, "Window %s to %s, each metric compared with the same window 1 day and 1 week earlier.\n",
 		in.From.UTC().Format(time.RFC3339), in.To.UTC().Format(time.RFC3339))
 	for _, app := range in.Apps {
-		ca := llm.ChangeApp{ID: string(app.ID), Name: app.Name}
+		ca := change.App{ID: string(app.ID), Name: app.Name}
 		if a.Health == nil {
 			ca.Findings = []compare.Finding{{Metric: "all", Kind: "TRANSACTION", Verdict: compare.MissingData,
 				Summary: "no metrics source is configured (prometheus.url): health could not be judged"}}
@@ -142,8 +142,8 @@ func (a *Activities) CollectHealth(ctx context.Context, in HealthRequest) (Healt
 
 // ParseVerdict decodes the change-tracker's JSON answer (already checked against the role's
 // schema by the link activity).
-func (a *Activities) ParseVerdict(_ context.Context, text string) (llm.ChangeVerdict, error) {
-	var v llm.ChangeVerdict
+func (a *Activities) ParseVerdict(_ context.Context, text string) (change.Verdict, error) {
+	var v change.Verdict
 	if err := decodeJSONAnswer(text, &v); err != nil {
 		return v, temporal.NewNonRetryableApplicationError("change verdict is not JSON: "+err.Error(), "BadVerdict", err)
 	}

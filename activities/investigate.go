@@ -14,8 +14,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/ghclient"
-	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/promsource"
 	"github.com/vigil-ops/vigil/store"
@@ -63,8 +63,8 @@ func changeOf(d store.Deployment, app string) analyst.Change {
 		StartedAt   *time.Time `json:"startedAt"`
 		FinishedAt  *time.Time `json:"finishedAt"`
 		Checkpoints []struct {
-			Label   string             `json:"label"`
-			Verdict *llm.ChangeVerdict `json:"verdict"`
+			Label   string          `json:"label"`
+			Verdict *change.Verdict `json:"verdict"`
 		} `json:"checkpoints"`
 	}
 	_ = json.Unmarshal(d.Body, &body) // a record that does not decode still has its header

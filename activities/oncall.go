@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/oncall"
 	"github.com/vigil-ops/vigil/phone"
 	"github.com/vigil-ops/vigil/store"
 )
@@ -84,8 +84,8 @@ func (a *Activities) PlanOnCall(_ context.Context, app string) (OnCallPlan, erro
 
 // ParsePageDecision decodes the oncall-triager's JSON answer (already checked against the
 // role's schema by the link activity).
-func (a *Activities) ParsePageDecision(_ context.Context, text string) (llm.PageDecision, error) {
-	var d llm.PageDecision
+func (a *Activities) ParsePageDecision(_ context.Context, text string) (oncall.Decision, error) {
+	var d oncall.Decision
 	if err := decodeJSONAnswer(text, &d); err != nil {
 		return d, temporal.NewNonRetryableApplicationError("page decision is not JSON: "+err.Error(), "BadPageDecision", err)
 	}

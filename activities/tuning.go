@@ -14,9 +14,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vigil-ops/vigil/ghclient"
-	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/mcpserver"
 	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/tuning"
 )
 
 // ErrTypeRepoRejected marks a GitHub call that will not succeed by retrying (bad token, no such
@@ -157,8 +157,8 @@ type SourceRequest struct {
 
 // Sources are the files read for a problem.
 type Sources struct {
-	HeadSHA string           `json:"headSha"`
-	Files   []llm.FileChange `json:"files"`
+	HeadSHA string              `json:"headSha"`
+	Files   []tuning.FileChange `json:"files"`
 }
 
 // maxSourceFiles and maxSourceBytes bound what one problem shows the LLM.
@@ -181,14 +181,14 @@ func (a *Activities) ReadSources(ctx context.Context, in SourceRequest) (Sources
 	if err != nil {
 		return Sources{}, repoError(err)
 	}
-	out := Sources{HeadSHA: head, Files: []llm.FileChange{}}
+	out := Sources{HeadSHA: head, Files: []tuning.FileChange{}}
 	for _, h := range in.Hints {
 		for _, p := range paths {
 			base := path.Base(p)
 			if base != h && strings.TrimSuffix(base, path.Ext(base)) != h {
 				continue
 			}
-			if len(out.Files) >= maxSourceFiles || slices.ContainsFunc(out.Files, func(f llm.FileChange) bool { return f.Path == p }) {
+			if len(out.Files) >= maxSourceFiles || slices.ContainsFunc(out.Files, func(f tuning.FileChange) bool { return f.Path == p }) {
 				continue
 			}
 			content, err := a.GitHub.Read(ctx, owner, name, p, head)
@@ -196,7 +196,7 @@ func (a *Activities) ReadSources(ctx context.Context, in SourceRequest) (Sources
 				return Sources{}, repoError(err)
 			}
 			if len(content) <= maxSourceBytes {
-				out.Files = append(out.Files, llm.FileChange{Path: p, Content: content})
+				out.Files = append(out.Files, tuning.FileChange{Path: p, Content: content})
 			}
 		}
 	}
@@ -205,12 +205,12 @@ func (a *Activities) ReadSources(ctx context.Context, in SourceRequest) (Sources
 
 // PullRequestRequest asks for a pull request with a change.
 type PullRequestRequest struct {
-	Repository string           `json:"repository"`
-	Base       string           `json:"base"`
-	Branch     string           `json:"branch"`
-	Title      string           `json:"title"`
-	Body       string           `json:"body"`
-	Files      []llm.FileChange `json:"files"`
+	Repository string              `json:"repository"`
+	Base       string              `json:"base"`
+	Branch     string              `json:"branch"`
+	Title      string              `json:"title"`
+	Body       string              `json:"body"`
+	Files      []tuning.FileChange `json:"files"`
 }
 
 // OpenPullRequest opens the pull request, once: it is keyed by its branch, so a retry or a
@@ -238,8 +238,8 @@ func (a *Activities) OpenPullRequest(ctx context.Context, in PullRequestRequest)
 }
 
 // ParseCodeChange decodes the code tuner's JSON answer (already checked against its schema).
-func (a *Activities) ParseCodeChange(_ context.Context, text string) (llm.CodeChange, error) {
-	var c llm.CodeChange
+func (a *Activities) ParseCodeChange(_ context.Context, text string) (tuning.Change, error) {
+	var c tuning.Change
 	if err := decodeJSONAnswer(text, &c); err != nil {
 		return c, temporal.NewNonRetryableApplicationError("code change is not JSON: "+err.Error(), "BadCodeChange", err)
 	}

@@ -29,6 +29,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/alertmap"
+	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/codec"
 	"github.com/vigil-ops/vigil/config"
 	"github.com/vigil-ops/vigil/depstatus"
@@ -38,10 +40,12 @@ import (
 	"github.com/vigil-ops/vigil/mcpserver"
 	"github.com/vigil-ops/vigil/notify"
 	"github.com/vigil-ops/vigil/obs"
+	"github.com/vigil-ops/vigil/oncall"
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/starter"
 	"github.com/vigil-ops/vigil/store"
 	"github.com/vigil-ops/vigil/tracesource"
+	"github.com/vigil-ops/vigil/tuning"
 	"github.com/vigil-ops/vigil/usagelog"
 	"github.com/vigil-ops/vigil/worker"
 	"github.com/vigil-ops/vigil/workflows"
@@ -508,10 +512,22 @@ func uiURL(addr string) string {
 	return "http://" + strings.Replace(addr, "0.0.0.0", "127.0.0.1", 1)
 }
 
+// BuiltinAnalyst is the built-in analyst with the answer of every task kind Vigil asks: the
+// incident report, the change verdict, the page decision and the code change.
+func BuiltinAnalyst() *llm.Builtin {
+	return llm.NewBuiltin(map[string]llm.Answerer{
+		analyst.TaskIncidentReport: analyst.Answer,
+		change.TaskVerdict:         change.Answer,
+		oncall.TaskDecision:        oncall.Answer,
+		tuning.TaskChange:          tuning.Answer,
+	})
+}
+
 // BuildProviders registers the configured LLM providers and their models next to the built-in
 // analyst.
 func BuildProviders(cfg *config.Config) (*llm.Registry, error) {
-	reg := llm.NewRegistry()
+	builtin := BuiltinAnalyst()
+	reg := llm.NewRegistry(builtin)
 	for i, p := range cfg.Providers {
 		switch p.Type {
 		case "", config.ProviderOpenAI:
@@ -529,7 +545,7 @@ func BuildProviders(cfg *config.Config) (*llm.Registry, error) {
 			}
 			reg.Register(p.Name, prov)
 		case config.ProviderBuiltin:
-			reg.Register(p.Name, llm.Builtin{})
+			reg.Register(p.Name, builtin)
 		default:
 			return nil, fmt.Errorf("providers[%d].type: unknown provider type %q", i, p.Type)
 		}

@@ -141,7 +141,7 @@ func trackProviders(reg *depstatus.Registry, providers *llm.Registry) {
 		if err != nil {
 			continue
 		}
-		if _, isBuiltin := p.(llm.Builtin); isBuiltin {
+		if _, isBuiltin := p.(*llm.Builtin); isBuiltin {
 			continue
 		}
 		providers.Register(name, statusProvider{p: p, reg: reg, name: name})

@@ -3,9 +3,7 @@ package llm
 import (
 	"context"
 	"fmt"
-	"strings"
-
-	"github.com/vigil-ops/vigil/analyst"
+	"sort"
 )
 
 // BuiltinName is the provider name of the built-in analyst.
@@ -14,35 +12,44 @@ const BuiltinName = "builtin"
 // ErrBuiltinUnsupported means the built-in analyst has no rules for the task.
 var ErrBuiltinUnsupported = fmt.Errorf("the built-in analyst cannot answer this task")
 
-// Builtin is the rule-based analyst as a provider: it answers structured tasks from the facts
-// alone, so a role whose LLM links all fail still produces a valid answer.
-type Builtin struct{}
+// Answerer answers one kind of structured task without a model.
+type Answerer func(ctx context.Context, req Request) (Response, error)
 
-// Complete answers the request's Task.
-func (Builtin) Complete(_ context.Context, req Request) (Response, error) {
+// Builtin is the rule-based analyst as a provider: it answers structured tasks from the facts
+// alone, so a role whose LLM links all fail still produces a valid answer. It knows no task
+// itself: the package that owns a task kind provides its answerer, and the application
+// registers them.
+type Builtin struct {
+	answerers map[string]Answerer
+}
+
+// NewBuiltin returns the built-in analyst answering the given task kinds.
+func NewBuiltin(answerers map[string]Answerer) *Builtin {
+	b := &Builtin{answerers: map[string]Answerer{}}
+	for kind, fn := range answerers {
+		b.answerers[kind] = fn
+	}
+	return b
+}
+
+// Kinds lists the task kinds the built-in analyst answers, sorted.
+func (b *Builtin) Kinds() []string {
+	out := make([]string, 0, len(b.answerers))
+	for k := range b.answerers {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Complete answers the request's Task with the answerer registered for its kind.
+func (b *Builtin) Complete(ctx context.Context, req Request) (Response, error) {
 	if req.Task == nil {
 		return Response{}, fmt.Errorf("%w: the request carries no structured task", ErrBuiltinUnsupported)
 	}
-	switch req.Task.Kind {
-	case TaskIncidentReport:
-		t := req.Task.Incident
-		if t == nil || t.Alert == nil {
-			return Response{}, fmt.Errorf("%w: incident task without alert", ErrBuiltinUnsupported)
-		}
-		r := analyst.Write(t.Alert, t.Facts, t.Language)
-		if t.Alert.Profile == nil && t.Investigation != nil {
-			// No profile: the report rests on the investigation (changes, metrics, endpoints).
-			r = analyst.WriteInvestigated(t.Alert, t.Investigation, t.Language)
-		}
-		text := r.Render()
-		return Response{Text: text, Model: req.Model, OutputTokens: int64(len(strings.Fields(text)))}, nil
-	case TaskChangeVerdict:
-		return builtinChangeVerdict(req)
-	case TaskPageDecision:
-		return builtinPageDecision(req)
-	case TaskCodeChange:
-		return builtinCodeChange(req)
-	default:
+	fn, ok := b.answerers[req.Task.Kind]
+	if !ok {
 		return Response{}, fmt.Errorf("%w: task kind %q", ErrBuiltinUnsupported, req.Task.Kind)
 	}
+	return fn(ctx, req)
 }

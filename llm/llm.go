@@ -2,14 +2,11 @@ package llm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"time"
-
-	"github.com/vigil-ops/vigil/analyst"
-	"github.com/vigil-ops/vigil/profile"
-	"github.com/vigil-ops/vigil/roles"
 )
 
 // Message is one chat message.
@@ -19,37 +16,74 @@ type Message struct {
 }
 
 // Task carries the structured context of a call, which the built-in analyst reads instead of
-// the free-text messages an LLM reads.
+// the free-text messages an LLM reads. Its data is opaque here: the package that owns the kind
+// defines it and registers the answerer that decodes it (see Builtin). The workflow that builds
+// a task sets Data to the kind's own value; the task travels as JSON in activity inputs, and
+// decoding keeps Data as the raw JSON until the answerer reads it with Decode.
 type Task struct {
-	Kind     string        `json:"kind"` // TaskIncidentReport, ...
-	Incident *IncidentTask `json:"incident,omitempty"`
-	Change   *ChangeTask   `json:"change,omitempty"`
-	Page     *PageTask     `json:"page,omitempty"`
-	// CodeChange is the problem and files of a code-tuning change.
-	CodeChange *CodeChangeTask `json:"codeChange,omitempty"`
+	Kind string `json:"kind"`
+	Data any    `json:"data,omitempty"`
 }
 
-// TaskIncidentReport asks for the four-section incident report.
-const TaskIncidentReport = "incident-report"
+// UnmarshalJSON keeps the data as raw JSON, for Decode.
+func (t *Task) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Kind string          `json:"kind"`
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	t.Kind, t.Data = raw.Kind, nil
+	if len(raw.Data) > 0 && string(raw.Data) != "null" {
+		t.Data = raw.Data
+	}
+	return nil
+}
 
-// IncidentTask is the structured input of an incident report.
-type IncidentTask struct {
-	Alert    *profile.Alert `json:"alert"`
-	Facts    []analyst.Fact `json:"facts"`
-	Language string         `json:"language"`
-	// Investigation is what Vigil found about the alert's application (recent deployments,
-	// metrics against their baselines, endpoint tables); nil when it was not investigated.
-	Investigation *analyst.Investigation `json:"investigation,omitempty"`
+// Decode reads the task's data into v, whether it was decoded from JSON or set in process.
+func (t *Task) Decode(v any) error {
+	if t == nil || t.Data == nil {
+		return fmt.Errorf("%w: the task carries no data", ErrBuiltinUnsupported)
+	}
+	b, err := json.Marshal(t.Data)
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s task: %v", ErrBuiltinUnsupported, t.Kind, err)
+	}
+	return nil
+}
+
+// Parameters are the sampling settings sent with a request. Nil pointers mean "provider default".
+// A role's parameters (roles.Parameters) convert to them field for field.
+type Parameters struct {
+	Temperature      *float64 `json:"temperature,omitempty"`
+	TopP             *float64 `json:"top_p,omitempty"`
+	MaxTokens        int      `json:"max_tokens,omitempty"`
+	PresencePenalty  *float64 `json:"presence_penalty,omitempty"`
+	FrequencyPenalty *float64 `json:"frequency_penalty,omitempty"`
+	Seed             *int     `json:"seed,omitempty"`
+	Stop             []string `json:"stop,omitempty"`
+}
+
+// ResponseFormat says whether the answer is free text or JSON (optionally following a schema).
+// A role's response format (roles.ResponseFormat) converts to it field for field.
+type ResponseFormat struct {
+	Type   string          `json:"type"` // text | json_object | json_schema
+	Name   string          `json:"name,omitempty"`
+	Schema json.RawMessage `json:"schema,omitempty"`
 }
 
 // Request is one completion request to one provider/model.
 type Request struct {
-	Model          string               `json:"model"`
-	System         string               `json:"system"`
-	Messages       []Message            `json:"messages"`
-	Parameters     roles.Parameters     `json:"parameters"`
-	ResponseFormat roles.ResponseFormat `json:"response_format"`
-	Task           *Task                `json:"task,omitempty"`
+	Model          string         `json:"model"`
+	System         string         `json:"system"`
+	Messages       []Message      `json:"messages"`
+	Parameters     Parameters     `json:"parameters"`
+	ResponseFormat ResponseFormat `json:"response_format"`
+	Task           *Task          `json:"task,omitempty"`
 }
 
 // Response is a provider's answer.
@@ -92,10 +126,14 @@ type Registry struct {
 	models    map[string]ModelInfo
 }
 
-// NewRegistry returns a registry holding the built-in analyst as provider "builtin".
-func NewRegistry() *Registry {
+// NewRegistry returns a registry holding the built-in analyst b as provider "builtin" (nil: one
+// that answers no task).
+func NewRegistry(b *Builtin) *Registry {
+	if b == nil {
+		b = NewBuiltin(nil)
+	}
 	r := &Registry{providers: map[string]Provider{}, prices: map[string]Price{}, models: map[string]ModelInfo{}}
-	r.Register(BuiltinName, Builtin{})
+	r.Register(BuiltinName, b)
 	return r
 }
 

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/app"
 	"github.com/vigil-ops/vigil/devserver"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/profile"
@@ -91,7 +92,7 @@ func benchSetup(b *testing.B, v benchVariant) (client.Client, bool) {
 		b.Fatal(err)
 	}
 	b.Cleanup(c.Close)
-	w := worker.New(c, activities.New(st, llm.NewRegistry(), testenv.Logger(b)), worker.Options{DisableEagerActivities: !v.eagerActs})
+	w := worker.New(c, activities.New(st, llm.NewRegistry(app.BuiltinAnalyst()), testenv.Logger(b)), worker.Options{DisableEagerActivities: !v.eagerActs})
 	if err := w.Start(); err != nil {
 		b.Fatal(err)
 	}

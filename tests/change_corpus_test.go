@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/compare"
 	"github.com/vigil-ops/vigil/config"
-	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/llm/llmtest"
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/tests/changecorpus"
@@ -37,7 +37,7 @@ type corpusOutcome struct {
 	kinds    []string
 	findings []compare.Finding
 	gate     string
-	verdict  llm.AppVerdict
+	verdict  change.AppVerdict
 	err      string
 }
 

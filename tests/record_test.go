@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/app"
 	"github.com/vigil-ops/vigil/ghclient"
 	"github.com/vigil-ops/vigil/ghclient/githubtest"
 	"github.com/vigil-ops/vigil/llm"
@@ -48,7 +49,7 @@ func TestRecordHistories(t *testing.T) {
 	defer st.Close()
 	upstream := llmtest.NewServer(t)
 	upstream.SetDefault(llmtest.Text("The pool at db-main.corp.example.com is exhausted."))
-	reg := llm.NewRegistry()
+	reg := llm.NewRegistry(app.BuiltinAnalyst())
 	prov, err := openai.New(openai.Config{Name: "local", BaseURL: upstream.URL})
 	require.NoError(t, err)
 	reg.Register("local", prov)

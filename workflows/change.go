@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/compare"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/mask"
@@ -91,13 +92,13 @@ type GateAnswer struct {
 
 // Checkpoint is one health check and its verdict.
 type Checkpoint struct {
-	Label   string             `json:"label"` // "-30m", "+10m", "catch-up", "final"
-	At      time.Time          `json:"at"`
-	From    time.Time          `json:"from"`
-	To      time.Time          `json:"to"`
-	CatchUp bool               `json:"catchUp,omitempty"`
-	Verdict *llm.ChangeVerdict `json:"verdict,omitempty"`
-	Apps    []llm.ChangeApp    `json:"apps,omitempty"` // the findings behind the verdict
+	Label   string          `json:"label"` // "-30m", "+10m", "catch-up", "final"
+	At      time.Time       `json:"at"`
+	From    time.Time       `json:"from"`
+	To      time.Time       `json:"to"`
+	CatchUp bool            `json:"catchUp,omitempty"`
+	Verdict *change.Verdict `json:"verdict,omitempty"`
+	Apps    []change.App    `json:"apps,omitempty"` // the findings behind the verdict
 	// Enrichments are the further queries run for each metric the verdict names.
 	Enrichments []activities.Enrichment `json:"enrichments,omitempty"`
 	// Notified is each notify channel's outcome when this checkpoint was pushed.
@@ -403,8 +404,8 @@ func (w *changeWorkflow) apply(e DeploymentEvent) {
 
 // checkAndNotify runs a post-deployment check, pushes its verdict to the notify channels as
 // ChangeInput.Notify says and saves the record.
-func (w *changeWorkflow) checkAndNotify(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []activities.App, change time.Time) {
-	cp := w.check(ctx, lbl, from, to, catchUp, apps, change)
+func (w *changeWorkflow) checkAndNotify(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []activities.App, changedAt time.Time) {
+	cp := w.check(ctx, lbl, from, to, catchUp, apps, changedAt)
 	i := len(w.st.Checkpoints) - 1
 	if w.shouldNotify(cp) {
 		// The key names the checkpoint and its end: a label may repeat (a second catch-up).
@@ -426,7 +427,7 @@ func (w *changeWorkflow) shouldNotify(cp Checkpoint) bool {
 }
 
 // check runs one health check; its failure is recorded on the checkpoint, never fatal.
-func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []activities.App, change time.Time) Checkpoint {
+func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []activities.App, changedAt time.Time) Checkpoint {
 	var a *activities.Activities
 	cp := Checkpoint{Label: lbl, At: workflow.Now(ctx), From: from, To: to, CatchUp: catchUp}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -439,8 +440,8 @@ func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.T
 	// A check after the change also compares with just before it: a metric that was already as
 	// far from its baselines then (a drift, an earlier incident) is not this change's doing.
 	var before time.Time
-	if !from.Before(change) {
-		before = w.changeStart(change)
+	if !from.Before(changedAt) {
+		before = w.changeStart(changedAt)
 	}
 	var health activities.HealthResult
 	if err := workflow.ExecuteActivity(actx, a.CollectHealth, activities.HealthRequest{
@@ -457,11 +458,12 @@ func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.T
 		}
 		w.role = &r
 	}
+	ct := change.Task{Deployment: w.in.Deployment.ID, Checkpoint: lbl, Apps: health.Apps}
 	answer, err := CallRole(ctx, RoleCallInput{
 		Role: *w.role, Client: w.in.Client, Subject: "deployment/" + w.in.Deployment.ID,
 		Messages: []llm.Message{{Role: "user", Content: fmt.Sprintf("Deployment %s (version %s), checkpoint %s.\n\n%s",
 			w.in.Deployment.ID, w.in.Deployment.Version, lbl, health.Prompt)}},
-		Task:  &llm.Task{Kind: llm.TaskChangeVerdict, Change: &llm.ChangeTask{Deployment: w.in.Deployment.ID, Checkpoint: lbl, Apps: health.Apps}},
+		Task:  &llm.Task{Kind: change.TaskVerdict, Data: ct},
 		Vault: w.vault,
 	})
 	w.vault = answer.Vault
@@ -470,17 +472,17 @@ func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.T
 		return cp
 	}
 	cp.Link = answer.Provider + "/" + answer.Model
-	var v llm.ChangeVerdict
+	var v change.Verdict
 	if err := workflow.ExecuteLocalActivity(lactx, a.ParseVerdict, answer.Text).Get(ctx, &v); err != nil {
 		cp.Error = errMessage(err)
 		return cp
 	}
 	// Numbers first: the model judges within what the engine found (a regression is never
 	// STABLE, missing data never healthy); a disagreement stays on the verdict.
-	v = llm.Bound(llm.ChangeTask{Deployment: w.in.Deployment.ID, Checkpoint: lbl, Apps: health.Apps}, v)
+	v = change.Bound(ct, v)
 	cp.Verdict = &v
 	w.setState(ctx, v.State)
-	cp.Enrichments = w.enrich(w.enrichCtx(ctx), cp, apps, change)
+	cp.Enrichments = w.enrich(w.enrichCtx(ctx), cp, apps, changedAt)
 	return cp
 }
 
@@ -498,9 +500,9 @@ func (w *changeWorkflow) changeStart(finish time.Time) time.Time {
 }
 
 // enrich runs the further queries for every metric kind the verdict names, per application.
-func (w *changeWorkflow) enrich(ctx workflow.Context, cp Checkpoint, apps []activities.App, change time.Time) []activities.Enrichment {
+func (w *changeWorkflow) enrich(ctx workflow.Context, cp Checkpoint, apps []activities.App, changedAt time.Time) []activities.Enrichment {
 	var a *activities.Activities
-	req := activities.EnrichRequest{From: cp.From, To: cp.To, Change: change}
+	req := activities.EnrichRequest{From: cp.From, To: cp.To, Change: changedAt}
 	for _, av := range cp.Verdict.Applications {
 		if av.State == "STABLE" || len(av.Metric) == 0 {
 			continue
@@ -664,7 +666,7 @@ func gateOf(cp Checkpoint, now time.Time, apps []activities.App) GateAnswer {
 
 // nothingCollected reports whether the findings of app hold no data at all, now or in either
 // baseline.
-func nothingCollected(apps []llm.ChangeApp, name string) bool {
+func nothingCollected(apps []change.App, name string) bool {
 	for _, a := range apps {
 		if a.Name == name {
 			return len(a.Findings) > 0 && !compare.Judge(a.Findings).Collected
@@ -673,7 +675,7 @@ func nothingCollected(apps []llm.ChangeApp, name string) bool {
 	return false
 }
 
-func allStable(v *llm.ChangeVerdict, apps []activities.App) bool {
+func allStable(v *change.Verdict, apps []activities.App) bool {
 	for _, app := range apps {
 		if !verdictNames(v, app.Name) {
 			return false
@@ -687,7 +689,7 @@ func allStable(v *llm.ChangeVerdict, apps []activities.App) bool {
 	return true
 }
 
-func verdictNames(v *llm.ChangeVerdict, name string) bool {
+func verdictNames(v *change.Verdict, name string) bool {
 	for _, a := range v.Applications {
 		if a.Name == name {
 			return true

@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/compare"
-	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/promsource"
 	"github.com/vigil-ops/vigil/store"
 )
@@ -39,7 +39,7 @@ func healthAfter(regressAt time.Time) func(context.Context, activities.HealthReq
 			if app.Name == "checkout-api" && !regressAt.IsZero() && in.To.After(regressAt) {
 				v = compare.Degraded
 			}
-			res.Apps = append(res.Apps, llm.ChangeApp{ID: string(app.ID), Name: app.Name, Findings: []compare.Finding{
+			res.Apps = append(res.Apps, change.App{ID: string(app.ID), Name: app.Name, Findings: []compare.Finding{
 				{Metric: "latency_p95", Kind: "TRANSACTION", Verdict: v, Summary: "latency_p95 " + string(v)},
 			}})
 		}
@@ -393,7 +393,7 @@ func TestChangeTrackingGateWaitsForEveryPreCheck(t *testing.T) {
 			if app.Name == "catalog-api" {
 				v = compare.Degraded
 			}
-			res.Apps = append(res.Apps, llm.ChangeApp{ID: string(app.ID), Name: app.Name, Findings: []compare.Finding{
+			res.Apps = append(res.Apps, change.App{ID: string(app.ID), Name: app.Name, Findings: []compare.Finding{
 				{Metric: "error_ratio", Kind: "TRANSACTION", Verdict: v, Summary: "error_ratio " + string(v)}}})
 		}
 		return res, nil
@@ -434,7 +434,7 @@ func TestChangeTrackingGateWaitsForEveryPreCheck(t *testing.T) {
 // An answer that says STABLE overall but leaves an application out does not open the gate.
 func TestGateNeedsEveryApplicationStable(t *testing.T) {
 	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
-	cp := Checkpoint{Verdict: &llm.ChangeVerdict{State: "STABLE", Applications: []llm.AppVerdict{{Name: "checkout-api", State: "STABLE"}}}}
+	cp := Checkpoint{Verdict: &change.Verdict{State: "STABLE", Applications: []change.AppVerdict{{Name: "checkout-api", State: "STABLE"}}}}
 	g := gateOf(cp, now, twoApps)
 	require.Equal(t, GateHold, g.Decision)
 	require.Equal(t, []string{"catalog-api was not judged by the pre-check"}, g.Reasons)

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/analyst"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/mask"
 	"github.com/vigil-ops/vigil/notify"
@@ -438,10 +439,10 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 		Subject: w.in.Alert.Rule + "/" + w.in.Alert.Application,
 		Messages: []llm.Message{{Role: "user", Content: fmt.Sprintf(
 			"Write the incident report in language %q.\n\n%s", lang, prompt)}},
-		Task: &llm.Task{Kind: llm.TaskIncidentReport, Incident: &llm.IncidentTask{
+		Task: &llm.Task{Kind: analyst.TaskIncidentReport, Data: analyst.IncidentTask{
 			Alert: &w.in.Alert, Facts: analysis.Facts, Language: lang, Investigation: inv,
 		}},
-		Expect: llm.TaskIncidentReport,
+		Expect: analyst.TaskIncidentReport,
 		Vault:  w.vault,
 	})
 	w.vault = answer.Vault

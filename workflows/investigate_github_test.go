@@ -13,8 +13,8 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/compare"
-	"github.com/vigil-ops/vigil/llm"
 )
 
 const sha901 = "9f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6"
@@ -26,7 +26,7 @@ var githubOptions = InvestigationOptions{GitHubRepositories: map[string]string{"
 // and Vigil's deployment records.
 func mockInvestigationParts(f *investigationFixture, vigil []analyst.Change) {
 	f.env.OnActivity(f.acts.RecentChanges, mock.Anything, mock.Anything).Return(vigil, nil)
-	f.env.OnActivity(f.acts.CollectHealth, mock.Anything, mock.Anything).Return(activities.HealthResult{Apps: []llm.ChangeApp{{Name: "checkout-api",
+	f.env.OnActivity(f.acts.CollectHealth, mock.Anything, mock.Anything).Return(activities.HealthResult{Apps: []change.App{{Name: "checkout-api",
 		Findings: []compare.Finding{{Metric: "error_ratio", Kind: "TRANSACTION", Verdict: compare.Degraded, CurrentMedian: 0.072,
 			Baselines: []compare.BaselineResult{{Name: "1d", Median: 0.005}, {Name: "1w", Median: 0.006}}}}}}}, nil)
 	f.env.OnActivity(f.acts.Enrich, mock.Anything, mock.Anything).Return([]activities.Enrichment{}, nil)

@@ -13,8 +13,8 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/compare"
-	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/promsource"
 	"github.com/vigil-ops/vigil/roles"
@@ -72,7 +72,7 @@ func TestIncidentInvestigatesAlertWithoutProfile(t *testing.T) {
 	})
 	env.OnActivity(f.acts.CollectHealth, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.HealthRequest) (activities.HealthResult, error) {
 		healthReq = in
-		return activities.HealthResult{Apps: []llm.ChangeApp{{Name: "checkout-api", Findings: []compare.Finding{
+		return activities.HealthResult{Apps: []change.App{{Name: "checkout-api", Findings: []compare.Finding{
 			{Metric: "error_ratio", Kind: "TRANSACTION", Verdict: compare.Degraded, CurrentMedian: 0.072,
 				Baselines: []compare.BaselineResult{{Name: "1d", Median: 0.005}, {Name: "1w", Median: 0.006}}},
 			{Metric: "throughput", Kind: "TRANSACTION", Verdict: compare.Stable, CurrentMedian: 20,

@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/notify"
+	"github.com/vigil-ops/vigil/oncall"
 	"github.com/vigil-ops/vigil/roles"
 )
 
@@ -94,7 +95,7 @@ type CallAttempt struct {
 type OnCallState struct {
 	Input    OnCallInput                `json:"input"`
 	Status   string                     `json:"status"`
-	Decision *llm.PageDecision          `json:"decision,omitempty"`
+	Decision *oncall.Decision           `json:"decision,omitempty"`
 	Attempts []CallAttempt              `json:"attempts"`
 	AckedBy  string                     `json:"ackedBy,omitempty"`
 	AckedAt  *time.Time                 `json:"ackedAt,omitempty"`
@@ -209,8 +210,8 @@ func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 	// 1. The decision.
 	// Without a usable role or answer the built-in triager decides (by severity): a broken
 	// role must not keep the person in charge from being called.
-	builtin := func(why string) *llm.PageDecision {
-		d := llm.WritePageDecision(llm.PageTask{Application: in.Application, Rule: in.Rule, Severity: in.Severity, Summary: in.Summary})
+	builtin := func(why string) *oncall.Decision {
+		d := oncall.Write(oncall.Task{Application: in.Application, Rule: in.Rule, Severity: in.Severity, Summary: in.Summary})
 		d.Reason += " (" + why + ")"
 		return &d
 	}
@@ -222,14 +223,14 @@ func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 			Role: role, Client: in.Client, Subject: "oncall/" + in.IncidentID,
 			Messages: []llm.Message{{Role: "user", Content: fmt.Sprintf(
 				"Incident %s on %s (rule %s), severity %s.\n\nReport summary:\n%s", in.IncidentID, in.Application, in.Rule, in.Severity, in.Summary)}},
-			Task: &llm.Task{Kind: llm.TaskPageDecision, Page: &llm.PageTask{IncidentID: in.IncidentID, Application: in.Application,
+			Task: &llm.Task{Kind: oncall.TaskDecision, Data: oncall.Task{IncidentID: in.IncidentID, Application: in.Application,
 				Rule: in.Rule, Severity: in.Severity, Summary: in.Summary}},
 		})
 	}
 	if err != nil {
 		w.st.Decision = builtin("the triager did not answer: " + errMessage(err))
 	} else {
-		var d llm.PageDecision
+		var d oncall.Decision
 		if err := workflow.ExecuteLocalActivity(lactx, a.ParsePageDecision, answer.Text).Get(ctx, &d); err != nil {
 			w.st.Decision = builtin("the triager's answer was unusable: " + errMessage(err))
 		} else {

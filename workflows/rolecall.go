@@ -21,7 +21,7 @@ type RoleCallInput struct {
 	Subject  string        `json:"subject"`
 	Messages []llm.Message `json:"messages"`
 	Task     *llm.Task     `json:"task,omitempty"`
-	// Expect names the answer check the link activity applies ("" = none, llm.TaskIncidentReport
+	// Expect names the answer check the link activity applies ("" = none, analyst.TaskIncidentReport
 	// = the four-section report format).
 	Expect string `json:"expect,omitempty"`
 	// Vault is the masking scope (incident, deployment, tuning run) the call belongs to; nil
@@ -137,7 +137,7 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 			Client: in.Client, Subject: in.Subject, Expect: in.Expect,
 			Request: llm.Request{
 				Model: link.Model, System: in.Role.SystemMessage, Messages: messages,
-				Parameters: params, ResponseFormat: in.Role.ResponseFormat, Task: in.Task,
+				Parameters: llm.Parameters(params), ResponseFormat: llm.ResponseFormat(in.Role.ResponseFormat), Task: in.Task,
 			},
 		}
 		var res activities.LinkResult

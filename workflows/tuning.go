@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-ops/vigil/ghclient"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/roles"
+	"github.com/vigil-ops/vigil/tuning"
 )
 
 // TuningRole is the role that proposes code changes.
@@ -112,19 +113,19 @@ func CodeTuningWorkflow(ctx workflow.Context, in TuningInput) (TuningState, erro
 			answer, err := CallRole(ctx, RoleCallInput{
 				Role: *role, Client: in.Client, Subject: "tuning/" + p.Key,
 				Messages: []llm.Message{{Role: "user", Content: prompt.String()}},
-				Task:     &llm.Task{Kind: llm.TaskCodeChange, CodeChange: &llm.CodeChangeTask{Problem: p.Detail, Paths: paths}},
+				Task:     &llm.Task{Kind: tuning.TaskChange, Data: tuning.Task{Problem: p.Detail, Paths: paths}},
 			})
 			if err != nil {
 				r.Status, r.Error = "failed", errMessage(err)
 				return
 			}
-			var change llm.CodeChange
+			var change tuning.Change
 			if err := workflow.ExecuteLocalActivity(lactx, a.ParseCodeChange, answer.Text).Get(ctx, &change); err != nil {
 				r.Status, r.Error = "failed", errMessage(err)
 				return
 			}
 			r.Explanation = change.Explanation
-			var files []llm.FileChange
+			var files []tuning.FileChange
 			for _, f := range change.Files {
 				for _, shown := range src.Files {
 					// Only files it was shown, and only when they change.

@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-ops/vigil/ghclient"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/roles"
+	"github.com/vigil-ops/vigil/tuning"
 )
 
 var tuningProblems = []activities.TuningProblem{
@@ -25,11 +26,11 @@ func TestCodeTuningOpensAPullRequestPerChange(t *testing.T) {
 	env.OnActivity(acts.ReadSources, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SourceRequest) (activities.Sources, error) {
 		switch in.Hints[0] {
 		case "OrderRepository":
-			return activities.Sources{HeadSHA: "abc", Files: []llm.FileChange{{Path: "src/OrderRepository.java", Content: "class OrderRepository {}"}}}, nil
+			return activities.Sources{HeadSHA: "abc", Files: []tuning.FileChange{{Path: "src/OrderRepository.java", Content: "class OrderRepository {}"}}}, nil
 		case "Cart.java":
-			return activities.Sources{HeadSHA: "abc", Files: []llm.FileChange{{Path: "src/Cart.java", Content: "class Cart {}"}}}, nil
+			return activities.Sources{HeadSHA: "abc", Files: []tuning.FileChange{{Path: "src/Cart.java", Content: "class Cart {}"}}}, nil
 		}
-		return activities.Sources{Files: []llm.FileChange{}}, nil
+		return activities.Sources{Files: []tuning.FileChange{}}, nil
 	})
 	env.OnActivity(acts.ResolveRole, mock.Anything, TuningRole).Return(func(_ context.Context, code string) (roles.Role, error) {
 		r, _ := roles.Default(code)
@@ -37,7 +38,11 @@ func TestCodeTuningOpensAPullRequestPerChange(t *testing.T) {
 		return r, nil
 	})
 	env.OnActivity(acts.CallLink, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.LinkCall) (activities.LinkResult, error) {
-		if in.Request.Task.CodeChange.Paths[0] == "src/OrderRepository.java" {
+		var task tuning.Task
+		if err := in.Request.Task.Decode(&task); err != nil {
+			return activities.LinkResult{}, err
+		}
+		if task.Paths[0] == "src/OrderRepository.java" {
 			return activities.LinkResult{Provider: "fake", Model: "m", Text: `{"explanation":"Narrow the query.","files":[` +
 				`{"path":"src/OrderRepository.java","content":"class OrderRepository { /* narrower */ }"},` +
 				`{"path":"etc/passwd","content":"not shown, never written"}]}`}, nil

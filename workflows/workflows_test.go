@@ -17,16 +17,19 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/llm"
+	"github.com/vigil-ops/vigil/oncall"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/roles"
+	"github.com/vigil-ops/vigil/tuning"
 )
 
 func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Activities) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	acts := activities.New(nil, llm.NewRegistry(), nil)
+	acts := activities.New(nil, llm.NewRegistry(builtinAnalyst()), nil)
 	env.RegisterWorkflowWithOptions(IncidentWorkflow, workflow.RegisterOptions{Name: "IncidentWorkflow"})
 	env.RegisterWorkflowWithOptions(RoleCallWorkflow, workflow.RegisterOptions{Name: "RoleCallWorkflow"})
 	env.RegisterWorkflowWithOptions(ProbeWorkflow, workflow.RegisterOptions{Name: "ProbeWorkflow"})
@@ -34,6 +37,17 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Activ
 	env.RegisterWorkflowWithOptions(OnCallWorkflow, workflow.RegisterOptions{Name: "OnCallWorkflow"})
 	env.RegisterActivity(acts)
 	return env, acts
+}
+
+// builtinAnalyst is the built-in analyst as the application registers it (app.BuiltinAnalyst,
+// which this package's tests cannot import).
+func builtinAnalyst() *llm.Builtin {
+	return llm.NewBuiltin(map[string]llm.Answerer{
+		analyst.TaskIncidentReport: analyst.Answer,
+		change.TaskVerdict:         change.Answer,
+		oncall.TaskDecision:        oncall.Answer,
+		tuning.TaskChange:          tuning.Answer,
+	})
 }
 
 func exampleAlert(t *testing.T, name string) profile.Alert {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/mask"
-	"github.com/vigil-ops/vigil/roles"
 )
 
 // DefaultTimeout bounds one request when Config.Timeout is zero.
@@ -195,7 +194,7 @@ func buildRequest(req llm.Request) (goopenai.ChatCompletionRequest, []string, er
 	return out, zeroKeys, nil
 }
 
-func responseFormat(f roles.ResponseFormat) (*goopenai.ChatCompletionResponseFormat, error) {
+func responseFormat(f llm.ResponseFormat) (*goopenai.ChatCompletionResponseFormat, error) {
 	switch f.Type {
 	case "", "text":
 		return nil, nil

@@ -17,7 +17,6 @@ import (
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/llm/llmtest"
 	"github.com/vigil-ops/vigil/llm/openai"
-	"github.com/vigil-ops/vigil/roles"
 )
 
 func newProvider(t *testing.T, cfg openai.Config) *openai.Provider {
@@ -120,7 +119,7 @@ func TestRequestMapping(t *testing.T) {
 		{
 			name: "explicit zeros are sent",
 			mod: func(r *llm.Request) {
-				r.Parameters = roles.Parameters{Temperature: f64(0), TopP: f64(0), PresencePenalty: f64(0), FrequencyPenalty: f64(0), Seed: intp(0)}
+				r.Parameters = llm.Parameters{Temperature: f64(0), TopP: f64(0), PresencePenalty: f64(0), FrequencyPenalty: f64(0), Seed: intp(0)}
 			},
 			present: map[string]any{"temperature": 0.0, "top_p": 0.0, "presence_penalty": 0.0, "frequency_penalty": 0.0, "seed": 0.0},
 			absent:  []string{"max_tokens", "stop"},
@@ -128,7 +127,7 @@ func TestRequestMapping(t *testing.T) {
 		{
 			name: "all parameters",
 			mod: func(r *llm.Request) {
-				r.Parameters = roles.Parameters{
+				r.Parameters = llm.Parameters{
 					Temperature: f64(0.2), TopP: f64(0.9), MaxTokens: 512, PresencePenalty: f64(-0.5),
 					FrequencyPenalty: f64(1.5), Seed: intp(42), Stop: []string{"END", "\n\n"},
 				}
@@ -141,19 +140,19 @@ func TestRequestMapping(t *testing.T) {
 		},
 		{
 			name:    "text format sends nothing",
-			mod:     func(r *llm.Request) { r.ResponseFormat = roles.ResponseFormat{Type: "text"} },
+			mod:     func(r *llm.Request) { r.ResponseFormat = llm.ResponseFormat{Type: "text"} },
 			absent:  []string{"response_format"},
 			present: map[string]any{},
 		},
 		{
 			name:    "json_object",
-			mod:     func(r *llm.Request) { r.ResponseFormat = roles.ResponseFormat{Type: "json_object"} },
+			mod:     func(r *llm.Request) { r.ResponseFormat = llm.ResponseFormat{Type: "json_object"} },
 			present: map[string]any{"response_format": map[string]any{"type": "json_object"}},
 		},
 		{
 			name: "json_schema",
 			mod: func(r *llm.Request) {
-				r.ResponseFormat = roles.ResponseFormat{Type: "json_schema", Name: "incident_report", Schema: schema}
+				r.ResponseFormat = llm.ResponseFormat{Type: "json_schema", Name: "incident_report", Schema: schema}
 			},
 			present: map[string]any{"response_format": map[string]any{
 				"type": "json_schema",
@@ -165,7 +164,7 @@ func TestRequestMapping(t *testing.T) {
 		{
 			name: "json_schema default name",
 			mod: func(r *llm.Request) {
-				r.ResponseFormat = roles.ResponseFormat{Type: "json_schema", Schema: json.RawMessage(`{"type":"object"}`)}
+				r.ResponseFormat = llm.ResponseFormat{Type: "json_schema", Schema: json.RawMessage(`{"type":"object"}`)}
 			},
 			present: map[string]any{"response_format": map[string]any{
 				"type":        "json_schema",
@@ -176,7 +175,7 @@ func TestRequestMapping(t *testing.T) {
 			name: "reasoning model takes max_completion_tokens",
 			mod: func(r *llm.Request) {
 				r.Model = "gpt-5-mini"
-				r.Parameters = roles.Parameters{MaxTokens: 300}
+				r.Parameters = llm.Parameters{MaxTokens: 300}
 			},
 			present: map[string]any{"model": "gpt-5-mini", "max_completion_tokens": 300.0},
 			absent:  []string{"max_tokens"},
@@ -442,10 +441,10 @@ func TestRejectedBeforeSending(t *testing.T) {
 		msg  string
 	}{
 		{"reasoning model temperature", llm.Request{Model: "o3-mini", Messages: []llm.Message{{Role: "user", Content: "x"}},
-			Parameters: roles.Parameters{Temperature: f64(0.5)}}, "temperature"},
-		{"schema missing", llm.Request{Model: "m", ResponseFormat: roles.ResponseFormat{Type: "json_schema"}}, "JSON schema"},
-		{"schema invalid", llm.Request{Model: "m", ResponseFormat: roles.ResponseFormat{Type: "json_schema", Schema: json.RawMessage(`{"type":`)}}, "JSON schema"},
-		{"unknown format", llm.Request{Model: "m", ResponseFormat: roles.ResponseFormat{Type: "yaml"}}, "yaml"},
+			Parameters: llm.Parameters{Temperature: f64(0.5)}}, "temperature"},
+		{"schema missing", llm.Request{Model: "m", ResponseFormat: llm.ResponseFormat{Type: "json_schema"}}, "JSON schema"},
+		{"schema invalid", llm.Request{Model: "m", ResponseFormat: llm.ResponseFormat{Type: "json_schema", Schema: json.RawMessage(`{"type":`)}}, "JSON schema"},
+		{"unknown format", llm.Request{Model: "m", ResponseFormat: llm.ResponseFormat{Type: "yaml"}}, "yaml"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := p.Complete(context.Background(), tc.req)

@@ -1,18 +1,21 @@
-package llm
+package oncall
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/vigil-ops/vigil/llm"
 )
 
-// TaskPageDecision asks the role oncall-triager whether to page a person for an incident and
+// TaskDecision asks the role oncall-triager whether to page a person for an incident and
 // for the message read out on the call, in its JSON schema: page, severity, message, reason.
-const TaskPageDecision = "page-decision"
+const TaskDecision = "page-decision"
 
-// PageTask is the structured input of a page decision.
-type PageTask struct {
+// Task is the structured input of a page decision.
+type Task struct {
 	IncidentID  string `json:"incidentId"`
 	Application string `json:"application"`
 	Rule        string `json:"rule"`
@@ -21,8 +24,8 @@ type PageTask struct {
 	Summary string `json:"summary"`
 }
 
-// PageDecision is the triager's answer.
-type PageDecision struct {
+// Decision is the triager's answer.
+type Decision struct {
 	Page     bool   `json:"page"`
 	Severity string `json:"severity"`
 	Message  string `json:"message"`
@@ -32,16 +35,16 @@ type PageDecision struct {
 // urlish matches what does not read well aloud: URLs, paths, hosts with ports.
 var urlish = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://\S+|\S+:\d{2,5}\S*`)
 
-// WritePageDecision is the built-in triager: it pages for critical incidents only, and reads out
+// Write is the built-in triager: it pages for critical incidents only, and reads out
 // the severity, application, rule and the summary's first sentence in plain words.
-func WritePageDecision(t PageTask) PageDecision {
+func Write(t Task) Decision {
 	sev := strings.ToLower(t.Severity)
 	switch sev {
 	case "critical", "warning", "info":
 	default:
 		sev = "warning"
 	}
-	d := PageDecision{Page: sev == "critical", Severity: sev}
+	d := Decision{Page: sev == "critical", Severity: sev}
 	if d.Page {
 		d.Reason = "critical incidents page the person in charge"
 	} else {
@@ -70,14 +73,15 @@ func WritePageDecision(t PageTask) PageDecision {
 	return d
 }
 
-func builtinPageDecision(req Request) (Response, error) {
-	t := req.Task.Page
-	if t == nil {
-		return Response{}, fmt.Errorf("%w: page task without incident", ErrBuiltinUnsupported)
+// Answer is the built-in analyst's answerer for TaskDecision.
+func Answer(_ context.Context, req llm.Request) (llm.Response, error) {
+	var t Task
+	if err := req.Task.Decode(&t); err != nil {
+		return llm.Response{}, err
 	}
-	b, err := json.Marshal(WritePageDecision(*t))
+	b, err := json.Marshal(Write(t))
 	if err != nil {
-		return Response{}, err
+		return llm.Response{}, err
 	}
-	return Response{Text: string(b), Model: req.Model, OutputTokens: int64(len(strings.Fields(string(b))))}, nil
+	return llm.Response{Text: string(b), Model: req.Model, OutputTokens: int64(len(strings.Fields(string(b))))}, nil
 }

@@ -1,41 +1,43 @@
-package llm
+package change
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/vigil-ops/vigil/compare"
+	"github.com/vigil-ops/vigil/llm"
 )
 
-// TaskChangeVerdict asks for the change-tracking verdict in the JSON schema of the role
+// TaskVerdict asks for the change-tracking verdict in the JSON schema of the role
 // change-tracker (MISSION §4): per application name, applicationId, state, metric, comment; plus
 // the overall state and comment.
-const TaskChangeVerdict = "change-verdict"
+const TaskVerdict = "change-verdict"
 
-// ChangeTask is the structured input of a change verdict: each application's findings from the
+// Task is the structured input of a change verdict: each application's findings from the
 // comparison engine.
-type ChangeTask struct {
-	Deployment string      `json:"deployment"`
-	Checkpoint string      `json:"checkpoint"`
-	Apps       []ChangeApp `json:"apps"`
+type Task struct {
+	Deployment string `json:"deployment"`
+	Checkpoint string `json:"checkpoint"`
+	Apps       []App  `json:"apps"`
 }
 
-// ChangeApp is one application's findings.
-type ChangeApp struct {
+// App is one application's findings.
+type App struct {
 	ID       string            `json:"id"`
 	Name     string            `json:"name"`
 	Findings []compare.Finding `json:"findings"`
 }
 
-// ChangeVerdict is the change-tracker's answer.
-type ChangeVerdict struct {
+// Verdict is the change-tracker's answer.
+type Verdict struct {
 	Applications []AppVerdict `json:"applications"`
 	State        string       `json:"state"`
 	Comment      string       `json:"comment"`
 }
 
-// AppVerdict is one application's part of a ChangeVerdict.
+// AppVerdict is one application's part of a Verdict.
 type AppVerdict struct {
 	Name          string   `json:"name"`
 	ApplicationID string   `json:"applicationId"`
@@ -53,7 +55,7 @@ var stateRank = map[string]int{"STABLE": 0, "MOSTLY_STABLE": 1, "UNSTABLE": 2}
 
 // engineApp is the engine's verdict for one application: its roll-up and a comment from the
 // findings.
-func engineApp(app ChangeApp) AppVerdict {
+func engineApp(app App) AppVerdict {
 	j := compare.Judge(app.Findings)
 	av := AppVerdict{Name: app.Name, ApplicationID: app.ID, State: j.State, Metric: j.Faulty}
 	if av.Metric == nil {
@@ -90,11 +92,11 @@ func engineApp(app ChangeApp) AppVerdict {
 	return av
 }
 
-// WriteChangeVerdict is the built-in analyst's change verdict: the comparison engine's roll-up per
+// Write is the built-in analyst's change verdict: the comparison engine's roll-up per
 // application, the findings at fault as the comment (with the metrics not collected, and new
 // ones, named), the worst application's state overall.
-func WriteChangeVerdict(t ChangeTask) ChangeVerdict {
-	v := ChangeVerdict{State: "STABLE", Applications: []AppVerdict{}}
+func Write(t Task) Verdict {
+	v := Verdict{State: "STABLE", Applications: []AppVerdict{}}
 	for _, app := range t.Apps {
 		v.Applications = append(v.Applications, engineApp(app))
 	}
@@ -128,8 +130,8 @@ func overall(apps []AppVerdict) (state, comment string) {
 // they differ the engine's state and the disagreement are kept on the application, and an
 // application the model left out is the engine's verdict. Applications the task does not hold
 // are dropped. The model's comments are kept; the overall state is recomputed.
-func Bound(t ChangeTask, model ChangeVerdict) ChangeVerdict {
-	out := ChangeVerdict{Applications: []AppVerdict{}, Comment: model.Comment}
+func Bound(t Task, model Verdict) Verdict {
+	out := Verdict{Applications: []AppVerdict{}, Comment: model.Comment}
 	var overridden []string
 	for _, app := range t.Apps {
 		eng := engineApp(app)
@@ -192,13 +194,15 @@ func unionKinds(a, b []string) []string {
 	return out
 }
 
-func builtinChangeVerdict(req Request) (Response, error) {
-	if req.Task.Change == nil {
-		return Response{}, fmt.Errorf("%w: change task without findings", ErrBuiltinUnsupported)
+// Answer is the built-in analyst's answerer for TaskVerdict.
+func Answer(_ context.Context, req llm.Request) (llm.Response, error) {
+	var t Task
+	if err := req.Task.Decode(&t); err != nil {
+		return llm.Response{}, err
 	}
-	b, err := json.Marshal(WriteChangeVerdict(*req.Task.Change))
+	b, err := json.Marshal(Write(t))
 	if err != nil {
-		return Response{}, err
+		return llm.Response{}, err
 	}
-	return Response{Text: string(b), Model: req.Model}, nil
+	return llm.Response{Text: string(b), Model: req.Model}, nil
 }

@@ -1,4 +1,4 @@
-package llm_test
+package change_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/compare"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/roles"
@@ -17,7 +18,7 @@ import (
 func TestBuiltinChangeVerdictFollowsTheRoleSchema(t *testing.T) {
 	role, ok := roles.Default("change-tracker")
 	require.True(t, ok)
-	task := llm.ChangeTask{Deployment: "d-1", Checkpoint: "+30m", Apps: []llm.ChangeApp{
+	task := change.Task{Deployment: "d-1", Checkpoint: "+30m", Apps: []change.App{
 		{ID: "app-1", Name: "checkout-api", Findings: []compare.Finding{
 			{Metric: "latency_p95", Kind: "TRANSACTION", Verdict: compare.Degraded, Summary: "latency_p95 median 812 vs 240 a day ago: worse"},
 			{Metric: "alerts", Kind: "ALERT", Verdict: compare.Stable},
@@ -26,11 +27,11 @@ func TestBuiltinChangeVerdictFollowsTheRoleSchema(t *testing.T) {
 			{Metric: "latency_p95", Kind: "TRANSACTION", Verdict: compare.Stable},
 		}},
 	}}
-	resp, err := llm.Builtin{}.Complete(context.Background(), llm.Request{Model: "tracker",
-		Task: &llm.Task{Kind: llm.TaskChangeVerdict, Change: &task}})
+	b := llm.NewBuiltin(map[string]llm.Answerer{change.TaskVerdict: change.Answer})
+	resp, err := b.Complete(context.Background(), llm.Request{Model: "tracker", Task: &llm.Task{Kind: change.TaskVerdict, Data: task}})
 	require.NoError(t, err)
 	require.NoError(t, roles.ValidateAnswer(role.ResponseFormat, resp.Text), resp.Text)
-	var v llm.ChangeVerdict
+	var v change.Verdict
 	require.NoError(t, json.Unmarshal([]byte(resp.Text), &v))
 	require.Equal(t, "UNSTABLE", v.State)
 	require.Equal(t, "UNSTABLE", v.Applications[0].State)
@@ -44,7 +45,7 @@ func TestBuiltinChangeVerdictFollowsTheRoleSchema(t *testing.T) {
 // one without data healthy, is overridden, and the disagreement is kept; a model that judges more
 // severely is kept; an application the model left out gets the engine's verdict.
 func TestBoundKeepsTheModelWithinTheNumbers(t *testing.T) {
-	task := llm.ChangeTask{Apps: []llm.ChangeApp{
+	task := change.Task{Apps: []change.App{
 		{ID: "101", Name: "checkout", Findings: []compare.Finding{
 			{Metric: "error_ratio", Kind: "TRANSACTION", Verdict: compare.Degraded, Summary: "error_ratio median 0.08 vs 0.005 a day ago: worse"},
 			{Metric: "error_logs", Kind: "ISSUE", Verdict: compare.NotCollected, Summary: "error_logs: not collected"},
@@ -59,13 +60,13 @@ func TestBoundKeepsTheModelWithinTheNumbers(t *testing.T) {
 			{Metric: "latency_p95", Kind: "TRANSACTION", Verdict: compare.Gone, Summary: "latency_p95: gone"},
 		}},
 	}}
-	model := llm.ChangeVerdict{State: "STABLE", Comment: "All good.", Applications: []llm.AppVerdict{
+	model := change.Verdict{State: "STABLE", Comment: "All good.", Applications: []change.AppVerdict{
 		{Name: "checkout", ApplicationID: "x", State: "STABLE", Metric: []string{}, Comment: "looks fine"},
 		{Name: "nodata", State: "STABLE", Metric: []string{}},
 		{Name: "catalog", State: "MOSTLY_STABLE", Metric: []string{"ALERT"}, Comment: "an alert worries me"},
 		{Name: "invented", State: "UNSTABLE"},
 	}}
-	v := llm.Bound(task, model)
+	v := change.Bound(task, model)
 	require.Len(t, v.Applications, 4)
 	require.Equal(t, "UNSTABLE", v.State)
 
@@ -89,8 +90,8 @@ func TestBoundKeepsTheModelWithinTheNumbers(t *testing.T) {
 	require.Contains(t, v.Comment, "The numbers override the model for checkout, nodata, forgotten")
 
 	// Agreement leaves no trace.
-	agree := llm.Bound(llm.ChangeTask{Apps: task.Apps[2:3]}, llm.ChangeVerdict{State: "STABLE",
-		Applications: []llm.AppVerdict{{Name: "catalog", State: "STABLE", Metric: []string{}}}})
+	agree := change.Bound(change.Task{Apps: task.Apps[2:3]}, change.Verdict{State: "STABLE",
+		Applications: []change.AppVerdict{{Name: "catalog", State: "STABLE", Metric: []string{}}}})
 	require.Empty(t, agree.Applications[0].Disagreement)
 	require.Equal(t, "STABLE", agree.State)
 }
@@ -98,7 +99,7 @@ func TestBoundKeepsTheModelWithinTheNumbers(t *testing.T) {
 // TestBuiltinVerdictNamesMetricsNotCollected: a healthy service without a log pipeline is STABLE,
 // and its comment names the log metrics as not collected.
 func TestBuiltinVerdictNamesMetricsNotCollected(t *testing.T) {
-	v := llm.WriteChangeVerdict(llm.ChangeTask{Apps: []llm.ChangeApp{{ID: "7", Name: "nolog", Findings: []compare.Finding{
+	v := change.Write(change.Task{Apps: []change.App{{ID: "7", Name: "nolog", Findings: []compare.Finding{
 		{Metric: "error_ratio", Kind: "TRANSACTION", Verdict: compare.Stable},
 		{Metric: "error_logs", Kind: "ISSUE", Verdict: compare.NotCollected},
 		{Metric: "fatal_logs", Kind: "ISSUE", Verdict: compare.NotCollected},
