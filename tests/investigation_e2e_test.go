@@ -21,7 +21,6 @@ import (
 	"github.com/vigil-ops/vigil/config"
 	"github.com/vigil-ops/vigil/starter"
 	"github.com/vigil-ops/vigil/tests/testenv"
-	"github.com/vigil-ops/vigil/workflows"
 )
 
 // queryCounter is a reverse proxy in front of Prometheus that counts the queries through it and
@@ -92,50 +91,80 @@ func alertmanagerAlert(rule, service string, startsAt time.Time) []byte {
 // checkout-api's comes through a real Alertmanager, payment-api's is posted in Alertmanager's
 // webhook format. The first report names the deployment, the error
 // ratio with both baselines and the top failing endpoint; the second names the error ratio and
-// says it found no deployment in the 6 h it looked at.
+// checkoutTraceID is the exemplar of checkout-api's failing requests; its trace spends 4.1 s of
+// 4.3 s in a call to the payment partner that times out.
+const checkoutTraceID = "5a1c0ffee0ddba11deadbeefcafe0042"
+
+// checkoutTrace is that trace in the OTLP-JSON form of Tempo's /api/traces/{id}.
+func checkoutTrace() []byte {
+	const t0 = int64(1764644400000000000)
+	ns := func(ms int64) string { return fmt.Sprint(t0 + ms*1_000_000) }
+	str := func(k, v string) map[string]any { return map[string]any{"key": k, "value": map[string]any{"stringValue": v}} }
+	num := func(k string, v int) map[string]any { return map[string]any{"key": k, "value": map[string]any{"intValue": fmt.Sprint(v)}} }
+	timeout := func(ms int64) []any {
+		return []any{map[string]any{"timeUnixNano": ns(ms), "name": "exception", "attributes": []any{
+			str("exception.type", "java.net.SocketTimeoutException"),
+			str("exception.message", "Read timed out calling pay.partner.example.com"),
+			str("exception.stacktrace", "java.net.SocketTimeoutException: Read timed out\n\tat com.shop.payment.PayClient.charge(PayClient.java:88)"),
+		}}}
+	}
+	b, _ := json.Marshal(map[string]any{"resourceSpans": []any{map[string]any{
+		"resource": map[string]any{"attributes": []any{str("service.name", "checkout-api"), str("service.instance.id", "checkout-api-7d9f6b-x2k4p")}},
+		"scopeSpans": []any{map[string]any{"scope": map[string]any{"name": "io.opentelemetry.tomcat-10.0"}, "spans": []any{
+			map[string]any{"traceId": checkoutTraceID, "spanId": "00f067aa0ba90201", "name": "POST /api/checkout", "kind": "SPAN_KIND_SERVER",
+				"startTimeUnixNano": ns(0), "endTimeUnixNano": ns(4300), "attributes": []any{str("http.request.method", "POST"),
+					str("url.path", "/api/checkout"), str("http.route", "/api/checkout"), num("http.response.status_code", 504)},
+				"status": map[string]any{"code": "STATUS_CODE_ERROR", "message": "payment timed out"}, "events": timeout(4290)},
+			map[string]any{"traceId": checkoutTraceID, "spanId": "00f067aa0ba90202", "parentSpanId": "00f067aa0ba90201", "name": "SELECT shop.orders",
+				"kind": "SPAN_KIND_CLIENT", "startTimeUnixNano": ns(20), "endTimeUnixNano": ns(80), "attributes": []any{str("db.system", "postgresql"),
+					str("db.namespace", "shop"), str("db.query.text", "SELECT o.id, o.total FROM orders o WHERE o.id = ?"), str("server.address", "orders-db.internal")}},
+			map[string]any{"traceId": checkoutTraceID, "spanId": "00f067aa0ba90203", "parentSpanId": "00f067aa0ba90201", "name": "POST",
+				"kind": "SPAN_KIND_CLIENT", "startTimeUnixNano": ns(150), "endTimeUnixNano": ns(4250), "attributes": []any{str("http.request.method", "POST"),
+					str("url.full", "https://pay.partner.example.com/v1/charges"), str("server.address", "pay.partner.example.com"), num("server.port", 443)},
+				"status": map[string]any{"code": "STATUS_CODE_ERROR", "message": "Read timed out"}, "events": timeout(4250)},
+		}}},
+	}}})
+	return b
+}
+
+// TestInvestigationAgainstRealPrometheus is the investigation with every part at once. A real
+// Prometheus (exemplar storage on) holds a week of history backfilled with promtool (a running
+// Prometheus cannot take old samples through a scrape) in which checkout-api and payment-api both
+// regress (5xx from 0.5 % to 3 %, latency ×3, a new error group) 25 minutes before an error-rate
+// alert, and scrapes a small instrumented server for the minutes since, whose checkout-api
+// failures carry the exemplar of a trace a local OTLP-JSON trace API serves. checkout-api had a
+// deployment, recorded by Vigil, that finished 28 minutes before the alert; payment-api had none
+// and its series carry no exemplars. The alerts carry no profile: checkout-api's comes through a
+// real Alertmanager, payment-api's is posted in Alertmanager's webhook format. The first report
+// names the deployment, the error ratio with both baselines, the top failing endpoint and the
+// exemplar trace's slow span; the second names the error ratio and says what it looked for (no
+// deployment in 6 h, no exemplar).
 func TestInvestigationAgainstRealPrometheus(t *testing.T) {
-	promBin, promtool := promBinaries(t)
 	dir := t.TempDir()
 	now := time.Now().UTC().Truncate(time.Minute)
-	alertAt := now.Add(-2 * time.Hour)
-	finished := alertAt.Add(-20 * time.Minute)
-	planned := finished.Add(-5 * time.Minute)
+	alertAt := now.Add(-time.Minute)
+	finished := alertAt.Add(-28 * time.Minute)
 	om := filepath.Join(dir, "history.om")
-	writeAppsHistory(t, om, now.Add(-8*24*time.Hour-time.Hour), now.Add(-time.Hour), alertAt.Add(-15*time.Minute),
+	writeAppsHistory(t, om, now.Add(-8*24*time.Hour-time.Hour), now, alertAt.Add(-25*time.Minute),
 		[]string{"checkout-api", "payment-api"}, []string{"catalog-api"})
-	data := filepath.Join(dir, "tsdb")
-	out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", om, data).CombinedOutput()
-	require.NoError(t, err, "promtool: %s", out)
-	addr := testenv.FreeAddr(t)
-	cfg := filepath.Join(dir, "prometheus.yml")
-	require.NoError(t, os.WriteFile(cfg, []byte("global: {scrape_interval: 1m}\n"), 0o644))
-	cmd := exec.Command(promBin, "--config.file="+cfg, "--storage.tsdb.path="+data, "--storage.tsdb.retention.time=30d",
-		"--web.listen-address="+addr)
-	logf, _ := os.Create(filepath.Join(dir, "prometheus.log"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	require.Eventually(t, ready(addr), 60*time.Second, 200*time.Millisecond)
+	target := startInstrumented(t,
+		instrumentedApp{Service: "checkout-api", Route: "/api/checkout", TraceID: checkoutTraceID, Seconds: 4.3},
+		instrumentedApp{Service: "payment-api", Route: "/api/checkout"})
+	addr := startPrometheus(t, dir, promOptions{History: om, Scrape: []string{target}})
+	waitExemplars(t, addr)
 	var queries queryCounter
 	promURL := queries.proxy(t, "http://"+addr)
+	tempo := traceAPI(t, map[string][]byte{checkoutTraceID: checkoutTrace()})
 
 	_, base := testenv.StartDev(t, testenv.DevConfig(t, func(c *config.Config) {
 		c.Prometheus.URL = promURL
 		c.Alerts.GroupWindow = time.Second
+		c.Traces.OTLP = []config.OTLPSource{{Name: "tempo", URL: tempo}}
 	}))
 
 	// Vigil's own record of checkout-api's deployment, announced late with its finish.
-	body := fmt.Sprintf(`{"id":"2026.12.02-3","plannedAt":%q,"version":"2.4.1","applications":[{"id":"a1","name":"checkout-api"}]}`,
-		planned.Format(time.RFC3339))
-	code, out, _ := post(t, base+"/v1/deployments", []byte(body))
-	require.Equal(t, http.StatusAccepted, code, string(out))
-	code, out, _ = post(t, base+"/v1/deployments/2026.12.02-3/events", []byte(`{"type":"finished","at":"`+finished.Format(time.RFC3339)+`"}`))
-	require.Equal(t, http.StatusAccepted, code, string(out))
-	require.Eventually(t, func() bool {
-		var st workflows.DeploymentState
-		getJSON(t, base+"/v1/deployments/2026.12.02-3", &st)
-		return st.Status == "watching" && st.FinishedAt != nil && len(st.Checkpoints) >= 2
-	}, 90*time.Second, 200*time.Millisecond, "the deployment's catch-up checkpoints")
+	announceFinished(t, base, "2026.12.02-3", "2.4.1", "checkout-api", finished)
+	waitCaughtUp(t, base, "2026.12.02-3")
 
 	// A real Alertmanager in front of Vigil for the first alert: it groups the alert and posts
 	// its own webhook notification.
@@ -215,12 +244,19 @@ receivers:
 	require.Len(t, deployed.inv.Changes, 1)
 	require.Equal(t, "2026.12.02-3", deployed.inv.Changes[0].ID)
 	summary := strings.SplitN(deployed.report, "\n\n", 2)[0]
-	require.Contains(t, summary, "started 20 minutes after deployment 2026.12.02-3 (checkout-api 2.4.1)")
+	require.Contains(t, summary, "started 28 minutes after deployment 2026.12.02-3 (checkout-api 2.4.1)")
 	require.Contains(t, summary, "error ratio 3.0 % vs 0.5 % a day ago and 0.5 % a week ago")
 	require.Contains(t, summary, "POST /api/checkout 5xx ×")
 	require.Contains(t, summary, "Most likely cause: the deployment 2026.12.02-3")
 	require.Contains(t, deployed.report, "top failing endpoint POST /api/checkout")
 	require.Contains(t, deployed.report, "new error groups PoolExhaustedException")
+	// The exemplar of a failing request led to its trace: the slow span is the call that timed out.
+	require.NotNil(t, deployed.inv.Trace)
+	require.Equal(t, checkoutTraceID, deployed.inv.Trace.TraceID, deployed.inv.Trace.Note)
+	require.True(t, deployed.inv.Trace.Failing)
+	require.Contains(t, summary, "the failing trace 5a1c0ffe (POST /api/checkout)")
+	require.Contains(t, summary, "pay.partner.example.com")
+	require.Contains(t, summary, "4,100 ms")
 
 	undeployed := investigate("payment-api", false)
 	require.Empty(t, undeployed.inv.Failed)
@@ -228,7 +264,9 @@ receivers:
 	summary = strings.SplitN(undeployed.report, "\n\n", 2)[0]
 	require.Contains(t, summary, "error ratio 3.0 % vs 0.5 % a day ago and 0.5 % a week ago")
 	require.Contains(t, summary, "Vigil recorded no deployment of payment-api in the 6 h before the alert")
+	require.Contains(t, undeployed.report, "Exemplar trace: the latency series of payment-api carry no exemplars in the window")
 	require.NotContains(t, undeployed.report, "2026.12.02-3")
+	require.NotContains(t, undeployed.report, "5a1c0ffe")
 
 	// The deployment's view links back: the incident of its application that started within its
 	// tracking window, not the other application's.

@@ -2,12 +2,16 @@ package tests
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,4 +153,96 @@ func waitCaughtUp(t *testing.T, base, id string) {
 		}
 		return st.Status == "watching" && st.FinishedAt != nil && n >= 2
 	}, 3*time.Minute, 500*time.Millisecond, "the catch-up checkpoints of %s", id)
+}
+
+// instrumentedApp is one application a small instrumented server exports: its request-duration
+// histogram (200 and 500 series of one route), the 500 series' slowest bucket carrying the
+// exemplar of a failing request when TraceID is set (as an OpenTelemetry SDK exports it).
+type instrumentedApp struct {
+	Service, Route string
+	TraceID        string
+	Seconds        float64 // the exemplar's duration
+}
+
+// instrumentedServer serves the OpenMetrics page of its applications; every scrape adds ten
+// requests, one in ten failing.
+type instrumentedServer struct {
+	apps []instrumentedApp
+	mu   sync.Mutex
+	n    float64
+}
+
+func (s *instrumentedServer) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	s.n += 10
+	n := s.n
+	s.mu.Unlock()
+	now := float64(time.Now().UnixMilli()) / 1000
+	w.Header().Set("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
+	var b strings.Builder
+	b.WriteString("# TYPE http_server_request_duration_seconds histogram\n")
+	for _, app := range s.apps {
+		for _, code := range []string{"200", "500"} {
+			labels := fmt.Sprintf(`service_name=%q,http_route=%q,http_request_method="POST",http_response_status_code=%q`, app.Service, app.Route, code)
+			count := n
+			if code == "500" {
+				count = n / 10
+			}
+			for _, le := range []string{"0.1", "1", "5"} {
+				fmt.Fprintf(&b, "http_server_request_duration_seconds_bucket{%s,le=%q} %g", labels, le, count*map[string]float64{"0.1": 0.5, "1": 0.9, "5": 1}[le])
+				if code == "500" && le == "5" && app.TraceID != "" {
+					fmt.Fprintf(&b, ` # {trace_id=%q} %g %.3f`, app.TraceID, app.Seconds, now)
+				}
+				b.WriteString("\n")
+			}
+			fmt.Fprintf(&b, "http_server_request_duration_seconds_bucket{%s,le=\"+Inf\"} %g\n", labels, count)
+			fmt.Fprintf(&b, "http_server_request_duration_seconds_count{%s} %g\n", labels, count)
+			fmt.Fprintf(&b, "http_server_request_duration_seconds_sum{%s} %g\n", labels, count*0.3)
+		}
+	}
+	b.WriteString("# EOF\n")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+// startInstrumented serves apps' metrics on a local port and returns its host:port.
+func startInstrumented(t *testing.T, apps ...instrumentedApp) string {
+	t.Helper()
+	srv := httptest.NewServer(&instrumentedServer{apps: apps})
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// waitExemplars waits until the Prometheus at addr holds an exemplar of the request-duration
+// histogram (it scraped one).
+func waitExemplars(t *testing.T, addr string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(fmt.Sprintf("http://%s/api/v1/query_exemplars?query=%s&start=%d&end=%d", addr,
+			"http_server_request_duration_seconds_bucket", time.Now().Add(-time.Hour).Unix(), time.Now().Add(time.Minute).Unix()))
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Data []json.RawMessage `json:"data"`
+		}
+		return json.NewDecoder(resp.Body).Decode(&r) == nil && len(r.Data) > 0
+	}, 30*time.Second, 500*time.Millisecond, "Prometheus scraped the exemplars")
+}
+
+// traceAPI is a local OTLP-JSON trace API (Tempo's /api/traces/{id}) serving traces by ID.
+func traceAPI(t *testing.T, traces map[string][]byte) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		body, ok := traces[id]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/api/traces/{traceId}"
 }
