@@ -1,13 +1,9 @@
 package tests
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,7 +16,6 @@ import (
 	"github.com/vigil-ops/vigil/config"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/tests/testenv"
-	"github.com/vigil-ops/vigil/workflows"
 )
 
 // metricAlert is one labelled metric-only alert of the investigation corpus: an application whose
@@ -74,58 +69,22 @@ func (m metricAlert) regressAt(alertAt time.Time) time.Time {
 	return alertAt.Add(-m.Regress)
 }
 
-// writeCorpusHistory writes per-minute OpenMetrics request-duration histograms of every
-// application over the given segments (the alert's hours and the same hours 1 d and 1 w earlier).
-func writeCorpusHistory(t *testing.T, path string, segments [][2]time.Time, alertAt time.Time) {
-	t.Helper()
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	defer f.Close()
-	w := bufio.NewWriterSize(f, 1<<20)
-	les := []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
-	type key struct{ app, code string }
-	count := map[key]float64{}
-	buckets := map[key][]float64{}
-	fmt.Fprintln(w, "# TYPE http_server_request_duration_seconds histogram")
-	for _, seg := range segments {
-		for ts := seg[0]; ts.Before(seg[1]); ts = ts.Add(time.Minute) {
-			day := 2 * math.Pi * float64(ts.Unix()%86400) / 86400
-			for _, m := range metricAlerts {
-				rps, median, errShare := 40*(1+0.3*math.Sin(day)), 0.08, 0.005
-				if !ts.Before(m.regressAt(alertAt)) {
-					if m.Errors {
-						errShare = 0.04
-					}
-					if m.Slow > 0 {
-						median *= m.Slow
-					}
-					if m.Traffic > 0 {
-						rps *= m.Traffic
-					}
-				}
-				for _, code := range []string{"200", "500"} {
-					k := key{m.App, code}
-					n := rps * 60 * (1 - errShare)
-					if code == "500" {
-						n = rps * 60 * errShare
-					}
-					count[k] += n
-					if buckets[k] == nil {
-						buckets[k] = make([]float64, len(les))
-					}
-					labels := fmt.Sprintf(`service_name=%q,http_route="/api/orders",http_request_method="POST",http_response_status_code=%q`, m.App, code)
-					for i, le := range les {
-						buckets[k][i] += n * le / (le + median)
-						fmt.Fprintf(w, "http_server_request_duration_seconds_bucket{%s,le=\"%g\"} %.3f %d\n", labels, le, buckets[k][i], ts.Unix())
-					}
-					fmt.Fprintf(w, "http_server_request_duration_seconds_bucket{%s,le=\"+Inf\"} %.3f %d\n", labels, count[k], ts.Unix())
-					fmt.Fprintf(w, "http_server_request_duration_seconds_count{%s} %.3f %d\n", labels, count[k], ts.Unix())
-				}
-			}
+// corpusShape is the corpus application's metrics at ts: its steady day, changed from regressAt on
+// the way its situation does.
+func (m metricAlert) shape(ts, alertAt time.Time) (rps, median, errShare float64) {
+	rps, median, errShare = steadyShape(ts)
+	if !ts.Before(m.regressAt(alertAt)) {
+		if m.Errors {
+			errShare = 0.04
+		}
+		if m.Slow > 0 {
+			median *= m.Slow
+		}
+		if m.Traffic > 0 {
+			rps *= m.Traffic
 		}
 	}
-	fmt.Fprintln(w, "# EOF")
-	require.NoError(t, w.Flush())
+	return rps, median, errShare
 }
 
 // judgeCause reports whether a report's summary names the labelled cause.
@@ -142,62 +101,33 @@ func judgeCause(summary, cause, deployment, lang string) bool {
 // right cause, in English (the report as written) and Korean (the built-in analyst's report from
 // the same stored investigation). It fails below 80 %: a measurement, not a gate.
 func TestInvestigationCorpus(t *testing.T) {
-	promBin, promtool := promBinaries(t)
 	dir := t.TempDir()
 	now := time.Now().UTC().Truncate(time.Minute)
 	alertAt := now.Add(-2 * time.Hour)
-	end := now.Add(-time.Hour)
-	var segments [][2]time.Time
-	for _, off := range []time.Duration{7 * 24 * time.Hour, 24 * time.Hour, 0} {
-		segments = append(segments, [2]time.Time{alertAt.Add(-7*time.Hour - off), end.Add(-off)})
+	byApp := map[string]metricAlert{}
+	var apps []string
+	for _, m := range metricAlerts {
+		byApp[m.App] = m
+		apps = append(apps, m.App)
 	}
 	om := filepath.Join(dir, "history.om")
-	writeCorpusHistory(t, om, segments, alertAt)
-	data := filepath.Join(dir, "tsdb")
-	out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", om, data).CombinedOutput()
-	require.NoError(t, err, "promtool: %s", out)
-	addr := testenv.FreeAddr(t)
-	cfg := filepath.Join(dir, "prometheus.yml")
-	require.NoError(t, os.WriteFile(cfg, []byte("global: {scrape_interval: 1m}\n"), 0o644))
-	cmd := exec.Command(promBin, "--config.file="+cfg, "--storage.tsdb.path="+data, "--storage.tsdb.retention.time=30d",
-		"--web.listen-address="+addr)
-	logf, _ := os.Create(filepath.Join(dir, "prometheus.log"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	require.Eventually(t, ready(addr), 60*time.Second, 200*time.Millisecond)
+	writeShapedHistory(t, om, alertSegments(alertAt, now.Add(-time.Hour), 7*time.Hour), apps,
+		func(app string, ts time.Time) (float64, float64, float64) { return byApp[app].shape(ts, alertAt) })
+	addr := startPrometheus(t, dir, promOptions{History: om})
 
 	_, base := testenv.StartDev(t, testenv.DevConfig(t, func(c *config.Config) {
 		c.Prometheus.URL = "http://" + addr
 		c.Alerts.GroupWindow = time.Second
 	}))
 	for _, m := range metricAlerts {
-		if m.Deployed == 0 {
-			continue
+		if m.Deployed > 0 {
+			announceFinished(t, base, "rel-"+m.App, "1.0.1", m.App, alertAt.Add(-m.Deployed))
 		}
-		finished := alertAt.Add(-m.Deployed)
-		body := fmt.Sprintf(`{"id":"rel-%s","plannedAt":%q,"version":"1.0.1","applications":[{"id":"%s","name":"%s"}]}`,
-			m.App, finished.Add(-5*time.Minute).Format(time.RFC3339), m.App, m.App)
-		code, out, _ := post(t, base+"/v1/deployments", []byte(body))
-		require.Equal(t, http.StatusAccepted, code, string(out))
-		code, out, _ = post(t, base+"/v1/deployments/rel-"+m.App+"/events", []byte(`{"type":"finished","at":"`+finished.Format(time.RFC3339)+`"}`))
-		require.Equal(t, http.StatusAccepted, code, string(out))
 	}
 	for _, m := range metricAlerts {
-		if m.Deployed == 0 {
-			continue
+		if m.Deployed > 0 {
+			waitCaughtUp(t, base, "rel-"+m.App)
 		}
-		require.Eventually(t, func() bool {
-			var st workflows.DeploymentState
-			getJSON(t, base+"/v1/deployments/rel-"+m.App, &st)
-			n := 0
-			for _, cp := range st.Checkpoints {
-				if cp.Verdict != nil || cp.Error != "" {
-					n++
-				}
-			}
-			return st.Status == "watching" && n >= 2
-		}, 3*time.Minute, 500*time.Millisecond, "the catch-up checkpoints of rel-%s", m.App)
 	}
 
 	ids := map[string]string{}

@@ -99,8 +99,12 @@ const checkoutTraceID = "5a1c0ffee0ddba11deadbeefcafe0042"
 func checkoutTrace() []byte {
 	const t0 = int64(1764644400000000000)
 	ns := func(ms int64) string { return fmt.Sprint(t0 + ms*1_000_000) }
-	str := func(k, v string) map[string]any { return map[string]any{"key": k, "value": map[string]any{"stringValue": v}} }
-	num := func(k string, v int) map[string]any { return map[string]any{"key": k, "value": map[string]any{"intValue": fmt.Sprint(v)}} }
+	str := func(k, v string) map[string]any {
+		return map[string]any{"key": k, "value": map[string]any{"stringValue": v}}
+	}
+	num := func(k string, v int) map[string]any {
+		return map[string]any{"key": k, "value": map[string]any{"intValue": fmt.Sprint(v)}}
+	}
 	timeout := func(ms int64) []any {
 		return []any{map[string]any{"timeUnixNano": ns(ms), "name": "exception", "attributes": []any{
 			str("exception.type", "java.net.SocketTimeoutException"),
