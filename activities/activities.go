@@ -67,8 +67,6 @@ type Activities struct {
 	Phone phone.Caller
 	// OnCall is who is paged for what.
 	OnCall OnCallConfig
-	// GitHub is the code host of the code-tuning agent (nil: not configured).
-	GitHub Repo
 	// Deployments lists GitHub deployments for the investigation of an alert
 	// (alerts.investigation.github; nil: not configured).
 	Deployments DeploymentLister

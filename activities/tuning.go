@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-ops/vigil/ghclient"
 	"github.com/vigil-ops/vigil/mcpserver"
 	"github.com/vigil-ops/vigil/profile"
+	"github.com/vigil-ops/vigil/store"
 	"github.com/vigil-ops/vigil/tuning"
 )
 
@@ -30,14 +31,13 @@ type Repo interface {
 	OpenPullRequest(ctx context.Context, owner, repo, base, branch, title, body string, files []ghclient.FileChange) (ghclient.PullRequest, error)
 }
 
-// TuningProblem is one of the worst errors or slow spots, with hints to the code behind it.
-type TuningProblem struct {
-	Key         string   `json:"key"` // stable: the branch name derives from it
-	Kind        string   `json:"kind"`
-	Title       string   `json:"title"`
-	Detail      string   `json:"detail"`
-	Application string   `json:"application,omitempty"`
-	Hints       []string `json:"hints"` // class or file names found in span names and stack traces
+// Tuning holds the code-tuning agent's activities and what they use. Workflows reference its
+// methods through a nil *Tuning.
+type Tuning struct {
+	// Store holds the incidents the problems are picked from.
+	Store store.Store
+	// GitHub is the code host (nil: not configured).
+	GitHub Repo
 }
 
 // slowSQLThresholdMs is how slow a statement must have been to be worth a change.
@@ -45,11 +45,11 @@ const slowSQLThresholdMs = 1000
 
 // TuningProblems picks the worst problems of the recent incidents: the slowest SQL statements
 // (at least 1 s), then the most frequent errors, at most max.
-func (a *Activities) TuningProblems(ctx context.Context, max int) ([]TuningProblem, error) {
+func (a *Tuning) TuningProblems(ctx context.Context, max int) ([]tuning.Problem, error) {
 	if max <= 0 {
 		max = 3
 	}
-	var sqlProblems, errProblems []TuningProblem
+	var sqlProblems, errProblems []tuning.Problem
 	sqls, err := mcpserver.FindSlowSQL(ctx, a.Store, mcpserver.SlowSQLInput{Filter: mcpserver.Filter{Limit: max}, MinDurationMs: slowSQLThresholdMs})
 	if err != nil {
 		return nil, err
@@ -62,7 +62,7 @@ func (a *Activities) TuningProblems(ctx context.Context, max int) ([]TuningProbl
 				hints = appendHint(hints, parts[len(parts)-2])
 			}
 		}
-		sqlProblems = append(sqlProblems, TuningProblem{
+		sqlProblems = append(sqlProblems, tuning.Problem{
 			Key: "sql-" + shortHash(profile.NormalizeSQL(s.SQL)), Kind: "slow_sql",
 			Title:       fmt.Sprintf("Slow SQL on %s (%.0f ms)", strings.Join(s.Tables, ", "), s.MaxDurationMs),
 			Detail:      fmt.Sprintf("%s statement on %v took up to %.0f ms (%d executions, %.0f ms in all) in %v, run by %v:\n%s", s.CRUD, s.Tables, s.MaxDurationMs, s.Executions, s.TotalDurationMs, s.Applications, s.Sources, s.SQL),
@@ -77,7 +77,7 @@ func (a *Activities) TuningProblems(ctx context.Context, max int) ([]TuningProbl
 		if e.StackTrace == "" {
 			continue // nothing points at the code
 		}
-		errProblems = append(errProblems, TuningProblem{
+		errProblems = append(errProblems, tuning.Problem{
 			Key: "err-" + shortHash(e.Type+"\x00"+firstFrame(e.StackTrace)), Kind: "error",
 			Title:       fmt.Sprintf("%s: %s", e.Type, e.Message),
 			Detail:      fmt.Sprintf("%s: %s — %d occurrences in %v\n%s", e.Type, e.Message, e.Occurrences, e.Applications, e.StackTrace),
@@ -85,7 +85,7 @@ func (a *Activities) TuningProblems(ctx context.Context, max int) ([]TuningProbl
 		})
 	}
 	// Slow spots and errors take turns, so that neither crowds the other out.
-	out := []TuningProblem{}
+	out := []tuning.Problem{}
 	for i := 0; len(out) < max && (i < len(sqlProblems) || i < len(errProblems)); i++ {
 		if i < len(sqlProblems) {
 			out = append(out, sqlProblems[i])
@@ -169,7 +169,7 @@ const (
 
 // ReadSources finds the files a problem's hints name (a file name, or a class whose file has
 // that base name) in the branch and reads them.
-func (a *Activities) ReadSources(ctx context.Context, in SourceRequest) (Sources, error) {
+func (a *Tuning) ReadSources(ctx context.Context, in SourceRequest) (Sources, error) {
 	owner, name, err := splitRepo(in.Repository)
 	if err != nil {
 		return Sources{}, err
@@ -215,7 +215,7 @@ type PullRequestRequest struct {
 
 // OpenPullRequest opens the pull request, once: it is keyed by its branch, so a retry or a
 // replay finds the one already open.
-func (a *Activities) OpenPullRequest(ctx context.Context, in PullRequestRequest) (ghclient.PullRequest, error) {
+func (a *Tuning) OpenPullRequest(ctx context.Context, in PullRequestRequest) (ghclient.PullRequest, error) {
 	owner, name, err := splitRepo(in.Repository)
 	if err != nil {
 		return ghclient.PullRequest{}, err
@@ -238,7 +238,7 @@ func (a *Activities) OpenPullRequest(ctx context.Context, in PullRequestRequest)
 }
 
 // ParseCodeChange decodes the code tuner's JSON answer (already checked against its schema).
-func (a *Activities) ParseCodeChange(_ context.Context, text string) (tuning.Change, error) {
+func (a *Tuning) ParseCodeChange(_ context.Context, text string) (tuning.Change, error) {
 	var c tuning.Change
 	if err := decodeJSONAnswer(text, &c); err != nil {
 		return c, temporal.NewNonRetryableApplicationError("code change is not JSON: "+err.Error(), "BadCodeChange", err)

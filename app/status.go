@@ -112,8 +112,8 @@ func itoa(i int) string {
 	return itoa(i/10) + digits[i%10:i%10+1]
 }
 
-// trackActivities records the worker's real traffic: notify channels, trace sources, the phone
-// and GitHub report each result to their dependency.
+// trackActivities records the worker's real traffic: notify channels, trace sources and the
+// phone report each result to their dependency (GitHub: wireTuning).
 func trackActivities(reg *depstatus.Registry, acts *activities.Activities) {
 	for i, ch := range acts.Channels {
 		acts.Channels[i] = statusChannel{Channel: ch, dep: reg.Add("notify:"+ch.Name(), "notify", "notify."+ch.Name(), nil)}
@@ -128,9 +128,6 @@ func trackActivities(reg *depstatus.Registry, acts *activities.Activities) {
 		} else {
 			acts.Phone = statusPhone{acts.Phone, dep}
 		}
-	}
-	if acts.GitHub != nil {
-		acts.GitHub = statusRepo{acts.GitHub, reg.Add("github", "github", "code_tuning.github", nil)}
 	}
 }
 

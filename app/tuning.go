@@ -13,26 +13,30 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/config"
+	"github.com/vigil-ops/vigil/depstatus"
 	"github.com/vigil-ops/vigil/ghclient"
+	"github.com/vigil-ops/vigil/store"
 	"github.com/vigil-ops/vigil/workflows"
 )
 
-// wireTuning gives the worker its GitHub access (code_tuning.github).
-func wireTuning(cfg *config.Config, acts *activities.Activities) error {
+// wireTuning builds the code-tuning activities: the store, and GitHub access
+// (code_tuning.github) whose results the dependency status records.
+func wireTuning(cfg *config.Config, st store.Store, deps *depstatus.Registry) (*activities.Tuning, error) {
+	tu := &activities.Tuning{Store: st}
 	t := cfg.CodeTuning
 	if t.Repository == "" {
-		return nil
+		return tu, nil
 	}
 	token, err := cfg.Secret(t.GitHub.TokenEnv, t.GitHub.TokenFile)
 	if err != nil {
-		return fmt.Errorf("code_tuning.github.token: %w", err)
+		return nil, fmt.Errorf("code_tuning.github.token: %w", err)
 	}
 	gh, err := ghclient.New(ghclient.Config{Token: token, APIURL: t.GitHub.APIURL})
 	if err != nil {
-		return fmt.Errorf("code_tuning.github: %w", err)
+		return nil, fmt.Errorf("code_tuning.github: %w", err)
 	}
-	acts.GitHub = gh
-	return nil
+	tu.GitHub = statusRepo{gh, deps.Add("github", "github", "code_tuning.github", nil)}
+	return tu, nil
 }
 
 // tuningInput is the input of the configured code-tuning runs.

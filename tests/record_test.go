@@ -65,7 +65,8 @@ func TestRecordHistories(t *testing.T) {
 		PeopleFor: func(string) []activities.Person {
 			return []activities.Person{{Name: "Kim", Phone: "+15551230001"}, {Name: "Lee", Phone: "+15551230002"}}
 		}}
-	w := worker.New(c, acts, worker.Options{})
+	tu := &activities.Tuning{Store: st}
+	w := worker.New(c, acts, tu, worker.Options{})
 	require.NoError(t, w.Start())
 	defer w.Stop()
 
@@ -130,7 +131,7 @@ func TestRecordHistories(t *testing.T) {
 	// Code tuning: a slow-SQL incident in the store, its file in a local GitHub, the built-in
 	// tuner proposing no change.
 	gh := githubtest.New(t, "acme", "shop", "gh-token", map[string]string{"src/OrderRepository.java": "class OrderRepository {}\n"})
-	acts.GitHub, err = ghclient.New(ghclient.Config{Token: "gh-token", APIURL: gh.URL})
+	tu.GitHub, err = ghclient.New(ghclient.Config{Token: "gh-token", APIURL: gh.URL})
 	require.NoError(t, err)
 	if raw, ok := profile.Example("slow-sql"); ok {
 		al, err := profile.ParseAlert(raw)

@@ -25,7 +25,7 @@ type Options struct {
 
 // New builds a worker with every Vigil workflow and activity registered. Start it with Run or
 // Start; the caller owns the client.
-func New(c client.Client, acts *activities.Activities, o Options) sdkworker.Worker {
+func New(c client.Client, acts *activities.Activities, tuning *activities.Tuning, o Options) sdkworker.Worker {
 	if o.TaskQueue == "" {
 		o.TaskQueue = workflows.TaskQueue
 	}
@@ -34,15 +34,22 @@ func New(c client.Client, acts *activities.Activities, o Options) sdkworker.Work
 		MaxConcurrentWorkflowTaskExecutionSize: o.MaxConcurrentWorkflowTasks,
 		DisableEagerActivities:                 o.DisableEagerActivities,
 	})
-	Register(w, acts)
+	Register(w, acts, tuning)
 	return w
 }
 
-// Register adds every workflow and activity to a registry (a worker, or a test environment).
+// Register adds every workflow and activity to a registry (a worker, or a test environment): the
+// activities of each capability from its own struct (nil: an empty one, enough to replay).
 func Register(r interface {
 	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
 	RegisterActivity(any)
-}, acts *activities.Activities) {
+}, acts *activities.Activities, tuning *activities.Tuning) {
+	if acts == nil {
+		acts = &activities.Activities{}
+	}
+	if tuning == nil {
+		tuning = &activities.Tuning{}
+	}
 	r.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: "IncidentWorkflow"})
 	r.RegisterWorkflowWithOptions(workflows.RoleCallWorkflow, workflow.RegisterOptions{Name: "RoleCallWorkflow"})
 	r.RegisterWorkflowWithOptions(workflows.ProbeWorkflow, workflow.RegisterOptions{Name: "ProbeWorkflow"})
@@ -51,6 +58,7 @@ func Register(r interface {
 	r.RegisterWorkflowWithOptions(workflows.OnCallWorkflow, workflow.RegisterOptions{Name: "OnCallWorkflow"})
 	r.RegisterWorkflowWithOptions(workflows.CodeTuningWorkflow, workflow.RegisterOptions{Name: "CodeTuningWorkflow"})
 	r.RegisterActivity(acts)
+	r.RegisterActivity(tuning)
 }
 
 // NewLinkWorkers builds one worker per declared provider model, polling the model's own task

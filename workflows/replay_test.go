@@ -11,7 +11,6 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/worker"
 )
 
@@ -31,7 +30,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := sdkworker.NewWorkflowReplayer()
-			worker.Register(replayRegistry{r}, &activities.Activities{})
+			worker.Register(replayRegistry{r}, nil, nil)
 			id, err := os.ReadFile(strings.TrimSuffix(f, ".json") + ".wfid")
 			if err != nil { // recorded without an ID: the replayer's own ID will do
 				require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))

@@ -31,12 +31,12 @@ type TuningInput struct {
 
 // TuningResult is one problem's outcome.
 type TuningResult struct {
-	Problem     activities.TuningProblem `json:"problem"`
-	Status      string                   `json:"status"` // pr-opened, no-change, no-source, failed
-	Files       []string                 `json:"files,omitempty"`
-	Explanation string                   `json:"explanation,omitempty"`
-	PullRequest *ghclient.PullRequest    `json:"pullRequest,omitempty"`
-	Error       string                   `json:"error,omitempty"`
+	Problem     tuning.Problem        `json:"problem"`
+	Status      string                `json:"status"` // pr-opened, no-change, no-source, failed
+	Files       []string              `json:"files,omitempty"`
+	Explanation string                `json:"explanation,omitempty"`
+	PullRequest *ghclient.PullRequest `json:"pullRequest,omitempty"`
+	Error       string                `json:"error,omitempty"`
 }
 
 // TuningState is a code-tuning run's progress and outcome (QueryTuning).
@@ -66,6 +66,7 @@ func CodeTuningWorkflow(ctx workflow.Context, in TuningInput) (TuningState, erro
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrKind.ValueSet("code-tuning"), SearchAttrState.ValueSet("running"))
 	var a *activities.Activities
+	var tu *activities.Tuning
 	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
@@ -76,8 +77,8 @@ func CodeTuningWorkflow(ctx workflow.Context, in TuningInput) (TuningState, erro
 		in.Base = "main"
 	}
 
-	var problems []activities.TuningProblem
-	if err := workflow.ExecuteActivity(actx, a.TuningProblems, in.MaxProblems).Get(ctx, &problems); err != nil {
+	var problems []tuning.Problem
+	if err := workflow.ExecuteActivity(actx, tu.TuningProblems, in.MaxProblems).Get(ctx, &problems); err != nil {
 		return st, err
 	}
 	var role *roles.Role
@@ -85,7 +86,7 @@ func CodeTuningWorkflow(ctx workflow.Context, in TuningInput) (TuningState, erro
 		r := TuningResult{Problem: p}
 		func() {
 			var src activities.Sources
-			if err := workflow.ExecuteActivity(actx, a.ReadSources, activities.SourceRequest{
+			if err := workflow.ExecuteActivity(actx, tu.ReadSources, activities.SourceRequest{
 				Repository: in.Repository, Branch: in.Base, Hints: p.Hints}).Get(ctx, &src); err != nil {
 				r.Status, r.Error = "failed", errMessage(err)
 				return
@@ -120,7 +121,7 @@ func CodeTuningWorkflow(ctx workflow.Context, in TuningInput) (TuningState, erro
 				return
 			}
 			var change tuning.Change
-			if err := workflow.ExecuteLocalActivity(lactx, a.ParseCodeChange, answer.Text).Get(ctx, &change); err != nil {
+			if err := workflow.ExecuteLocalActivity(lactx, tu.ParseCodeChange, answer.Text).Get(ctx, &change); err != nil {
 				r.Status, r.Error = "failed", errMessage(err)
 				return
 			}
@@ -148,7 +149,7 @@ func CodeTuningWorkflow(ctx workflow.Context, in TuningInput) (TuningState, erro
 				title = string(r[:199]) + "…"
 			}
 			var pr ghclient.PullRequest
-			if err := workflow.ExecuteActivity(actx, a.OpenPullRequest, activities.PullRequestRequest{
+			if err := workflow.ExecuteActivity(actx, tu.OpenPullRequest, activities.PullRequestRequest{
 				Repository: in.Repository, Base: in.Base, Branch: "vigil/tune-" + p.Key,
 				Title: title, Body: body, Files: files,
 			}).Get(ctx, &pr); err != nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/vigil-ops/vigil/tuning"
 )
 
-var tuningProblems = []activities.TuningProblem{
+var tuningProblems = []tuning.Problem{
 	{Key: "sql-abc", Kind: "slow_sql", Title: "Slow SQL on orders (8413 ms)", Detail: "SELECT ... FROM orders", Hints: []string{"OrderRepository"}},
 	{Key: "err-def", Kind: "error", Title: "NullPointerException: cart", Detail: "at Cart.total(Cart.java:12)", Hints: []string{"Cart.java"}},
 	{Key: "err-ghi", Kind: "error", Title: "TimeoutException", Detail: "at Unknown", Hints: []string{"Unknown"}},
@@ -22,8 +22,9 @@ var tuningProblems = []activities.TuningProblem{
 
 func TestCodeTuningOpensAPullRequestPerChange(t *testing.T) {
 	env, acts := newEnv(t)
-	env.OnActivity(acts.TuningProblems, mock.Anything, 3).Return(tuningProblems, nil)
-	env.OnActivity(acts.ReadSources, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SourceRequest) (activities.Sources, error) {
+	var tu *activities.Tuning
+	env.OnActivity(tu.TuningProblems, mock.Anything, 3).Return(tuningProblems, nil)
+	env.OnActivity(tu.ReadSources, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SourceRequest) (activities.Sources, error) {
 		switch in.Hints[0] {
 		case "OrderRepository":
 			return activities.Sources{HeadSHA: "abc", Files: []tuning.FileChange{{Path: "src/OrderRepository.java", Content: "class OrderRepository {}"}}}, nil
@@ -51,7 +52,7 @@ func TestCodeTuningOpensAPullRequestPerChange(t *testing.T) {
 			Request: llm.Request{Model: "tuner", Task: in.Request.Task}})
 	})
 	var opened []activities.PullRequestRequest
-	env.OnActivity(acts.OpenPullRequest, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PullRequestRequest) (ghclient.PullRequest, error) {
+	env.OnActivity(tu.OpenPullRequest, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PullRequestRequest) (ghclient.PullRequest, error) {
 		opened = append(opened, in)
 		return ghclient.PullRequest{Number: 7, URL: "https://github.com/acme/shop/pull/7", Branch: in.Branch}, nil
 	})

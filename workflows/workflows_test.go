@@ -36,6 +36,7 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Activ
 	env.RegisterWorkflowWithOptions(ChangeTrackingWorkflow, workflow.RegisterOptions{Name: "ChangeTrackingWorkflow"})
 	env.RegisterWorkflowWithOptions(OnCallWorkflow, workflow.RegisterOptions{Name: "OnCallWorkflow"})
 	env.RegisterActivity(acts)
+	env.RegisterActivity(&activities.Tuning{})
 	return env, acts
 }
 
