@@ -16,7 +16,6 @@ import (
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/mask"
 	"github.com/vigil-ops/vigil/notify"
-	"github.com/vigil-ops/vigil/phone"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/store"
@@ -63,10 +62,6 @@ type Activities struct {
 	// AlertLabel is the alert label that names the application (alertmanager.application_label;
 	// "" is DefaultAlertLabel).
 	AlertLabel string
-	// Phone places the on-call's calls (twilio; nil: not configured).
-	Phone phone.Caller
-	// OnCall is who is paged for what.
-	OnCall OnCallConfig
 	// Deployments lists GitHub deployments for the investigation of an alert
 	// (alerts.investigation.github; nil: not configured).
 	Deployments DeploymentLister

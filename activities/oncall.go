@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strconv"
@@ -21,12 +22,6 @@ import (
 // ErrTypeCallRejected marks a phone call the provider refused for good (bad number, auth).
 const ErrTypeCallRejected = "CallRejected"
 
-// Person is someone the on-call can page.
-type Person struct {
-	Name  string `json:"name"`
-	Phone string `json:"phone"`
-}
-
 // OnCallConfig is who is paged for what (config oncall).
 type OnCallConfig struct {
 	// Severities are the incident severities the on-call considers.
@@ -37,31 +32,42 @@ type OnCallConfig struct {
 	// Language is the text-to-speech language.
 	Language string
 	// PeopleFor returns an application's escalation order.
-	PeopleFor func(app string) []Person
+	PeopleFor func(app string) []oncall.Person
 }
 
-// OnCallPlan is the escalation an incident gets.
-type OnCallPlan struct {
-	People     []Person      `json:"people"`
-	AckTimeout time.Duration `json:"ackTimeout"`
-	Rounds     int           `json:"rounds"`
-	Language   string        `json:"language"`
-	// Reason says why People is empty (no phone provider, nobody on the rota).
-	Reason string `json:"reason,omitempty"`
+// OnCall holds the on-call's activities and what they use. Workflows reference its methods
+// through a nil *OnCall.
+type OnCall struct {
+	// Store keeps the call records (one call per key).
+	Store  store.Store
+	Logger *slog.Logger
+	// Phone places the calls (twilio; nil: not configured).
+	Phone phone.Caller
+	// PublicURL is Vigil's external base URL, for the phone provider's callbacks.
+	PublicURL string
+	// Config is who is paged for what.
+	Config OnCallConfig
+}
+
+func (a *OnCall) logger() *slog.Logger {
+	if a.Logger == nil {
+		return slog.Default()
+	}
+	return a.Logger
 }
 
 // OnCallEnabled reports whether an incident of this severity and application is handed to
 // the on-call: phone calls are configured, the severity is listed and someone is on the rota.
-func (a *Activities) OnCallEnabled(_ context.Context, severity, app string) (bool, error) {
-	if a.Phone == nil || a.OnCall.PeopleFor == nil || !slices.Contains(a.OnCall.Severities, strings.ToLower(severity)) {
+func (a *OnCall) OnCallEnabled(_ context.Context, severity, app string) (bool, error) {
+	if a.Phone == nil || a.Config.PeopleFor == nil || !slices.Contains(a.Config.Severities, strings.ToLower(severity)) {
 		return false, nil
 	}
-	return len(a.OnCall.PeopleFor(app)) > 0, nil
+	return len(a.Config.PeopleFor(app)) > 0, nil
 }
 
 // PlanOnCall returns the escalation order for an application.
-func (a *Activities) PlanOnCall(_ context.Context, app string) (OnCallPlan, error) {
-	p := OnCallPlan{AckTimeout: a.OnCall.AckTimeout, Rounds: a.OnCall.Rounds, Language: a.OnCall.Language}
+func (a *OnCall) PlanOnCall(_ context.Context, app string) (oncall.Plan, error) {
+	p := oncall.Plan{AckTimeout: a.Config.AckTimeout, Rounds: a.Config.Rounds, Language: a.Config.Language}
 	if p.AckTimeout <= 0 {
 		p.AckTimeout = 5 * time.Minute
 	}
@@ -71,10 +77,10 @@ func (a *Activities) PlanOnCall(_ context.Context, app string) (OnCallPlan, erro
 	switch {
 	case a.Phone == nil:
 		p.Reason = "no phone provider is configured (twilio.account_sid)"
-	case a.OnCall.PeopleFor == nil:
+	case a.Config.PeopleFor == nil:
 		p.Reason = "no rota is configured (oncall.rota)"
 	default:
-		p.People = a.OnCall.PeopleFor(app)
+		p.People = a.Config.PeopleFor(app)
 		if len(p.People) == 0 {
 			p.Reason = fmt.Sprintf("nobody is on the rota for %s (oncall.rota)", app)
 		}
@@ -84,7 +90,7 @@ func (a *Activities) PlanOnCall(_ context.Context, app string) (OnCallPlan, erro
 
 // ParsePageDecision decodes the oncall-triager's JSON answer (already checked against the
 // role's schema by the link activity).
-func (a *Activities) ParsePageDecision(_ context.Context, text string) (oncall.Decision, error) {
+func (a *OnCall) ParsePageDecision(_ context.Context, text string) (oncall.Decision, error) {
 	var d oncall.Decision
 	if err := decodeJSONAnswer(text, &d); err != nil {
 		return d, temporal.NewNonRetryableApplicationError("page decision is not JSON: "+err.Error(), "BadPageDecision", err)
@@ -119,7 +125,7 @@ type PlacedCall struct {
 // or a replayed workflow finds it placed and does not call again. The call reads the message
 // and asks the person to press 1; the answer and the call's progress come back to Vigil's
 // Twilio webhooks for this workflow.
-func (a *Activities) PlaceCall(ctx context.Context, in PlaceCallRequest) (PlacedCall, error) {
+func (a *OnCall) PlaceCall(ctx context.Context, in PlaceCallRequest) (PlacedCall, error) {
 	if a.Phone == nil {
 		return PlacedCall{}, temporal.NewNonRetryableApplicationError("no phone provider is configured (twilio.account_sid)", ErrTypeCallRejected, nil)
 	}
@@ -128,7 +134,7 @@ func (a *Activities) PlaceCall(ctx context.Context, in PlaceCallRequest) (Placed
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		// Vigil's database may be part of the outage: calling once more is better than
 		// calling nobody.
-		a.Logger.Warn("call record unreadable; calling anyway", "key", in.Key, "error", err)
+		a.logger().Warn("call record unreadable; calling anyway", "key", in.Key, "error", err)
 	}
 	if a.PublicURL == "" {
 		return PlacedCall{}, temporal.NewNonRetryableApplicationError(
@@ -156,14 +162,14 @@ func (a *Activities) PlaceCall(ctx context.Context, in PlaceCallRequest) (Placed
 	}
 	if err := a.Store.RecordDelivery(ctx, store.Delivery{IncidentID: in.Key, Channel: "phone", Status: "sent", Detail: res.SID, Attempts: attempt}); err != nil {
 		// Placed but not recorded: a retry would call again, so do not fail.
-		a.Logger.Error("record call", "key", in.Key, "error", err)
+		a.logger().Error("record call", "key", in.Key, "error", err)
 	}
 	return PlacedCall{SID: res.SID, Status: res.Status}, nil
 }
 
 // HangupCall ends a call still ringing or in progress when the page is over (acknowledged by
 // someone else, or the incident resolved). A provider that cannot hang up is not an error.
-func (a *Activities) HangupCall(ctx context.Context, callSID string) error {
+func (a *OnCall) HangupCall(ctx context.Context, callSID string) error {
 	h, ok := a.Phone.(phone.Hanger)
 	if !ok || callSID == "" {
 		return nil

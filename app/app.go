@@ -274,7 +274,8 @@ func (a *App) startWorkers(ctx context.Context, mode Mode) (err error) {
 	if err := wireChangeSources(cfg, acts, a.Deps); err != nil {
 		return err
 	}
-	if err := wireOnCall(cfg, acts); err != nil {
+	oc, err := wireOnCall(cfg, acts, a.Deps)
+	if err != nil {
 		return err
 	}
 	tu, err := wireTuning(cfg, a.Store, a.Deps)
@@ -291,7 +292,7 @@ func (a *App) startWorkers(ctx context.Context, mode Mode) (err error) {
 		}
 		acts.UsageSink = a.usage
 	}
-	a.Worker = worker.New(a.Client, acts, tu, worker.Options{TaskQueue: cfg.Temporal.TaskQueue})
+	a.Worker = worker.New(a.Client, acts, oc, tu, worker.Options{TaskQueue: cfg.Temporal.TaskQueue})
 	a.linkWorkers = worker.NewLinkWorkers(a.Client, acts, cfg.Temporal.TaskQueue, a.Providers.Models())
 	for _, w := range append([]sdkworker.Worker{a.Worker}, a.linkWorkers...) {
 		if err := w.Start(); err != nil {

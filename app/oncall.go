@@ -5,35 +5,45 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/config"
+	"github.com/vigil-ops/vigil/depstatus"
+	"github.com/vigil-ops/vigil/oncall"
 	"github.com/vigil-ops/vigil/phone"
 )
 
-// wireOnCall gives the worker its phone (twilio) and the rota (oncall).
-func wireOnCall(cfg *config.Config, acts *activities.Activities) error {
+// wireOnCall builds the on-call's activities: the store, the public URL for the phone
+// provider's callbacks, the phone (twilio, whose results the dependency status records) and the
+// rota (oncall).
+func wireOnCall(cfg *config.Config, acts *activities.Activities, deps *depstatus.Registry) (*activities.OnCall, error) {
 	oc := cfg.OnCall
-	acts.OnCall = activities.OnCallConfig{Severities: oc.Severities, AckTimeout: oc.AckTimeout, Rounds: oc.Rounds,
+	out := &activities.OnCall{Store: acts.Store, Logger: acts.Logger, PublicURL: acts.PublicURL}
+	out.Config = activities.OnCallConfig{Severities: oc.Severities, AckTimeout: oc.AckTimeout, Rounds: oc.Rounds,
 		Language: cfg.Twilio.Language,
-		PeopleFor: func(app string) []activities.Person {
-			var out []activities.Person
+		PeopleFor: func(app string) []oncall.Person {
+			var people []oncall.Person
 			for _, p := range oc.PeopleFor(app) {
-				out = append(out, activities.Person{Name: p.Name, Phone: p.Phone})
+				people = append(people, oncall.Person{Name: p.Name, Phone: p.Phone})
 			}
-			return out
+			return people
 		}}
 	if cfg.Twilio.AccountSID == "" {
-		return nil
+		return out, nil
 	}
 	token, err := cfg.Secret(cfg.Twilio.AuthTokenEnv, cfg.Twilio.AuthTokenFile)
 	if err != nil {
-		return fmt.Errorf("twilio.auth_token: %w", err)
+		return nil, fmt.Errorf("twilio.auth_token: %w", err)
 	}
 	tw, err := phone.NewTwilio(phone.TwilioConfig{AccountSID: cfg.Twilio.AccountSID, AuthToken: token,
 		From: cfg.Twilio.From, BaseURL: cfg.Twilio.BaseURL})
 	if err != nil {
-		return fmt.Errorf("twilio: %w", err)
+		return nil, fmt.Errorf("twilio: %w", err)
 	}
-	acts.Phone = tw
-	return nil
+	dep := deps.Add("twilio", "twilio", "twilio", nil)
+	if h, ok := phone.Caller(tw).(phone.Hanger); ok {
+		out.Phone = statusPhoneHanger{statusPhone{tw, dep}, h}
+	} else {
+		out.Phone = statusPhone{tw, dep}
+	}
+	return out, nil
 }
 
 // publicURL is the address Vigil is reached at (http.public_url), else its listening address.

@@ -112,22 +112,14 @@ func itoa(i int) string {
 	return itoa(i/10) + digits[i%10:i%10+1]
 }
 
-// trackActivities records the worker's real traffic: notify channels, trace sources and the
-// phone report each result to their dependency (GitHub: wireTuning).
+// trackActivities records the worker's real traffic: notify channels and trace sources report
+// each result to their dependency (the phone: wireOnCall; GitHub: wireTuning).
 func trackActivities(reg *depstatus.Registry, acts *activities.Activities) {
 	for i, ch := range acts.Channels {
 		acts.Channels[i] = statusChannel{Channel: ch, dep: reg.Add("notify:"+ch.Name(), "notify", "notify."+ch.Name(), nil)}
 	}
 	for i, src := range acts.Traces {
 		acts.Traces[i] = statusSource{Source: src, dep: reg.Add("traces:"+src.Name(), "traces", "traces", nil)}
-	}
-	if acts.Phone != nil {
-		dep := reg.Add("twilio", "twilio", "twilio", nil)
-		if h, ok := acts.Phone.(phone.Hanger); ok {
-			acts.Phone = statusPhoneHanger{statusPhone{acts.Phone, dep}, h}
-		} else {
-			acts.Phone = statusPhone{acts.Phone, dep}
-		}
 	}
 }
 

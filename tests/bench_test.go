@@ -92,7 +92,7 @@ func benchSetup(b *testing.B, v benchVariant) (client.Client, bool) {
 		b.Fatal(err)
 	}
 	b.Cleanup(c.Close)
-	w := worker.New(c, activities.New(st, llm.NewRegistry(app.BuiltinAnalyst()), testenv.Logger(b)), &activities.Tuning{Store: st}, worker.Options{DisableEagerActivities: !v.eagerActs})
+	w := worker.New(c, activities.New(st, llm.NewRegistry(app.BuiltinAnalyst()), testenv.Logger(b)), &activities.OnCall{Store: st}, &activities.Tuning{Store: st}, worker.Options{DisableEagerActivities: !v.eagerActs})
 	if err := w.Start(); err != nil {
 		b.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/llm/llmtest"
 	"github.com/vigil-ops/vigil/llm/openai"
+	"github.com/vigil-ops/vigil/oncall"
 	"github.com/vigil-ops/vigil/phone"
 	"github.com/vigil-ops/vigil/phone/twiliotest"
 	"github.com/vigil-ops/vigil/profile"
@@ -57,16 +58,17 @@ func TestRecordHistories(t *testing.T) {
 	acts := activities.New(st, reg, testenv.Logger(t))
 	// The on-call calls a local Twilio; nobody on the rota acknowledges in time but the second.
 	tw := twiliotest.New(t, "AC0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef")
-	acts.Phone, err = phone.NewTwilio(phone.TwilioConfig{AccountSID: "AC0123456789abcdef0123456789abcdef",
+	oc := &activities.OnCall{Store: st, Logger: testenv.Logger(t), PublicURL: "https://vigil.example.com"}
+	oc.Phone, err = phone.NewTwilio(phone.TwilioConfig{AccountSID: "AC0123456789abcdef0123456789abcdef",
 		AuthToken: "0123456789abcdef0123456789abcdef", From: "+15550000000", BaseURL: tw.URL})
 	require.NoError(t, err)
 	acts.PublicURL = "https://vigil.example.com"
-	acts.OnCall = activities.OnCallConfig{Severities: []string{"critical"}, AckTimeout: 2 * time.Second, Rounds: 1,
-		PeopleFor: func(string) []activities.Person {
-			return []activities.Person{{Name: "Kim", Phone: "+15551230001"}, {Name: "Lee", Phone: "+15551230002"}}
+	oc.Config = activities.OnCallConfig{Severities: []string{"critical"}, AckTimeout: 2 * time.Second, Rounds: 1,
+		PeopleFor: func(string) []oncall.Person {
+			return []oncall.Person{{Name: "Kim", Phone: "+15551230001"}, {Name: "Lee", Phone: "+15551230002"}}
 		}}
 	tu := &activities.Tuning{Store: st}
-	w := worker.New(c, acts, tu, worker.Options{})
+	w := worker.New(c, acts, oc, tu, worker.Options{})
 	require.NoError(t, w.Start())
 	defer w.Stop()
 

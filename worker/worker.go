@@ -25,7 +25,7 @@ type Options struct {
 
 // New builds a worker with every Vigil workflow and activity registered. Start it with Run or
 // Start; the caller owns the client.
-func New(c client.Client, acts *activities.Activities, tuning *activities.Tuning, o Options) sdkworker.Worker {
+func New(c client.Client, acts *activities.Activities, onCall *activities.OnCall, tuning *activities.Tuning, o Options) sdkworker.Worker {
 	if o.TaskQueue == "" {
 		o.TaskQueue = workflows.TaskQueue
 	}
@@ -34,7 +34,7 @@ func New(c client.Client, acts *activities.Activities, tuning *activities.Tuning
 		MaxConcurrentWorkflowTaskExecutionSize: o.MaxConcurrentWorkflowTasks,
 		DisableEagerActivities:                 o.DisableEagerActivities,
 	})
-	Register(w, acts, tuning)
+	Register(w, acts, onCall, tuning)
 	return w
 }
 
@@ -43,9 +43,12 @@ func New(c client.Client, acts *activities.Activities, tuning *activities.Tuning
 func Register(r interface {
 	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
 	RegisterActivity(any)
-}, acts *activities.Activities, tuning *activities.Tuning) {
+}, acts *activities.Activities, onCall *activities.OnCall, tuning *activities.Tuning) {
 	if acts == nil {
 		acts = &activities.Activities{}
+	}
+	if onCall == nil {
+		onCall = &activities.OnCall{}
 	}
 	if tuning == nil {
 		tuning = &activities.Tuning{}
@@ -58,6 +61,7 @@ func Register(r interface {
 	r.RegisterWorkflowWithOptions(workflows.OnCallWorkflow, workflow.RegisterOptions{Name: "OnCallWorkflow"})
 	r.RegisterWorkflowWithOptions(workflows.CodeTuningWorkflow, workflow.RegisterOptions{Name: "CodeTuningWorkflow"})
 	r.RegisterActivity(acts)
+	r.RegisterActivity(onCall)
 	r.RegisterActivity(tuning)
 }
 

@@ -19,12 +19,12 @@ import (
 )
 
 // newChangeEnv is newEnv with a real in-memory store behind the deployment record's saves.
-func newChangeEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Activities, store.Store) {
+func newChangeEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *testActs, store.Store) {
 	env, acts := newEnv(t)
 	st, err := store.Open(t.Context(), ":memory:")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	acts.Store = st
+	acts.Store, acts.OnCall.Store = st, st
 	return env, acts, st
 }
 

@@ -484,7 +484,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 // OnCallWorkflow (one per incident episode) that outlives this one. It returns the on-call's
 // workflow ID, or "" when there is nobody to page or the start failed (logged, never fatal).
 func (w *incidentWorkflow) page(ctx workflow.Context, report string) string {
-	var a *activities.Activities
+	var oc *activities.OnCall
 	al := w.in.Alert
 	// A group is as severe as its most severe alert: a critical alert that joined a warning's
 	// group pages too.
@@ -495,7 +495,7 @@ func (w *incidentWorkflow) page(ctx workflow.Context, report string) string {
 	w.askedSeverity = max(rank, severityRank[strings.ToLower(al.Severity)])
 	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
 	var enabled bool
-	if err := workflow.ExecuteLocalActivity(lactx, a.OnCallEnabled, al.Severity, al.Application).Get(ctx, &enabled); err != nil || !enabled {
+	if err := workflow.ExecuteLocalActivity(lactx, oc.OnCallEnabled, al.Severity, al.Application).Get(ctx, &enabled); err != nil || !enabled {
 		return ""
 	}
 	id := OnCallWorkflowID(w.id + "/" + workflow.GetInfo(ctx).FirstRunID)

@@ -49,7 +49,7 @@ func investigationEnv(t *testing.T) (*investigationFixture, func(IncidentInput) 
 
 type investigationFixture struct {
 	env   *testsuite.TestWorkflowEnvironment
-	acts  *activities.Activities
+	acts  *testActs
 	start time.Time
 	saved []activities.IncidentRecord
 }

@@ -125,7 +125,7 @@ func OnCallWorkflow(ctx workflow.Context, in OnCallInput) (OnCallState, error) {
 
 type onCallWorkflow struct {
 	st       OnCallState
-	plan     activities.OnCallPlan
+	plan     oncall.Plan
 	acked    bool
 	resolved bool
 }
@@ -204,6 +204,7 @@ func (w *onCallWorkflow) setStatus(ctx workflow.Context, s string) {
 
 func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 	var a *activities.Activities
+	var oc *activities.OnCall
 	in := w.st.Input
 	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
 
@@ -231,7 +232,7 @@ func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 		w.st.Decision = builtin("the triager did not answer: " + errMessage(err))
 	} else {
 		var d oncall.Decision
-		if err := workflow.ExecuteLocalActivity(lactx, a.ParsePageDecision, answer.Text).Get(ctx, &d); err != nil {
+		if err := workflow.ExecuteLocalActivity(lactx, oc.ParsePageDecision, answer.Text).Get(ctx, &d); err != nil {
 			w.st.Decision = builtin("the triager's answer was unusable: " + errMessage(err))
 		} else {
 			w.st.Decision = &d
@@ -247,7 +248,7 @@ func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 	}
 
 	// 2. Who is in charge.
-	if err := workflow.ExecuteLocalActivity(lactx, a.PlanOnCall, in.Application).Get(ctx, &w.plan); err != nil {
+	if err := workflow.ExecuteLocalActivity(lactx, oc.PlanOnCall, in.Application).Get(ctx, &w.plan); err != nil {
 		w.st.Error = errMessage(err)
 		return w.st, err
 	}
@@ -277,7 +278,7 @@ func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 			w.st.Attempts = append(w.st.Attempts, CallAttempt{Step: step, Round: round, Person: p.Name, Phone: p.Phone,
 				At: workflow.Now(ctx), Status: "calling"})
 			var placed activities.PlacedCall
-			err := workflow.ExecuteActivity(cctx, a.PlaceCall, activities.PlaceCallRequest{
+			err := workflow.ExecuteActivity(cctx, oc.PlaceCall, activities.PlaceCallRequest{
 				WorkflowID: wid, Key: fmt.Sprintf("%s/%s/call-%d", wid, firstRun, step), Step: step,
 				To: p.Phone, Message: w.st.Decision.Message, Language: w.plan.Language,
 			}).Get(ctx, &placed)
@@ -322,8 +323,8 @@ func (w *onCallWorkflow) hangUp(ctx, cctx workflow.Context) {
 	if at.CallSID == "" || callGaveUp(at.Status) || at.Status == "failed" || (w.acked && w.st.AckStep == at.Step) {
 		return
 	}
-	var a *activities.Activities
-	if err := workflow.ExecuteActivity(cctx, a.HangupCall, at.CallSID).Get(ctx, nil); err != nil {
+	var oc *activities.OnCall
+	if err := workflow.ExecuteActivity(cctx, oc.HangupCall, at.CallSID).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("hang up", "call", at.CallSID, "error", err)
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/oncall"
 	"github.com/vigil-ops/vigil/phone"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/roles"
@@ -47,14 +48,14 @@ func (f *fakePhone) to() []string {
 	return out
 }
 
-var rota = []activities.Person{{Name: "Kim", Phone: "+15551230001"}, {Name: "Lee", Phone: "+15551230002"}}
+var rota = []oncall.Person{{Name: "Kim", Phone: "+15551230001"}, {Name: "Lee", Phone: "+15551230002"}}
 
-func newOnCallEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Activities, *fakePhone) {
+func newOnCallEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *testActs, *fakePhone) {
 	env, acts, _ := newChangeEnv(t) // an in-memory store keeps the call records
 	fp := &fakePhone{}
-	acts.Phone, acts.PublicURL = fp, "https://vigil.example.com"
-	acts.OnCall = activities.OnCallConfig{Severities: []string{"critical"}, AckTimeout: 5 * time.Minute, Rounds: 2,
-		PeopleFor: func(string) []activities.Person { return rota }}
+	acts.OnCall.Phone, acts.OnCall.PublicURL = fp, "https://vigil.example.com"
+	acts.OnCall.Config = activities.OnCallConfig{Severities: []string{"critical"}, AckTimeout: 5 * time.Minute, Rounds: 2,
+		PeopleFor: func(string) []oncall.Person { return rota }}
 	env.OnActivity(acts.NotifyChannels, mock.Anything).Return([]string{"email"}, nil)
 	return env, acts, fp
 }
@@ -271,7 +272,7 @@ func TestFailedIncidentStillPages(t *testing.T) {
 	env, acts := newEnv(t)
 	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(acts.ResolveRole, mock.Anything, IncidentRole).Return(roles.Role{}, errors.New("role store is down"))
-	env.OnActivity(acts.OnCallEnabled, mock.Anything, "critical", "checkout-api").Return(true, nil)
+	env.OnActivity(acts.OnCall.OnCallEnabled, mock.Anything, "critical", "checkout-api").Return(true, nil)
 	var paged OnCallInput
 	env.OnWorkflow(OnCallWorkflow, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in OnCallInput) (OnCallState, error) {
 		paged = in
@@ -323,7 +324,7 @@ func groupPageEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *[]OnCallIn
 		r, _ := roles.Default(code)
 		return r, nil
 	})
-	env.OnActivity(acts.OnCallEnabled, mock.Anything, mock.Anything, mock.Anything).Return(func(_ context.Context, severity, _ string) (bool, error) {
+	env.OnActivity(acts.OnCall.OnCallEnabled, mock.Anything, mock.Anything, mock.Anything).Return(func(_ context.Context, severity, _ string) (bool, error) {
 		return severity == "critical", nil
 	})
 	var paged []OnCallInput

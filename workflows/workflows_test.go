@@ -25,7 +25,14 @@ import (
 	"github.com/vigil-ops/vigil/tuning"
 )
 
-func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Activities) {
+// testActs are the activity structs a test environment runs: the ones not split by capability
+// yet, and the on-call's.
+type testActs struct {
+	*activities.Activities
+	OnCall *activities.OnCall
+}
+
+func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *testActs) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
@@ -35,9 +42,11 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Activ
 	env.RegisterWorkflowWithOptions(ProbeWorkflow, workflow.RegisterOptions{Name: "ProbeWorkflow"})
 	env.RegisterWorkflowWithOptions(ChangeTrackingWorkflow, workflow.RegisterOptions{Name: "ChangeTrackingWorkflow"})
 	env.RegisterWorkflowWithOptions(OnCallWorkflow, workflow.RegisterOptions{Name: "OnCallWorkflow"})
+	oc := &activities.OnCall{}
 	env.RegisterActivity(acts)
+	env.RegisterActivity(oc)
 	env.RegisterActivity(&activities.Tuning{})
-	return env, acts
+	return env, &testActs{Activities: acts, OnCall: oc}
 }
 
 // builtinAnalyst is the built-in analyst as the application registers it (app.BuiltinAnalyst,
