@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/gateway"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/mask"
 	"github.com/vigil-ops/vigil/notify"
@@ -22,15 +23,12 @@ import (
 	"github.com/vigil-ops/vigil/tracesource"
 )
 
-// Error types returned by the link activity; the role call decides from them what comes next.
+// Error types returned by the link activity; the role call decides from them what comes next
+// (see the gateway package, which both call paths share).
 const (
-	// ErrTypeRejected: the provider refused the request for good (400/401/403/404, content
-	// refusal, unknown provider). Not retried; the role call moves to the next link.
-	ErrTypeRejected = "ProviderRejected"
-	// ErrTypeUnavailable: 429, 5xx, timeouts. Retried with backoff, then the next link.
-	ErrTypeUnavailable = "ProviderUnavailable"
-	// ErrTypeBadAnswer: the answer broke the role's format or schema. Retried, then the next link.
-	ErrTypeBadAnswer = "BadAnswer"
+	ErrTypeRejected    = gateway.ErrTypeRejected
+	ErrTypeUnavailable = gateway.ErrTypeUnavailable
+	ErrTypeBadAnswer   = gateway.ErrTypeBadAnswer
 	// ErrTypeRoleNotFound: the role code names no role.
 	ErrTypeRoleNotFound = "RoleNotFound"
 )
@@ -84,31 +82,10 @@ func New(st store.Store, providers *llm.Registry, logger *slog.Logger) *Activiti
 }
 
 // LinkCall is the input of one chain link's activity.
-type LinkCall struct {
-	Role        string      `json:"role"`
-	RoleVersion int         `json:"role_version"`
-	LinkIndex   int         `json:"link_index"`
-	Provider    string      `json:"provider"`
-	Client      string      `json:"client"`
-	Subject     string      `json:"subject"`
-	Expect      string      `json:"expect,omitempty"`
-	Request     llm.Request `json:"request"`
-	// Attempt numbers the attempts of a link called as local activities (the workflow retries
-	// those itself); 0 means the activity's own attempt counter applies.
-	Attempt int `json:"attempt,omitempty"`
-}
+type LinkCall = gateway.LinkCall
 
 // LinkResult is one link's answer.
-type LinkResult struct {
-	Text         string  `json:"text"`
-	Provider     string  `json:"provider"`
-	Model        string  `json:"model"`
-	InputTokens  int64   `json:"input_tokens"`
-	OutputTokens int64   `json:"output_tokens"`
-	CostUSD      float64 `json:"cost_usd"`
-	LatencyMS    int64   `json:"latency_ms"`
-	Attempt      int     `json:"attempt"`
-}
+type LinkResult = gateway.LinkResult
 
 // CallLink sends one request to one provider/model, checks the answer against what the role
 // expects and logs the call. Errors are classified into the ErrType* application error types.
@@ -118,144 +95,39 @@ func (a *Activities) CallLink(ctx context.Context, in LinkCall) (LinkResult, err
 	if in.Attempt > 0 {
 		attempt = in.Attempt
 	}
-	p, err := a.Providers.Get(in.Provider)
-	if err != nil {
+	if _, err := a.Providers.Get(in.Provider); err != nil {
 		return LinkResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRejected, err)
 	}
-	start := time.Now()
-	resp, err := p.Complete(ctx, in.Request)
-	latency := time.Since(start)
-	res := LinkResult{
-		Text: resp.Text, Provider: in.Provider, Model: in.Request.Model,
-		InputTokens: resp.InputTokens, OutputTokens: resp.OutputTokens,
-		CostUSD:   a.Providers.Price(in.Provider, in.Request.Model).Cost(resp),
-		LatencyMS: latency.Milliseconds(), Attempt: attempt,
-	}
-	if resp.Model != "" {
-		res.Model = resp.Model
-	}
-	if err == nil {
-		err = checkAnswer(in.Expect, roles.ResponseFormat(in.Request.ResponseFormat), resp.Text)
-	}
-	appErr := classify(err, attempt)
-	a.logCall(ctx, in, res, err, appErr)
+	res, err := gateway.CallLink(ctx, a.Providers, in, attempt)
+	a.logCall(ctx, in, res, err)
 	if err != nil {
-		return LinkResult{}, appErr
+		return LinkResult{}, classify(err, attempt)
 	}
 	return res, nil
 }
 
-// badAnswerError marks an answer that broke the expected format.
-type badAnswerError struct{ err error }
-
-func (e badAnswerError) Error() string { return "answer rejected: " + e.err.Error() }
-func (e badAnswerError) Unwrap() error { return e.err }
-
-func checkAnswer(expect string, format roles.ResponseFormat, text string) error {
-	if err := roles.ValidateAnswer(format, text); err != nil {
-		return badAnswerError{err}
-	}
-	switch expect {
-	case "":
-		return nil
-	case analyst.TaskIncidentReport:
-		if _, err := analyst.ParseReport(text); err != nil {
-			return badAnswerError{err}
-		}
-		return nil
-	default:
-		return badAnswerError{fmt.Errorf("unknown answer check %q", expect)}
-	}
-}
-
-// classify turns a provider error into a typed application error at the activity boundary. A
-// malformed answer is retried once on the same link (attempt 1 → 2), then the chain moves on.
+// classify turns a link failure into a typed application error at the activity boundary, as
+// gateway.Classify decides: retryable ones carry the provider's Retry-After as NextRetryDelay.
 func classify(err error, attempt int) error {
 	if err == nil {
 		return nil
 	}
-	var bad badAnswerError
-	switch {
-	case errors.As(err, &bad):
-		if attempt >= 2 {
-			return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadAnswer, nil)
-		}
-		return temporal.NewApplicationError(err.Error(), ErrTypeBadAnswer)
-	case errors.Is(err, llm.ErrBuiltinUnsupported), errors.Is(err, llm.ErrUnknownProvider):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRejected, nil)
-	default:
-		var pe *llm.ProviderError
-		if errors.As(err, &pe) {
-			if pe.Retryable {
-				return temporal.NewApplicationErrorWithOptions(pe.Error(), ErrTypeUnavailable,
-					temporal.ApplicationErrorOptions{NextRetryDelay: pe.RetryAfter})
-			}
-			return temporal.NewNonRetryableApplicationError(pe.Error(), ErrTypeRejected, nil)
-		}
-		return temporal.NewApplicationError(err.Error(), ErrTypeUnavailable)
+	f := gateway.Classify(err, attempt)
+	if !f.Retryable {
+		return temporal.NewNonRetryableApplicationError(err.Error(), f.Type, nil)
 	}
+	return temporal.NewApplicationErrorWithOptions(err.Error(), f.Type,
+		temporal.ApplicationErrorOptions{NextRetryDelay: f.RetryAfter})
 }
 
-// errorClass names a failure for the usage log.
-func errorClass(err error) string {
-	var pe *llm.ProviderError
-	var bad badAnswerError
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &pe):
-		return pe.Class
-	case errors.As(err, &bad):
-		return "bad_answer"
-	case errors.Is(err, llm.ErrUnknownProvider):
-		return "unknown_provider"
-	case errors.Is(err, llm.ErrBuiltinUnsupported):
-		return "unsupported"
-	case errors.Is(err, context.DeadlineExceeded):
-		return llm.ClassTimeout
-	default:
-		return "error"
-	}
-}
-
-func (a *Activities) logCall(ctx context.Context, in LinkCall, res LinkResult, callErr, appErr error) {
+func (a *Activities) logCall(ctx context.Context, in LinkCall, res LinkResult, callErr error) {
 	if a.Store == nil && a.UsageSink == nil {
 		return
 	}
 	info := activity.GetInfo(ctx)
-	reqJSON, _ := json.Marshal(struct {
-		Model      string         `json:"model"`
-		Messages   []llm.Message  `json:"messages"`
-		Parameters llm.Parameters `json:"parameters"`
-	}{in.Request.Model, in.Request.Messages, in.Request.Parameters})
-	c := store.LLMCall{
-		ID:           fmt.Sprintf("%s/%s/%s/%d", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID, res.Attempt),
-		Time:         time.Now().UTC(),
-		Client:       in.Client,
-		Role:         in.Role,
-		RoleVersion:  in.RoleVersion,
-		Provider:     in.Provider,
-		Model:        res.Model,
-		Subject:      in.Subject,
-		Request:      reqJSON,
-		Response:     res.Text,
-		Status:       "ok",
-		LatencyMS:    res.LatencyMS,
-		InputTokens:  res.InputTokens,
-		OutputTokens: res.OutputTokens,
-		CostUSD:      res.CostUSD,
-		WorkflowID:   info.WorkflowExecution.ID,
-		RunID:        info.WorkflowExecution.RunID,
-		Attempt:      res.Attempt,
-	}
-	if in.Provider == llm.BuiltinName {
-		// The built-in analyst reads the original data and answers in process; what it wrote
-		// is masked before it goes into the usage log, which never holds originals.
-		c.Response = maskForLog(c.Response)
-	}
-	if callErr != nil {
-		c.Status, c.Error, c.ErrorClass = "error", callErr.Error(), errorClass(callErr)
-	}
+	c := gateway.UsageRecord(in, res, callErr)
+	c.ID = fmt.Sprintf("%s/%s/%s/%d", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID, res.Attempt)
+	c.WorkflowID, c.RunID = info.WorkflowExecution.ID, info.WorkflowExecution.RunID
 	// The usage log must not fail the call it describes; a failure to log is visible in the logs.
 	if a.Store != nil {
 		if err := a.Store.RecordLLMCall(ctx, c); err != nil {
@@ -309,12 +181,7 @@ func (a *Activities) AnalyzeAlert(_ context.Context, alert profile.Alert) (Analy
 }
 
 // LinkFailure records why a chain link did not answer.
-type LinkFailure struct {
-	LinkIndex int    `json:"link_index"`
-	Provider  string `json:"provider"`
-	Model     string `json:"model"`
-	Error     string `json:"error"`
-}
+type LinkFailure = gateway.LinkFailure
 
 // IncidentRecord is what an IncidentWorkflow stores about itself. The workflow hands over typed
 // values; the activity does the JSON encoding, which has no place in workflow code.

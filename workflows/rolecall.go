@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/gateway"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/mask"
 	"github.com/vigil-ops/vigil/roles"
@@ -51,17 +52,13 @@ const ErrTypeChainExhausted = "ChainExhausted"
 // non-retryable errors end the link at once.
 func callLinkLocally(ctx workflow.Context, call activities.LinkCall, link roles.Link) (activities.LinkResult, error) {
 	var a *activities.Activities
-	timeout := link.Timeout.D()
-	if timeout <= 0 {
-		timeout = 60 * time.Second
-	}
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: timeout,
+		StartToCloseTimeout: gateway.LinkTimeout(link),
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
-	backoff := time.Second
+	maxAttempts := gateway.MaxAttempts(link)
 	var lastErr error
-	for attempt := 1; attempt <= maxAttempts(link); attempt++ {
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		call.Attempt = attempt
 		var res activities.LinkResult
 		err := workflow.ExecuteLocalActivity(lctx, a.CallLink, call).Get(ctx, &res)
@@ -72,17 +69,16 @@ func callLinkLocally(ctx workflow.Context, call activities.LinkCall, link roles.
 		lastErr = err
 		var appErr *temporal.ApplicationError
 		isApp := errors.As(err, &appErr)
-		if isApp && appErr.NonRetryable() || attempt == maxAttempts(link) {
+		if !gateway.Retry(!isApp || !appErr.NonRetryable(), attempt, maxAttempts) {
 			break
 		}
-		delay := backoff
-		if isApp && appErr.NextRetryDelay() > 0 {
-			delay = appErr.NextRetryDelay()
+		var retryAfter time.Duration
+		if isApp {
+			retryAfter = appErr.NextRetryDelay()
 		}
-		if err := workflow.Sleep(ctx, delay); err != nil {
+		if err := workflow.Sleep(ctx, gateway.RetryWait(attempt, retryAfter)); err != nil {
 			return activities.LinkResult{}, err
 		}
-		backoff = min(2*backoff, 30*time.Second)
 	}
 	return activities.LinkResult{}, lastErr
 }
@@ -128,10 +124,7 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 	}
 
 	for i, link := range in.Role.Chain {
-		params := in.Role.Parameters
-		if link.Parameters != nil {
-			params = MergeParameters(params, *link.Parameters)
-		}
+		params := gateway.LinkParameters(in.Role, link)
 		call := activities.LinkCall{
 			Role: in.Role.Code, RoleVersion: in.Role.Version, LinkIndex: i, Provider: link.Provider,
 			Client: in.Client, Subject: in.Subject, Expect: in.Expect,
@@ -159,7 +152,7 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 			}
 			return RoleCallResult{LinkResult: res, RoleVersion: in.Role.Version, LinkIndex: i, Attempts: attempts, Failures: failures, Vault: vault}, nil
 		}
-		attempts += maxAttempts(link)
+		attempts += gateway.MaxAttempts(link)
 		failures = append(failures, activities.LinkFailure{LinkIndex: i, Provider: link.Provider, Model: link.Model, Error: errMessage(err)})
 		workflow.GetLogger(ctx).Warn("role link failed, trying the next", "role", in.Role.Code, "link", i, "provider", link.Provider, "model", link.Model, "error", err)
 	}
@@ -182,10 +175,6 @@ func LinkTaskQueue(base, provider, model string) string {
 }
 
 func linkActivityOptions(base string, l roles.Link) workflow.ActivityOptions {
-	timeout := l.Timeout.D()
-	if timeout <= 0 {
-		timeout = 60 * time.Second
-	}
 	queue := LinkTaskQueue(base, l.Provider, l.Model)
 	if l.Unlimited {
 		// No budget to enforce: run on the workflow's own queue, where the worker that
@@ -195,49 +184,22 @@ func linkActivityOptions(base string, l roles.Link) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		TaskQueue:              queue,
 		ScheduleToStartTimeout: LinkQueueWait,
-		StartToCloseTimeout:    timeout,
+		StartToCloseTimeout:    gateway.LinkTimeout(l),
+		// The same waits as gateway.Backoff; a provider's Retry-After (NextRetryDelay) replaces them.
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			MaximumAttempts:        int32(maxAttempts(l)),
-			NonRetryableErrorTypes: []string{activities.ErrTypeRejected},
+			InitialInterval:        gateway.InitialBackoff,
+			BackoffCoefficient:     gateway.BackoffCoefficient,
+			MaximumInterval:        gateway.MaxBackoff,
+			MaximumAttempts:        int32(gateway.MaxAttempts(l)),
+			NonRetryableErrorTypes: []string{gateway.ErrTypeRejected},
 		},
 	}
 }
 
-func maxAttempts(l roles.Link) int {
-	if l.Attempts <= 0 {
-		return 3
-	}
-	return l.Attempts
-}
-
-// MergeParameters returns base with every parameter that over sets replaced.
+// MergeParameters returns base with every parameter that over sets replaced
+// (gateway.MergeParameters).
 func MergeParameters(base, over roles.Parameters) roles.Parameters {
-	out := base
-	if over.Temperature != nil {
-		out.Temperature = over.Temperature
-	}
-	if over.TopP != nil {
-		out.TopP = over.TopP
-	}
-	if over.MaxTokens != 0 {
-		out.MaxTokens = over.MaxTokens
-	}
-	if over.PresencePenalty != nil {
-		out.PresencePenalty = over.PresencePenalty
-	}
-	if over.FrequencyPenalty != nil {
-		out.FrequencyPenalty = over.FrequencyPenalty
-	}
-	if over.Seed != nil {
-		out.Seed = over.Seed
-	}
-	if len(over.Stop) > 0 {
-		out.Stop = over.Stop
-	}
-	return out
+	return gateway.MergeParameters(base, over)
 }
 
 func errMessage(err error) string {
