@@ -35,6 +35,7 @@ import (
 	"github.com/vigil-ops/vigil/config"
 	"github.com/vigil-ops/vigil/depstatus"
 	"github.com/vigil-ops/vigil/devserver"
+	"github.com/vigil-ops/vigil/gateway"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/llm/openai"
 	"github.com/vigil-ops/vigil/mcpserver"
@@ -80,12 +81,23 @@ type App struct {
 	linkWorkers []sdkworker.Worker
 	stopProbes  context.CancelFunc
 	usage       *usagelog.Sink
+	gatewayLog  *gateway.UsageLog
+	roleCache   *gateway.RoleCache
 	closeOnce   sync.Once
 
 	httpServer *http.Server
 	httpLn     net.Listener
 	httpDone   chan error
 	dirLock    *os.File // `vigil dev`'s lock on its data directory
+}
+
+// GatewayUsage returns the counters of the synchronous gateway's usage log (zero when the
+// process serves no API).
+func (a *App) GatewayUsage() gateway.UsageStats {
+	if a.gatewayLog == nil {
+		return gateway.UsageStats{}
+	}
+	return a.gatewayLog.Stats()
 }
 
 // HTTPAddr is the address the HTTP API listens on ("" when it does not run).
@@ -249,6 +261,11 @@ func (a *App) loadProviders(ctx context.Context, mode Mode) (err error) {
 	}
 	trackProviders(a.Deps, a.Providers)
 	a.Roles = &roles.Service{Store: a.Store, Catalog: a.Providers}
+	// The synchronous gateway serves roles from memory; every change through this process
+	// drops the role from it at once.
+	a.roleCache = &gateway.RoleCache{Catalog: a.Providers, TTL: a.Config.Gateway.RoleCacheTTL,
+		Load: func(ctx context.Context, code string) (roles.Versioned, error) { return a.Roles.Get(ctx, code, 0) }}
+	a.Roles.OnChange = a.roleCache.Invalidate
 	if mode == ModeWorker {
 		return nil
 	}
@@ -286,10 +303,10 @@ func (a *App) startWorkers(ctx context.Context, mode Mode) (err error) {
 		return err
 	}
 	trackActivities(a.Deps, acts)
-	if len(cfg.Elasticsearch.URLs) > 0 {
-		if a.usage, err = newUsageSink(ctx, cfg, logger, a.Deps.Add("elasticsearch", "elasticsearch", "elasticsearch.urls", nil)); err != nil {
-			return err
-		}
+	if err := a.openUsageSink(ctx); err != nil {
+		return err
+	}
+	if a.usage != nil {
 		acts.UsageSink = a.usage
 	}
 	a.Worker = worker.New(a.Client, acts, oc, tu, worker.Options{TaskQueue: cfg.Temporal.TaskQueue})
@@ -380,6 +397,17 @@ func (a *App) serveWholeAPI(ctx context.Context, api *starter.API, mode Mode, pa
 		return err
 	}
 	api.Tuning = tuningInput(a.Config)
+	if err := a.openUsageSink(ctx); err != nil {
+		return err
+	}
+	var sink gateway.Sink
+	if a.usage != nil {
+		sink = a.usage
+	}
+	a.gatewayLog = gateway.NewUsageLog(a.Store, sink, a.Config.Gateway.BatchInterval, a.Logger)
+	api.Gateway = &gateway.Gateway{Providers: a.Providers, Store: a.Store, Usage: a.gatewayLog,
+		MaxWait: a.Config.Gateway.MaxWait, Logger: a.Logger}
+	api.RoleCache = a.roleCache
 	srv := mcpserver.New(a.Store, "vigil")
 	api.MCP = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
 	if payloadCodec != nil {
@@ -420,6 +448,12 @@ func (a *App) close(ctx context.Context) {
 		}
 		if err := <-a.httpDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.Logger.Warn("http server", "error", err)
+		}
+	}
+	if a.gatewayLog != nil {
+		// Every answered invoke's usage record reaches the store (and the sink, flushed next).
+		if err := a.gatewayLog.Close(ctx); err != nil {
+			a.Logger.Warn("flush the gateway's usage log", "error", err)
 		}
 	}
 	for _, w := range a.linkWorkers {
@@ -757,6 +791,16 @@ func uiOrigins(cfg *config.Config, mode Mode) []string {
 		return nil
 	}
 	return []string{"http://127.0.0.1:" + port, "http://localhost:" + port, "http://" + cfg.Dev.UIAddress}
+}
+
+// openUsageSink starts the usage log's Elasticsearch sink when elasticsearch.urls is set, once:
+// both call paths ship to it (the worker's activities and the API's gateway).
+func (a *App) openUsageSink(ctx context.Context) (err error) {
+	if a.usage != nil || len(a.Config.Elasticsearch.URLs) == 0 {
+		return nil
+	}
+	a.usage, err = newUsageSink(ctx, a.Config, a.Logger, a.Deps.Add("elasticsearch", "elasticsearch", "elasticsearch.urls", nil))
+	return err
 }
 
 func newUsageSink(ctx context.Context, cfg *config.Config, logger *slog.Logger, dep *depstatus.Dep) (*usagelog.Sink, error) {

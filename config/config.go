@@ -48,6 +48,8 @@ type Config struct {
 	Providers []Provider `yaml:"providers"`
 	// RolesDir is an optional directory of role YAML files loaded at start.
 	RolesDir string `yaml:"roles_dir"`
+	// Gateway tunes the role gateway's synchronous path (POST /v1/roles/{code}/invoke).
+	Gateway Gateway `yaml:"gateway"`
 	// Alerts configures how alert webhooks become incidents.
 	Alerts Alerts `yaml:"alerts"`
 	// ChangeTracking configures the follow-up checkpoints after a change.
@@ -65,6 +67,19 @@ type Config struct {
 	Traces Traces `yaml:"traces"`
 
 	meta *meta // provenance of values; nil for a Config built in code
+}
+
+// Gateway tunes the synchronous role gateway.
+type Gateway struct {
+	// BatchInterval is how long the usage log gathers records before one group commit to the
+	// store (default 5ms); a crash loses at most about this much of the log.
+	BatchInterval time.Duration `yaml:"batch_interval"`
+	// RoleCacheTTL is how long a role's version is served from memory before the store is read
+	// again (default 2s): changes through another replica take effect within it.
+	RoleCacheTTL time.Duration `yaml:"role_cache_ttl"`
+	// MaxWait bounds the waits of one invoke (retry backoff, Retry-After, the model's budget);
+	// a longer wait moves on to the next link (default 30s).
+	MaxWait time.Duration `yaml:"max_wait"`
 }
 
 // Log configures logging.
@@ -689,6 +704,7 @@ func Default() *Config {
 		},
 		Dev:           Dev{UIAddress: "127.0.0.1:8233"},
 		Elasticsearch: Elasticsearch{IndexPrefix: "vigil"},
+		Gateway:       Gateway{BatchInterval: 5 * time.Millisecond, RoleCacheTTL: 2 * time.Second, MaxWait: 30 * time.Second},
 		Notify:        Notify{Slack: NotifySlack{APIURL: SlackAPIURL}},
 		Traces:        Traces{ElasticAPM: ElasticAPMSource{Index: DefaultAPMIndex}},
 		Alerts: Alerts{GroupWindow: 10 * time.Second, IncidentLifetime: 24 * time.Hour,

@@ -114,6 +114,16 @@ func (c *Config) Validate() error {
 		v.add("elasticsearch.index_prefix", "must be lowercase letters, digits, '.', '_' or '-' (an Elasticsearch index name), got %q", c.Elasticsearch.IndexPrefix)
 	}
 
+	for _, d := range []struct {
+		key      string
+		val, max time.Duration
+	}{{"gateway.batch_interval", c.Gateway.BatchInterval, time.Second},
+		{"gateway.role_cache_ttl", c.Gateway.RoleCacheTTL, time.Minute},
+		{"gateway.max_wait", c.Gateway.MaxWait, 10 * time.Minute}} {
+		if d.val <= 0 || d.val > d.max {
+			v.add(d.key, "must be > 0 and at most %s, got %s", d.max, d.val)
+		}
+	}
 	c.validateCodec(v)
 	c.validateAuth(v)
 	c.validateProviders(v)

@@ -81,6 +81,15 @@ func (e *ValidationError) Error() string {
 type Service struct {
 	Store   store.Store
 	Catalog Catalog // nil: providers are not checked
+	// OnChange, when set, is called with the code of every role this service changes (a new
+	// version, a deletion, a restore): caches of the current version drop it.
+	OnChange func(code string)
+}
+
+func (s *Service) changed(code string) {
+	if s.OnChange != nil {
+		s.OnChange(code)
+	}
 }
 
 // Check validates r on its own and against the catalog, returning a *ValidationError.
@@ -164,6 +173,7 @@ func (s *Service) Put(ctx context.Context, r Role, author, comment string) (v Ve
 	if err != nil {
 		return Versioned{}, false, err
 	}
+	s.changed(r.Code)
 	v, err = fromVersion(rv)
 	return v, true, err
 }
@@ -235,6 +245,9 @@ func (s *Service) Delete(ctx context.Context, code, author string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: %q", ErrNotFound, code)
 	}
+	if err == nil {
+		s.changed(code)
+	}
 	return err
 }
 
@@ -257,6 +270,7 @@ func (s *Service) Restore(ctx context.Context, code string, version int, author 
 	if err != nil {
 		return Versioned{}, err
 	}
+	s.changed(code)
 	return fromVersion(rv)
 }
 

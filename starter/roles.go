@@ -1,8 +1,6 @@
 package starter
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,15 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
-
-	"github.com/vigil-ops/vigil/activities"
-	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/store"
-	"github.com/vigil-ops/vigil/workflows"
 )
 
 // decodeStrict decodes a JSON body, refusing unknown fields and data after the JSON value, and
@@ -154,163 +145,6 @@ func (a *API) restoreRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"role": v, "changed": true})
-}
-
-// InvokeRequest is the body of POST /v1/roles/{code}/invoke.
-type InvokeRequest struct {
-	// Client names the caller when the request is not authenticated by an API key (vigil dev).
-	Client     string            `json:"client,omitempty"`
-	Messages   []llm.Message     `json:"messages"`
-	Subject    string            `json:"subject,omitempty"`
-	Parameters *roles.Parameters `json:"parameters,omitempty"`
-}
-
-// InvokeResponse is the answer of POST /v1/roles/{code}/invoke.
-type InvokeResponse struct {
-	Role              string                   `json:"role"`
-	RoleVersion       int                      `json:"roleVersion"`
-	Answer            string                   `json:"answer"`
-	JSON              json.RawMessage          `json:"json,omitempty"`
-	Provider          string                   `json:"provider"`
-	Model             string                   `json:"model"`
-	LinkIndex         int                      `json:"linkIndex"`
-	Attempts          int                      `json:"attempts"`
-	InputTokens       int64                    `json:"inputTokens"`
-	OutputTokens      int64                    `json:"outputTokens"`
-	CostUSD           float64                  `json:"costUsd"`
-	ProviderLatencyMS int64                    `json:"providerLatencyMs"`
-	LatencyMS         int64                    `json:"latencyMs"`
-	Reused            bool                     `json:"reused"`
-	Failures          []activities.LinkFailure `json:"failures,omitempty"`
-	WorkflowID        string                   `json:"workflowId"`
-}
-
-func (a *API) invokeRole(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	body, ok := a.readBody(w, r)
-	if !ok {
-		return
-	}
-	var in InvokeRequest
-	if !decodeStrict(w, body, &in) {
-		return
-	}
-	var probs []ProblemField
-	if len(in.Messages) == 0 {
-		probs = append(probs, ProblemField{Field: "messages", Message: "at least one message is required"})
-	}
-	for i, m := range in.Messages {
-		switch m.Role {
-		case "user", "assistant", "system":
-		default:
-			probs = append(probs, ProblemField{Field: fmt.Sprintf("messages[%d].role", i), Message: "must be user, assistant or system"})
-		}
-		if m.Content == "" {
-			probs = append(probs, ProblemField{Field: fmt.Sprintf("messages[%d].content", i), Message: "required"})
-		}
-	}
-	v, err := a.Roles.Get(r.Context(), r.PathValue("code"), 0)
-	if err != nil {
-		writeProblem(w, roleProblem(err))
-		return
-	}
-	role := roles.ForCall(v.Role, a.Roles.Catalog)
-	if !role.IsEnabled() {
-		writeProblem(w, Problem{Status: http.StatusConflict, Detail: fmt.Sprintf("role %q is disabled", role.Code)})
-		return
-	}
-	if in.Parameters != nil {
-		role.Parameters = workflows.MergeParameters(role.Parameters, *in.Parameters)
-		if err := role.Validate(); err != nil {
-			for _, e := range []error{err} {
-				probs = append(probs, ProblemField{Field: "parameters", Message: e.Error()})
-			}
-		}
-	}
-	if len(probs) > 0 {
-		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid invoke request", Errors: probs})
-		return
-	}
-	p := PrincipalFrom(r.Context())
-	clientName := p.Client
-	if p.Anonymous && in.Client != "" {
-		clientName = in.Client
-	}
-	var unique [8]byte
-	_, _ = rand.Read(unique[:])
-	scope, _ := json.Marshal(struct {
-		Messages   []llm.Message    `json:"m"`
-		Parameters roles.Parameters `json:"p"`
-	}{in.Messages, role.Parameters})
-	id := workflows.RoleInvokeWorkflowID(role.Code, in.Subject, hex.EncodeToString(unique[:]), clientName, string(scope))
-	reuse := time.Duration(0)
-	if in.Subject != "" {
-		reuse = role.RateLimitInterval.D()
-	}
-	input := workflows.InvokeInput{
-		Call:     workflows.RoleCallInput{Role: role, Client: clientName, Subject: in.Subject, Messages: in.Messages},
-		ReuseFor: reuse,
-	}
-	op := a.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                a.TaskQueue,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.SearchAttrKind.ValueSet("invoke")),
-	}, workflows.RoleInvokeWorkflow, input)
-	h, err := a.Temporal.UpdateWithStartWorkflow(r.Context(), client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: op,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateName:   workflows.UpdateAnswer,
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
-	if err != nil {
-		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "start the role call: " + err.Error()})
-		return
-	}
-	var ans workflows.InvokeAnswer
-	if err := h.Get(r.Context(), &ans); err != nil {
-		p := Problem{Status: http.StatusBadGateway, Title: "No link of the role answered", Detail: err.Error()}
-		var appErr *temporal.ApplicationError
-		var failures []activities.LinkFailure
-		if errors.As(err, &appErr) && appErr.HasDetails() && appErr.Details(&failures) == nil {
-			for _, f := range failures {
-				p.Errors = append(p.Errors, ProblemField{Field: fmt.Sprintf("chain[%d]", f.LinkIndex), Message: f.Provider + "/" + f.Model + ": " + f.Error})
-			}
-		}
-		writeProblem(w, p)
-		return
-	}
-	res := ans.Result
-	out := InvokeResponse{
-		Role: role.Code, RoleVersion: res.RoleVersion, Answer: res.Text, Provider: res.Provider, Model: res.Model,
-		LinkIndex: res.LinkIndex, Attempts: res.Attempts, InputTokens: res.InputTokens, OutputTokens: res.OutputTokens,
-		CostUSD: res.CostUSD, ProviderLatencyMS: res.LatencyMS, Reused: ans.Reused, Failures: res.Failures, WorkflowID: id,
-	}
-	if j, ok := roles.ParseAnswer(role.ResponseFormat, res.Text); ok {
-		out.JSON = j
-	}
-	if ans.Reused {
-		// A reused answer cost nothing, but the usage log still says who asked.
-		out.Attempts, out.CostUSD, out.InputTokens, out.OutputTokens = 0, 0, 0, 0
-		a.logReuse(r, id, clientName, role, in, res)
-	}
-	out.LatencyMS = time.Since(start).Milliseconds()
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (a *API) logReuse(r *http.Request, id, clientName string, role roles.Role, in InvokeRequest, res workflows.RoleCallResult) {
-	var unique [6]byte
-	_, _ = rand.Read(unique[:])
-	err := a.Store.RecordLLMCall(r.Context(), store.LLMCall{
-		ID: id + "/reuse/" + hex.EncodeToString(unique[:]), Time: time.Now().UTC(), Client: clientName,
-		Role: role.Code, RoleVersion: res.RoleVersion, Provider: res.Provider, Model: res.Model, Subject: in.Subject,
-		Response: res.Text, Status: "ok", WorkflowID: id, Reused: true,
-	})
-	if err != nil {
-		a.Logger.Error("record reused LLM answer", "workflow_id", id, "error", err)
-	}
 }
 
 func (a *API) usage(w http.ResponseWriter, r *http.Request) {

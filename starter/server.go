@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/vigil-ops/vigil/depstatus"
+	"github.com/vigil-ops/vigil/gateway"
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/store"
 	"github.com/vigil-ops/vigil/workflows"
@@ -32,6 +33,10 @@ type API struct {
 	MaxBodyBytes int64
 	// Roles is the role service behind /v1/roles.
 	Roles *roles.Service
+	// Gateway answers POST /v1/roles/{code}/invoke synchronously; nil: no invoke route.
+	Gateway *gateway.Gateway
+	// RoleCache serves the current version of roles to invokes; nil: read from Roles.
+	RoleCache *gateway.RoleCache
 	// Auth authenticates /v1 requests; nil lets nobody in.
 	Auth *Auth
 
@@ -132,7 +137,11 @@ func (a *API) Handler() http.Handler {
 			route("DELETE /v1/roles/{code}", auth(a.deleteRole))
 			route("GET /v1/roles/{code}/versions", auth(a.roleVersions))
 			route("POST /v1/roles/{code}/restore", auth(a.restoreRole))
-			route("POST /v1/roles/{code}/invoke", auth(a.invokeRole))
+			if a.Gateway != nil {
+				route("POST /v1/roles/{code}/invoke", auth(a.invokeRole))
+			}
+			route("POST /v1/roles/{code}/runs", auth(a.postRoleRun))
+			route("GET /v1/roles/{code}/runs/{id}", auth(a.getRoleRun))
 		}
 		route("GET /v1/usage", auth(a.usage))
 		route("GET /v1/status", auth(a.status))

@@ -83,8 +83,49 @@ type invokeOut struct {
 	OutputTokens      int64           `json:"outputTokens"`
 	CostUSD           float64         `json:"costUsd"`
 	Reused            bool            `json:"reused"`
+	CallID            string          `json:"callId"`
 	WorkflowID        string          `json:"workflowId"`
 	ProviderLatencyMS int64           `json:"providerLatencyMs"`
+}
+
+// caller asks a role to answer one question (with the subject, "" for none) through one of the
+// gateway's two paths; a completed call is 200 with its answer.
+type caller func(t *testing.T, base, role, subject string) (int, invokeOut, []byte)
+
+// invokeRun asks through the durable path: POST /v1/roles/{code}/runs (202 at once), then
+// GET /v1/roles/{code}/runs/{id} until the run ends. A completed run is 200 with its result
+// (reused when the POST joined an earlier run); a failed one 502 with the run.
+func invokeRun(t *testing.T, base, role, subject string) (int, invokeOut, []byte) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"client": "tester", "subject": subject,
+		"messages": []map[string]string{{"role": "user", "content": "How is checkout-api doing?"}}})
+	code, out, hdr := post(t, base+"/v1/roles/"+role+"/runs", body)
+	if code != http.StatusAccepted {
+		return code, invokeOut{}, out
+	}
+	var acc struct {
+		RunID  string `json:"runId"`
+		Status string `json:"status"`
+	}
+	require.NoError(t, json.Unmarshal(out, &acc))
+	require.Equal(t, "/v1/roles/"+role+"/runs/"+acc.RunID, hdr.Get("Location"))
+	var run struct {
+		Status string    `json:"status"`
+		Result invokeOut `json:"result"`
+	}
+	var raw []byte
+	require.Eventually(t, func() bool {
+		var c int
+		c, raw, _ = request(t, http.MethodGet, base+"/v1/roles/"+role+"/runs/"+acc.RunID, nil)
+		require.Equal(t, http.StatusOK, c, string(raw))
+		require.NoError(t, json.Unmarshal(raw, &run))
+		return run.Status != "running"
+	}, 60*time.Second, 50*time.Millisecond)
+	if run.Status != "completed" {
+		return http.StatusBadGateway, invokeOut{}, raw
+	}
+	run.Result.Reused = acc.Status == "joined"
+	return http.StatusOK, run.Result, raw
 }
 
 const testRoleYAML = `{
@@ -132,6 +173,19 @@ func callsOf(t *testing.T, a *app.App, workflowID string) []store.LLMCall {
 	return calls
 }
 
+// answeredCalls waits for the usage log of an answered call to hold its answer (the synchronous
+// path commits the log in batches, a few milliseconds after the answer) and returns its calls,
+// oldest first. Records are committed in order, so every earlier attempt is there too.
+func answeredCalls(t *testing.T, a *app.App, id string) []store.LLMCall {
+	t.Helper()
+	var calls []store.LLMCall
+	require.Eventually(t, func() bool {
+		calls = callsOf(t, a, id)
+		return len(calls) > 0 && calls[len(calls)-1].Status == "ok"
+	}, 5*time.Second, 5*time.Millisecond, "the usage log of %s", id)
+	return calls
+}
+
 func classes(calls []store.LLMCall) []string {
 	out := make([]string, len(calls))
 	for i, c := range calls {
@@ -143,16 +197,19 @@ func classes(calls []store.LLMCall) []string {
 	return out
 }
 
-// TestGatewayFaultMatrix drives the role gateway on a real Temporal server against a local
-// OpenAI-wire server with injected faults; each case checks which link answered and what the
-// usage log holds. It runs twice: models with a budget (links are activities on the model's
-// rate-limited queue) and without (links are local activities retried by the workflow).
+// TestGatewayFaultMatrix drives the role gateway against a local OpenAI-wire server with
+// injected faults; each case checks which link answered and what the usage log holds. It runs
+// on both call paths: the synchronous invoke (the gateway package, in the API process) and the
+// durable runs on a real Temporal server, there with models with a budget (links are activities
+// on the model's rate-limited queue) and without (links are local activities retried by the
+// workflow).
 func TestGatewayFaultMatrix(t *testing.T) {
-	t.Run("rate-limited queues", func(t *testing.T) { faultMatrix(t, 6000) })
-	t.Run("budget-free local activities", func(t *testing.T) { faultMatrix(t, 0) })
+	t.Run("synchronous invoke", func(t *testing.T) { faultMatrix(t, 6000, invoke) })
+	t.Run("durable runs, rate-limited queues", func(t *testing.T) { faultMatrix(t, 6000, invokeRun) })
+	t.Run("durable runs, budget-free local activities", func(t *testing.T) { faultMatrix(t, 0, invokeRun) })
 }
 
-func faultMatrix(t *testing.T, rpm int) {
+func faultMatrix(t *testing.T, rpm int, invoke caller) {
 	llmSrv := llmtest.NewServer(t)
 	sc := newScript(llmSrv)
 	a, base := testenv.StartDev(t, testenv.DevConfig(t, gatewayConfigRPM(llmSrv.URL, rpm)))
@@ -238,7 +295,7 @@ func faultMatrix(t *testing.T, rpm int) {
 			require.Equal(t, c.wantModel, res.Model)
 			require.Equal(t, c.wantLink, res.LinkIndex)
 			require.False(t, res.Reused)
-			calls := callsOf(t, a, res.WorkflowID)
+			calls := answeredCalls(t, a, res.CallID)
 			if c.wantCalls != nil {
 				require.Equal(t, c.wantCalls, classes(calls))
 			}
@@ -274,10 +331,29 @@ func faultMatrix(t *testing.T, rpm int) {
 		require.Equal(t, "second answer", other.Answer)
 	})
 
+	t.Run("a role change is seen by the next call", func(t *testing.T) {
+		sc.set("model-a", nil)
+		sc.set("model-b", nil)
+		code, before, raw := invoke(t, base, "gw-test", "")
+		require.Equal(t, http.StatusOK, code, string(raw))
+		changed := strings.Replace(testRoleYAML, "Answer briefly.", "Answer very briefly.", 1)
+		code, out, _ := request(t, http.MethodPut, base+"/v1/roles/gw-test", []byte(changed))
+		require.Equal(t, http.StatusOK, code, string(out))
+		code, after, raw := invoke(t, base, "gw-test", "")
+		require.Equal(t, http.StatusOK, code, string(raw))
+		require.Equal(t, before.RoleVersion+1, after.RoleVersion)
+		last := llmSrv.Requests()[llmSrv.Count()-1]
+		require.Contains(t, string(last.Body), "Answer very briefly.")
+	})
+
 	t.Run("every link down ends in the built-in analyst", func(t *testing.T) {
 		down := serverError
 		sc.set("model-a", &down)
 		sc.set("model-b", &down)
+		before := llmSrv.Count()
+		code, _, raw := invoke(t, base, "gw-test", "")
+		require.Equal(t, http.StatusBadGateway, code, string(raw))
+		require.Equal(t, 3+2, llmSrv.Count()-before, "every attempt of both links")
 		role := `{"code": "alert-analyst", "name": "Alert analyst", "system_message": "Write the report.",
 		  "chain": [{"provider": "local", "model": "model-a", "attempts": 2, "timeout": "2s"},
 		            {"provider": "local", "model": "model-b", "attempts": 1, "timeout": "2s"},

@@ -11,6 +11,19 @@ import (
 // UpdateAnswer is the update through which callers of a RoleInvokeWorkflow receive its answer.
 const UpdateAnswer = "answer"
 
+// QueryRun is the query that reads a RoleInvokeWorkflow's state (GET /v1/roles/{code}/runs/{id}).
+const QueryRun = "run"
+
+// RunState is the state of a role run.
+type RunState struct {
+	// Status is running, completed or failed.
+	Status string          `json:"status"`
+	Result *RoleCallResult `json:"result,omitempty"`
+	Error  string          `json:"error,omitempty"`
+	// StartedAt is when the call started.
+	StartedAt time.Time `json:"started_at"`
+}
+
 // InvokeInput starts a RoleInvokeWorkflow.
 type InvokeInput struct {
 	Call RoleCallInput `json:"call"`
@@ -45,9 +58,11 @@ func RoleInvokeWorkflowID(role, subject, unique string, scope ...string) string 
 	return "invoke-" + role + "-" + hex.EncodeToString(h.Sum(nil)[:8])
 }
 
-// RoleInvokeWorkflow serves POST /v1/roles/{code}/invoke. Callers arrive through the UpdateAnswer
-// update (update-with-start): the first starts the role call, the others — inside the role's
-// rate-limit interval, for the same subject — wait for the same answer and get it marked reused.
+// RoleInvokeWorkflow serves POST /v1/roles/{code}/runs, the durable path of a role call (the
+// answer outlives the caller; POST /v1/roles/{code}/invoke answers synchronously through the
+// gateway package). Runs for the same role and subject inside the role's rate-limit interval
+// share one workflow (its ID, RoleInvokeWorkflowID); callers that want to wait for the answer
+// use the UpdateAnswer update, and every caller after the first gets it marked reused.
 // After a successful call the workflow stays open for the rest of the interval to serve them; a
 // failed call ends it at once, so the next invoke tries again.
 func RoleInvokeWorkflow(ctx workflow.Context, in InvokeInput) (RoleCallResult, error) {
@@ -68,6 +83,21 @@ func RoleInvokeWorkflow(ctx workflow.Context, in InvokeInput) (RoleCallResult, e
 			return InvokeAnswer{}, callErr
 		}
 		return InvokeAnswer{Result: result, Reused: reused, StartedAt: started}, nil
+	}); err != nil {
+		return RoleCallResult{}, err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryRun, func() (RunState, error) {
+		st := RunState{Status: "running", StartedAt: started}
+		switch {
+		case done:
+			res := result
+			res.Vault = nil // the masking vault holds the originals: never handed out
+			st.Status, st.Result = "completed", &res
+			if callErr != nil {
+				st.Status, st.Error = "failed", errMessage(callErr)
+			}
+		}
+		return st, nil
 	}); err != nil {
 		return RoleCallResult{}, err
 	}

@@ -82,7 +82,11 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.HTTPClient != nil {
 		hc = *cfg.HTTPClient // a copy: the caller's client keeps its transport
 	} else {
-		hc = http.Client{Timeout: timeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// Every concurrent call keeps its connection: the default of 2 idle connections per
+		// host makes a busy gateway open (and leave in TIME_WAIT) a connection per call.
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 1024, 1024
+		hc = http.Client{Timeout: timeout, Transport: tr}
 	}
 	base := hc.Transport
 	if base == nil {
