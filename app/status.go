@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/config"
 	"github.com/vigil-ops/vigil/depstatus"
+	"github.com/vigil-ops/vigil/gateway"
 	"github.com/vigil-ops/vigil/ghclient"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/notify"
@@ -185,8 +186,29 @@ type statusProvider struct {
 
 func (s statusProvider) Complete(ctx context.Context, req llm.Request) (llm.Response, error) {
 	resp, err := s.p.Complete(ctx, req)
-	if ctx.Err() != nil {
+	s.result(ctx, req, err)
+	return resp, err
+}
+
+// Stream streams through a provider that can (the gateway's streamed answers); another
+// provider's answer is handed over whole.
+func (s statusProvider) Stream(ctx context.Context, req llm.Request, onDelta func(string) error) (llm.Response, error) {
+	st, ok := s.p.(gateway.Streamer)
+	if !ok {
+		resp, err := s.Complete(ctx, req)
+		if err == nil && resp.Text != "" {
+			err = onDelta(resp.Text)
+		}
 		return resp, err
+	}
+	resp, err := st.Stream(ctx, req, onDelta)
+	s.result(ctx, req, err)
+	return resp, err
+}
+
+func (s statusProvider) result(ctx context.Context, req llm.Request, err error) {
+	if ctx.Err() != nil {
+		return
 	}
 	var pe *llm.ProviderError
 	down := err
@@ -200,7 +222,6 @@ func (s statusProvider) Complete(ctx context.Context, req llm.Request) (llm.Resp
 	if req.Model != "" {
 		s.reg.Add("llm:"+s.name+"/"+req.Model, "llm", "providers", nil).Result(down)
 	}
-	return resp, err
 }
 
 type statusPhone struct {

@@ -139,6 +139,8 @@ func (a *API) Handler() http.Handler {
 			route("POST /v1/roles/{code}/restore", auth(a.restoreRole))
 			if a.Gateway != nil {
 				route("POST /v1/roles/{code}/invoke", auth(a.invokeRole))
+				route("POST /v1/chat/completions", auth(a.chatCompletions))
+				route("GET /v1/models", auth(a.listModels))
 			}
 			route("POST /v1/roles/{code}/runs", auth(a.postRoleRun))
 			route("GET /v1/roles/{code}/runs/{id}", auth(a.getRoleRun))

@@ -92,6 +92,12 @@ type Reply struct {
 	// PromptTokens and CompletionTokens are reported in usage; 0 means a rough word count
 	// of the request's messages or of Text, a negative value reports 0.
 	PromptTokens, CompletionTokens int
+	// Chunks, for a request with "stream": true, are the content deltas sent one by one as
+	// Server-Sent Events (default: Text as one chunk); ChunkDelay is waited before each one after
+	// the first, and BreakAfter > 0 hangs up after that many chunks (no finish, no [DONE]).
+	Chunks     []string
+	ChunkDelay time.Duration
+	BreakAfter int
 	// ErrorCode and ErrorMessage fill the OpenAI error body
 	// {"error":{"message":...,"type":...,"code":...}} of a non-2xx answer without Body.
 	ErrorCode, ErrorMessage string
@@ -187,7 +193,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
 	}
 	var wire struct {
-		Model    string `json:"model"`
+		Model         string `json:"model"`
+		Stream        bool   `json:"stream"`
+		StreamOptions *struct {
+			IncludeUsage bool `json:"include_usage"`
+		} `json:"stream_options"`
 		Messages []struct {
 			Role    string          `json:"role"`
 			Content json.RawMessage `json:"content"`
@@ -261,9 +271,66 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			msg = http.StatusText(status)
 		}
 		writeError(w, status, reply.ErrorCode, msg, errorType(status))
+	case wire.Stream:
+		writeStream(w, seq, rec, wire.Model, reply, wire.StreamOptions != nil && wire.StreamOptions.IncludeUsage, s.closing)
 	default:
 		writeCompletion(w, status, seq, rec, wire.Model, reply)
 	}
+}
+
+// writeStream answers a streaming request with chat.completion.chunk events, as OpenAI does.
+func writeStream(w http.ResponseWriter, seq int, rec Received, model string, r Reply, usage bool, closing <-chan struct{}) {
+	if r.Model != "" {
+		model = r.Model
+	}
+	chunks := r.Chunks
+	if chunks == nil {
+		chunks = []string{r.Text}
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	fl, _ := w.(http.Flusher)
+	id := fmt.Sprintf("chatcmpl-llmtest-%d", seq)
+	event := func(delta map[string]any, finish any, extra map[string]any) {
+		ev := map[string]any{"id": id, "object": "chat.completion.chunk", "created": rec.Time.Unix(), "model": model,
+			"choices": []any{map[string]any{"index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish}}}
+		for k, v := range extra {
+			ev[k] = v
+		}
+		b, _ := json.Marshal(ev)
+		_, _ = fmt.Fprintf(w, "data: %s\n\n", b)
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+	event(map[string]any{"role": "assistant", "content": ""}, nil, nil)
+	for i, c := range chunks {
+		if i > 0 && r.ChunkDelay > 0 {
+			select {
+			case <-time.After(r.ChunkDelay):
+			case <-closing:
+				return
+			}
+		}
+		if r.BreakAfter > 0 && i == r.BreakAfter {
+			hangup(w)
+			return
+		}
+		event(map[string]any{"content": c}, nil, nil)
+	}
+	finish := r.FinishReason
+	if finish == "" {
+		finish = "stop"
+	}
+	event(map[string]any{}, finish, nil)
+	if usage {
+		prompt := tokens(r.PromptTokens, func() int { return len(strings.Fields(rec.Messages[len(rec.Messages)-1].Content)) })
+		completion := tokens(r.CompletionTokens, func() int { return len(strings.Fields(strings.Join(chunks, ""))) })
+		b, _ := json.Marshal(map[string]any{"id": id, "object": "chat.completion.chunk", "created": rec.Time.Unix(), "model": model,
+			"choices": []any{}, "usage": map[string]any{"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}})
+		_, _ = fmt.Fprintf(w, "data: %s\n\n", b)
+	}
+	_, _ = io.WriteString(w, "data: [DONE]\n\n")
 }
 
 func (s *Server) next(rec Received) Reply {
