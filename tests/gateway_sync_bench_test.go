@@ -1,0 +1,206 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goopenai "github.com/sashabaranov/go-openai"
+
+	"github.com/vigil-ops/vigil/app"
+	"github.com/vigil-ops/vigil/config"
+	"github.com/vigil-ops/vigil/tests/testenv"
+)
+
+// upstreamDelay is how long the benchmarks' upstream takes to answer.
+const upstreamDelay = 20 * time.Millisecond
+
+// fixedUpstream is a lean OpenAI-wire upstream: every chat completion is answered with the same
+// body after upstreamDelay (llmtest.Server records every request, which a long run cannot afford).
+func fixedUpstream(tb testing.TB) string {
+	body := []byte(`{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"model-a",` +
+		`"choices":[{"index":0,"message":{"role":"assistant","content":"fine"},"finish_reason":"stop"}],` +
+		`"usage":{"prompt_tokens":50,"completion_tokens":5,"total_tokens":55}}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		time.Sleep(upstreamDelay)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	tb.Cleanup(srv.Close)
+	return srv.URL + "/v1"
+}
+
+// gatewayBench is a `vigil dev` with one budget-free model behind the 20 ms upstream and a role
+// "bench" calling it.
+func gatewayBench(b *testing.B) (a *app.App, base, upstream string) {
+	upstream = fixedUpstream(b)
+	a, base = testenv.StartDev(b, testenv.DevConfig(b, func(c *config.Config) {
+		c.Log.Level = "warn"
+		c.Providers = []config.Provider{{Name: "local", Type: "openai", BaseURL: upstream,
+			Models: []config.Model{{Name: "model-a"}}}}
+	}))
+	role := `{"code":"bench","name":"Bench","system_message":"Answer.","chain":[{"provider":"local","model":"model-a","attempts":1,"timeout":"10s"}]}`
+	resp, err := http.Post(base+"/v1/roles", "application/json", bytes.NewReader([]byte(role)))
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		b.Fatalf("create role: %v %v", err, resp.Status)
+	}
+	resp.Body.Close()
+	return a, base, upstream
+}
+
+// phase runs callers goroutines calling fn for d and returns every latency and the throughput.
+func phase(callers int, d time.Duration, fn func() error) (lat []time.Duration, perSec float64, err error) {
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	stop := time.Now().Add(d)
+	start := time.Now()
+	for g := 0; g < callers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(stop) {
+				t0 := time.Now()
+				e := fn()
+				mine = append(mine, time.Since(t0))
+				if e != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = e
+					}
+					mu.Unlock()
+					return
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return lat, float64(len(lat)) / time.Since(start).Seconds(), firstErr
+}
+
+// benchPhase is how long each measured phase runs (VIGIL_BENCH_PHASE, default 5s).
+func benchPhase() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("VIGIL_BENCH_PHASE")); err == nil && d > 0 {
+		return d
+	}
+	return 5 * time.Second
+}
+
+// BenchmarkGatewaySync measures the synchronous gateway against the same call made directly:
+// for 1, 8 and 64 callers, a phase of direct go-openai calls to the 20 ms upstream, then a phase
+// of POST /v1/roles/bench/invoke through `vigil dev` (HTTP API, role cache, masking, the chain
+// walk, the provider call, the batched usage log), each VIGIL_BENCH_PHASE long (default 5s). The
+// load generator (these goroutines), the upstream and Vigil all run in this process, on the same
+// cores. It prints throughput (calls/s) of both, their ratio, and the latency invoke adds at p50
+// and p99; and how many usage records were waiting for their commit at worst (what a crash at
+// that moment would lose).
+//
+//	go test ./tests -run '^$' -bench GatewaySync -benchtime 1x
+func BenchmarkGatewaySync(b *testing.B) {
+	a, base, upstream := gatewayBench(b)
+	cfg := goopenai.DefaultConfig("")
+	cfg.BaseURL = upstream
+	cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	direct := goopenai.NewClientWithConfig(cfg)
+	httpc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	body := []byte(`{"messages":[{"role":"user","content":"How is checkout-api doing?"}]}`)
+	callDirect := func() error {
+		_, err := direct.CreateChatCompletion(context.Background(), goopenai.ChatCompletionRequest{
+			Model: "model-a", Messages: []goopenai.ChatCompletionMessage{{Role: "user", Content: "How is checkout-api doing?"}},
+		})
+		return err
+	}
+	callInvoke := func() error {
+		resp, err := httpc.Post(base+"/v1/roles/bench/invoke", "application/json", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("invoke: %s: %s", resp.Status, out)
+		}
+		return nil
+	}
+	// Warm both paths (connections, caches).
+	for i := 0; i < 20; i++ {
+		if err := callDirect(); err != nil {
+			b.Fatal(err)
+		}
+		if err := callInvoke(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	d := benchPhase()
+	for _, callers := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
+			for n := 0; n < b.N; n++ {
+				dLat, dRate, err := phase(callers, d, callDirect)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var maxPending atomic.Int64
+				done := make(chan struct{})
+				go func() { // sample the usage log's backlog
+					t := time.NewTicker(time.Millisecond)
+					defer t.Stop()
+					for {
+						select {
+						case <-done:
+							return
+						case <-t.C:
+							if p := int64(a.GatewayUsage().Pending); p > maxPending.Load() {
+								maxPending.Store(p)
+							}
+						}
+					}
+				}()
+				iLat, iRate, err := phase(callers, d, callInvoke)
+				close(done)
+				if err != nil {
+					b.Fatal(err)
+				}
+				d50, d99 := pct(dLat, 50), pct(dLat, 99)
+				i50, i99 := pct(iLat, 50), pct(iLat, 99)
+				b.ReportMetric(dRate, "direct-calls/s")
+				b.ReportMetric(iRate, "invoke-calls/s")
+				b.ReportMetric(iRate/dRate, "throughput-ratio")
+				b.ReportMetric(ms(d50), "direct-p50-ms")
+				b.ReportMetric(ms(i50), "invoke-p50-ms")
+				b.ReportMetric(ms(i50-d50), "added-p50-ms")
+				b.ReportMetric(ms(i99-d99), "added-p99-ms")
+				b.ReportMetric(float64(maxPending.Load()), "usage-backlog-max")
+				b.ReportMetric(0, "ns/op")
+			}
+		})
+	}
+	st := a.GatewayUsage()
+	b.Logf("usage log: %d records committed in %d batches (largest %d), %d failed, %d dropped",
+		st.Committed, st.Batches, st.MaxBatch, st.Failed, st.Dropped)
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sortDurations(s)
+	i := len(s) * p / 100
+	if i >= len(s) {
+		i = len(s) - 1
+	}
+	return s[i]
+}
