@@ -72,8 +72,8 @@ func CallLink(ctx context.Context, reg *llm.Registry, in LinkCall, attempt int) 
 // The request is logged as sent: masked messages, model and parameters.
 func UsageRecord(in LinkCall, res LinkResult, callErr error) store.LLMCall {
 	reqJSON, _ := json.Marshal(struct {
-		Model      string           `json:"model"`
-		Messages   []llm.Message    `json:"messages"`
+		Model      string         `json:"model"`
+		Messages   []llm.Message  `json:"messages"`
 		Parameters llm.Parameters `json:"parameters"`
 	}{in.Request.Model, in.Request.Messages, in.Request.Parameters})
 	c := store.LLMCall{

@@ -211,7 +211,7 @@ func (g *Gateway) walk(ctx context.Context, req Request, callID string, s *strea
 			Role: role.Code, RoleVersion: role.Version, LinkIndex: i, Provider: link.Provider,
 			Client: req.Client, Subject: req.Subject, Expect: req.Expect,
 			Request: llm.Request{Model: link.Model, System: role.SystemMessage, Messages: messages,
-				Parameters: LinkParameters(role, link), ResponseFormat: role.ResponseFormat, Task: req.Task},
+				Parameters: llm.Parameters(LinkParameters(role, link)), ResponseFormat: llm.ResponseFormat(role.ResponseFormat), Task: req.Task},
 		}
 		res, n, err := g.callLink(ctx, call, link, callID, runID, deadline, s)
 		attempts += n

@@ -120,7 +120,7 @@ func TestRoleCacheInvalidation(t *testing.T) {
 func newGateway(t *testing.T, srv *llmtest.Server) (*gateway.Gateway, *memStore) {
 	p, err := openai.New(openai.Config{Name: "local", BaseURL: srv.URL})
 	require.NoError(t, err)
-	reg := llm.NewRegistry()
+	reg := llm.NewRegistry(nil)
 	reg.Register("local", p)
 	reg.AddModel(llm.ModelInfo{Provider: "local", Model: "m"})
 	st := &memStore{}
