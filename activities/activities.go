@@ -41,6 +41,8 @@ type Activities struct {
 	Logger    *slog.Logger
 	// Thresholds tune the deterministic profile detectors.
 	Thresholds analyst.Thresholds
+	// Budget is the models' shared rate budget (nil: none).
+	Budget gateway.Budget
 	// UsageSink, when set, receives every usage-log record too (Elasticsearch).
 	UsageSink UsageSink
 	// Channels deliver incident reports (e-mail, Slack, webhook).
@@ -91,12 +93,26 @@ type LinkResult = gateway.LinkResult
 // expects and logs the call. Errors are classified into the ErrType* application error types.
 func (a *Activities) CallLink(ctx context.Context, in LinkCall) (LinkResult, error) {
 	info := activity.GetInfo(ctx)
-	attempt := int(info.Attempt)
+	attempt := in.AttemptsBefore + int(info.Attempt)
 	if in.Attempt > 0 {
 		attempt = in.Attempt
 	}
 	if _, err := a.Providers.Get(in.Provider); err != nil {
 		return LinkResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRejected, err)
+	}
+	if a.Budget != nil && in.Provider != llm.BuiltinName {
+		wait, err := a.Budget.Take(ctx, in.Provider, in.Request.Model)
+		switch {
+		case err != nil:
+			// The budget's store failed: the call goes on (the provider's own 429s still apply).
+			a.Logger.Warn("rate budget", "provider", in.Provider, "model", in.Request.Model, "error", err)
+		case wait > 0:
+			// No slot yet: the workflow sleeps durably for the wait (a timer, no worker slot held)
+			// and calls again; the attempts made so far go with the error.
+			return LinkResult{}, temporal.NewApplicationErrorWithOptions(
+				(&gateway.BudgetError{Provider: in.Provider, Model: in.Request.Model, Wait: wait}).Error(), gateway.ErrTypeBudget,
+				temporal.ApplicationErrorOptions{NextRetryDelay: wait, Details: []any{attempt - 1}})
+		}
 	}
 	res, err := gateway.CallLink(ctx, a.Providers, in, attempt)
 	a.logCall(ctx, in, res, err)

@@ -309,6 +309,7 @@ func (a *App) startWorkers(ctx context.Context, mode Mode) (err error) {
 	if a.usage != nil {
 		acts.UsageSink = a.usage
 	}
+	acts.Budget = gateway.NewStoreBudget(a.Store, a.Providers.Models())
 	a.Worker = worker.New(a.Client, acts, oc, tu, worker.Options{TaskQueue: cfg.Temporal.TaskQueue})
 	a.linkWorkers = worker.NewLinkWorkers(a.Client, acts, cfg.Temporal.TaskQueue, a.Providers.Models())
 	for _, w := range append([]sdkworker.Worker{a.Worker}, a.linkWorkers...) {
@@ -406,7 +407,7 @@ func (a *App) serveWholeAPI(ctx context.Context, api *starter.API, mode Mode, pa
 	}
 	a.gatewayLog = gateway.NewUsageLog(a.Store, sink, a.Config.Gateway.BatchInterval, a.Logger)
 	api.Gateway = &gateway.Gateway{Providers: a.Providers, Store: a.Store, Usage: a.gatewayLog,
-		MaxWait: a.Config.Gateway.MaxWait, Logger: a.Logger}
+		Budget: gateway.NewStoreBudget(a.Store, a.Providers.Models()), MaxWait: a.Config.Gateway.MaxWait, Logger: a.Logger}
 	api.RoleCache = a.roleCache
 	srv := mcpserver.New(a.Store, "vigil")
 	api.MCP = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)

@@ -23,6 +23,9 @@ type LinkCall struct {
 	// Attempt numbers the attempts of a link called as local activities (the workflow retries
 	// those itself); 0 means the activity's own attempt counter applies.
 	Attempt int `json:"attempt,omitempty"`
+	// AttemptsBefore is how many attempts of the link earlier activities made (before a wait for
+	// the model's budget): the activity's own attempts count on from there.
+	AttemptsBefore int `json:"attempts_before,omitempty"`
 }
 
 // LinkResult is one link's answer.

@@ -35,6 +35,7 @@ var postgres = dialect{
 	lockRole:       "SELECT pg_advisory_xact_lock(" + strconv.Itoa(int(pgRoleLockClass)) + ", hashtext($1))",
 	hasApplication: "applications @> ARRAY[%s::text]",
 	noLimit:        "ALL",
+	greatest:       "GREATEST",
 	arg: func(v any) any {
 		if l, ok := v.([]string); ok && l == nil {
 			return []string{}

@@ -154,5 +154,5 @@ func TestPostgresMigrations(t *testing.T) {
 	var tables int
 	require.NoError(t, conn.QueryRow(t.Context(),
 		"SELECT count(*) FROM information_schema.tables WHERE table_schema = $1", schema).Scan(&tables))
-	require.Equal(t, 8, tables, "incidents, role_versions, llm_calls, api_keys, deliveries, deployments, once_keys, schema_migrations")
+	require.Equal(t, 9, tables, "incidents, role_versions, llm_calls, api_keys, deliveries, deployments, once_keys, rate_budgets, schema_migrations")
 }

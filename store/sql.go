@@ -39,6 +39,8 @@ type dialect struct {
 	hasApplication string
 	// noLimit is the LIMIT that lets an OFFSET stand alone.
 	noLimit string
+	// greatest is the function that returns the larger of two values.
+	greatest string
 	// arg converts an argument whose column type differs (time.Time, []string) to the value
 	// that column holds, and returns any other argument as it is.
 	arg func(v any) any
@@ -360,6 +362,64 @@ ON CONFLICT (id) DO NOTHING`,
 		return fmt.Errorf("store: record LLM call %q: %w", c.ID, err)
 	}
 	return nil
+}
+
+// RecordLLMCalls implements Store.
+func (s *sqlStore) RecordLLMCalls(ctx context.Context, cs []LLMCall) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	return s.writeTx(ctx, "", nil, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO llm_calls (`+llmCallColumns+`)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+ON CONFLICT (id) DO NOTHING`)
+		if err != nil {
+			return fmt.Errorf("store: record LLM calls: %w", err)
+		}
+		defer stmt.Close()
+		for _, c := range cs {
+			c, err := prepareLLMCall(c)
+			if err != nil {
+				return err
+			}
+			if _, err := stmt.ExecContext(ctx, s.args([]any{c.ID, c.Time, c.Client, c.Role, c.RoleVersion, c.Provider, c.Model, c.Subject,
+				c.Request, c.Response, c.Status, c.Error, c.LatencyMS, c.InputTokens, c.OutputTokens,
+				c.CostUSD, c.WorkflowID, c.Attempt, c.RunID, c.ErrorClass, c.Reused})...); err != nil {
+				return fmt.Errorf("store: record LLM call %q: %w", c.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// TakeRate implements Store: one upsert computes the row's new theoretical arrival time (tat,
+// in microseconds) and whether the slot was taken, both from the row's old values.
+func (s *sqlStore) TakeRate(ctx context.Context, key string, interval time.Duration, burst int) (time.Duration, error) {
+	if key == "" || interval <= 0 {
+		return 0, fmt.Errorf("store: rate budget needs a key and a positive interval")
+	}
+	if burst < 1 {
+		burst = 1
+	}
+	now := time.Now().UnixMicro()
+	step := interval.Microseconds()
+	tau := step * int64(burst-1)
+	g := s.d.greatest
+	var tat int64
+	var taken bool
+	err := s.w.QueryRowContext(ctx, `INSERT INTO rate_budgets (key, tat, taken) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), TRUE)
+ON CONFLICT (key) DO UPDATE SET
+  taken = `+g+`(rate_budgets.tat, CAST($2 AS BIGINT)) - CAST($2 AS BIGINT) <= CAST($4 AS BIGINT),
+  tat = CASE WHEN `+g+`(rate_budgets.tat, CAST($2 AS BIGINT)) - CAST($2 AS BIGINT) <= CAST($4 AS BIGINT)
+             THEN `+g+`(rate_budgets.tat, CAST($2 AS BIGINT)) + CAST($3 AS BIGINT) ELSE rate_budgets.tat END
+RETURNING tat, taken`, key, now, step, tau).Scan(&tat, &taken)
+	if err != nil {
+		return 0, fmt.Errorf("store: take rate budget %q: %w", key, err)
+	}
+	if taken {
+		return 0, nil
+	}
+	return time.Duration(tat-now-tau) * time.Microsecond, nil
 }
 
 // ListLLMCalls implements Store.

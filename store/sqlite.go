@@ -35,6 +35,7 @@ var sqlite = dialect{
 )`,
 	hasApplication: "EXISTS (SELECT 1 FROM json_each(applications) WHERE json_each.value = %s)",
 	noLimit:        "-1",
+	greatest:       "max",
 	arg: func(v any) any {
 		switch v := v.(type) {
 		case time.Time:

@@ -71,6 +71,9 @@ type Store interface {
 	// set to the current time; an empty Status becomes "error" when Error is
 	// set and "ok" otherwise.
 	RecordLLMCall(ctx context.Context, c LLMCall) error
+	// RecordLLMCalls records many entries, as RecordLLMCall does each, in one transaction (the
+	// synchronous gateway's group commit).
+	RecordLLMCalls(ctx context.Context, cs []LLMCall) error
 	// ListLLMCalls returns matching calls, newest first (Time descending,
 	// then ID ascending).
 	ListLLMCalls(ctx context.Context, f LLMCallFilter) ([]LLMCall, error)
@@ -113,6 +116,13 @@ type Store interface {
 	// ReleaseOnce deletes a claimed key (work that failed may be retried); an unknown key is
 	// not an error.
 	ReleaseOnce(ctx context.Context, key string) error
+
+	// TakeRate takes one slot of the rate budget named key: a GCRA row (generic cell rate
+	// algorithm) whose slots come every interval, of which up to burst may be taken at once. It
+	// returns 0 when the slot was taken, else how long until one is free (nothing is taken
+	// then). One atomic statement per call, so every process sharing the database takes from
+	// the same budget; their clocks must agree (NTP): a skew shifts a process's view of it.
+	TakeRate(ctx context.Context, key string, interval time.Duration, burst int) (time.Duration, error)
 }
 
 // MaxOnceKeys bounds the keys ClaimOnce keeps. Only authenticated requests claim keys, each

@@ -42,9 +42,10 @@ func activityCount(t *testing.T, a *app.App) float64 {
 }
 
 // TestTwoWorkersShareOneRPMBudget runs two `vigil worker`s and one `vigil server` against one
-// Temporal server. The model's budget is 120 requests a minute; 14 calls arrive at once. The
-// task-queue rate limit is enforced by the server for the queue, so the two workers together —
-// not each of them — stay within 2 calls a second, and both take part.
+// Temporal server. The model's budget is 120 requests a minute; 14 durable runs arrive at once.
+// The budget is one row in the store, which both workers take from, so the two together — not
+// each of them — stay within 2 calls a second, and both take part. (The synchronous path shares
+// the same row: TestTwoServersShareOneRateBudget.)
 func TestTwoWorkersShareOneRPMBudget(t *testing.T) {
 	upstream := llmtest.NewServer(t)
 	temporal := testenv.StartTemporal(t, "")
@@ -86,7 +87,7 @@ func TestTwoWorkersShareOneRPMBudget(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			code, res, raw := invoke(t, base, "rl", "")
+			code, res, raw := invokeRun(t, base, "rl", "")
 			if code != http.StatusOK || res.Model != "model-a" {
 				errs <- string(raw)
 			}
@@ -103,15 +104,16 @@ func TestTwoWorkersShareOneRPMBudget(t *testing.T) {
 	span := reqs[len(reqs)-1].Time.Sub(reqs[0].Time)
 	rate := float64(calls-1) / span.Seconds()
 	t.Logf("%d calls over %v: %.2f calls/s against a budget of 2/s", calls, span.Round(time.Millisecond), rate)
-	// Two workers each enforcing the budget on their own would reach ~4/s. Allow the server's
-	// token bucket its initial burst.
+	// Two workers each enforcing the budget on their own would reach ~4/s.
 	require.LessOrEqual(t, rate, 2.6, "the two workers together stay within the model's budget")
 
 	// Both workers polled the model's queue and ran calls (SDK metrics are flushed every second).
+	// A call that found no slot in the budget is an execution too (it returned at once, and its
+	// workflow slept until the slot), so there are at least as many executions as calls.
 	var n1, n2 float64
 	require.Eventually(t, func() bool {
 		n1, n2 = activityCount(t, w1), activityCount(t, w2)
-		return n1+n2 == calls
+		return n1+n2 >= calls
 	}, 5*time.Second, 200*time.Millisecond, "metrics show %v + %v calls", n1, n2)
 	require.Positive(t, n1, "worker 1 ran calls")
 	require.Positive(t, n2, "worker 2 ran calls")

@@ -66,19 +66,17 @@ func Register(r interface {
 }
 
 // NewLinkWorkers builds one worker per declared provider model, polling the model's own task
-// queue (workflows.LinkTaskQueue) with the model's requests-per-minute budget as the queue's
-// activity rate limit. The server enforces that limit across every worker of the queue, so the
-// budget holds however many replicas run, and excess calls wait in the queue instead of failing.
+// queue (workflows.LinkTaskQueue). The model's requests-per-minute budget is not the queue's: it
+// lives in the store, where both call paths of every replica take from it (activities.Budget).
 func NewLinkWorkers(c client.Client, acts *activities.Activities, base string, models []llm.ModelInfo) []sdkworker.Worker {
 	if base == "" {
 		base = workflows.TaskQueue
 	}
 	var out []sdkworker.Worker
 	for _, m := range models {
+		// The model's rpm budget is held in the store (gateway.StoreBudget), shared with the
+		// synchronous path; a task-queue rate limit would only see this path's calls.
 		o := sdkworker.Options{MaxConcurrentActivityExecutionSize: 64}
-		if m.RPM > 0 {
-			o.TaskQueueActivitiesPerSecond = float64(m.RPM) / 60
-		}
 		w := sdkworker.New(c, workflows.LinkTaskQueue(base, m.Provider, m.Model), o)
 		w.RegisterActivityWithOptions(acts.CallLink, activity.RegisterOptions{Name: "CallLink"})
 		out = append(out, w)

@@ -83,6 +83,40 @@ func callLinkLocally(ctx workflow.Context, call activities.LinkCall, link roles.
 	return activities.LinkResult{}, lastErr
 }
 
+// callLinkBudgeted calls a link of a model with a requests-per-minute budget as an activity on
+// the model's queue, with the link's retry policy. When the model's shared budget (held in the
+// store, taken by every replica and both call paths) has no slot yet, the activity says how long
+// until one frees: the workflow sleeps that long on a timer — durably, holding no worker slot —
+// and calls again with the attempts left, for at most LinkQueueWait in all.
+func callLinkBudgeted(ctx workflow.Context, call activities.LinkCall, link roles.Link) (activities.LinkResult, error) {
+	var a *activities.Activities
+	base := workflow.GetInfo(ctx).TaskQueueName
+	until := workflow.Now(ctx).Add(LinkQueueWait)
+	maxAttempts := gateway.MaxAttempts(link)
+	for {
+		opts := linkActivityOptions(base, link)
+		opts.RetryPolicy.MaximumAttempts = int32(maxAttempts - call.AttemptsBefore)
+		var res activities.LinkResult
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.CallLink, call).Get(ctx, &res)
+		var appErr *temporal.ApplicationError
+		if err == nil || !errors.As(err, &appErr) || appErr.Type() != gateway.ErrTypeBudget {
+			return res, err
+		}
+		var made int
+		if appErr.HasDetails() {
+			_ = appErr.Details(&made)
+		}
+		call.AttemptsBefore = made
+		wait := appErr.NextRetryDelay()
+		if call.AttemptsBefore >= maxAttempts || workflow.Now(ctx).Add(wait).After(until) {
+			return res, err
+		}
+		if err := workflow.Sleep(ctx, wait); err != nil {
+			return activities.LinkResult{}, err
+		}
+	}
+}
+
 // RoleCallWorkflow answers with a role as a workflow of its own, for the invoke API and for
 // callers that want the call as a child workflow. See CallRole.
 func RoleCallWorkflow(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
@@ -138,8 +172,7 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 		if link.Unlimited {
 			res, err = callLinkLocally(ctx, call, link)
 		} else {
-			lctx := workflow.WithActivityOptions(ctx, linkActivityOptions(workflow.GetInfo(ctx).TaskQueueName, link))
-			err = workflow.ExecuteActivity(lctx, a.CallLink, call).Get(ctx, &res)
+			res, err = callLinkBudgeted(ctx, call, link)
 		}
 		if err == nil {
 			attempts += res.Attempt
@@ -187,11 +220,12 @@ func linkActivityOptions(base string, l roles.Link) workflow.ActivityOptions {
 		StartToCloseTimeout:    gateway.LinkTimeout(l),
 		// The same waits as gateway.Backoff; a provider's Retry-After (NextRetryDelay) replaces them.
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        gateway.InitialBackoff,
-			BackoffCoefficient:     gateway.BackoffCoefficient,
-			MaximumInterval:        gateway.MaxBackoff,
-			MaximumAttempts:        int32(gateway.MaxAttempts(l)),
-			NonRetryableErrorTypes: []string{gateway.ErrTypeRejected},
+			InitialInterval:    gateway.InitialBackoff,
+			BackoffCoefficient: gateway.BackoffCoefficient,
+			MaximumInterval:    gateway.MaxBackoff,
+			MaximumAttempts:    int32(gateway.MaxAttempts(l)),
+			// A budget wait is the workflow's (callLinkBudgeted), not an attempt.
+			NonRetryableErrorTypes: []string{gateway.ErrTypeRejected, gateway.ErrTypeBudget},
 		},
 	}
 }

@@ -27,6 +27,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"PingAndBackend", testPingAndBackend},
+		{"LLMCall/Batch", testLLMCallBatch},
+		{"RateBudget/GCRA", testRateBudget},
 		{"Delivery/RecordAndReplace", testDelivery},
 		{"Incident/Paging", testIncidentPaging},
 		{"EmptyStore", testEmptyStore},
@@ -1200,4 +1202,67 @@ func testOnceBounded(t *testing.T, s store.Store) {
 	ok, err = s.ClaimOnce(t.Context(), "k199", base)
 	require.NoError(t, err)
 	require.False(t, ok, "the newest key is kept")
+}
+
+func testLLMCallBatch(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	base := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var cs []store.LLMCall
+	for i := 0; i < 50; i++ {
+		cs = append(cs, store.LLMCall{ID: fmt.Sprintf("batch/%02d", i), Time: base.Add(time.Duration(i) * time.Second),
+			Client: "c", Role: "r", Provider: "p", Model: "m", WorkflowID: "w", Request: json.RawMessage(`{"model":"m"}`)})
+	}
+	require.NoError(t, s.RecordLLMCalls(ctx, cs))
+	require.NoError(t, s.RecordLLMCalls(ctx, cs[:10]), "idempotent on ID")
+	require.NoError(t, s.RecordLLMCalls(ctx, nil))
+	got, err := s.ListLLMCalls(ctx, store.LLMCallFilter{WorkflowID: "w", Limit: 1000})
+	require.NoError(t, err)
+	require.Len(t, got, 50)
+	require.Equal(t, "batch/49", got[0].ID)
+	require.Equal(t, "ok", got[0].Status)
+}
+
+func testRateBudget(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	// 10 slots a second, one at a time: the first call takes one, the next waits ~100 ms.
+	wait, err := s.TakeRate(ctx, "llm/p/m", 100*time.Millisecond, 1)
+	require.NoError(t, err)
+	require.Zero(t, wait)
+	wait, err = s.TakeRate(ctx, "llm/p/m", 100*time.Millisecond, 1)
+	require.NoError(t, err)
+	require.InDelta(t, float64(100*time.Millisecond), float64(wait), float64(20*time.Millisecond))
+	wait2, err := s.TakeRate(ctx, "llm/p/m", 100*time.Millisecond, 1)
+	require.NoError(t, err)
+	require.LessOrEqual(t, wait2, wait, "a refused call takes nothing")
+	time.Sleep(wait2)
+	wait, err = s.TakeRate(ctx, "llm/p/m", 100*time.Millisecond, 1)
+	require.NoError(t, err)
+	require.Zero(t, wait, "the slot came")
+	// Another key has its own budget; a burst of 3 takes 3 at once.
+	for i := 0; i < 3; i++ {
+		wait, err = s.TakeRate(ctx, "llm/p/other", time.Second, 3)
+		require.NoError(t, err)
+		require.Zero(t, wait, "burst slot %d", i)
+	}
+	wait, err = s.TakeRate(ctx, "llm/p/other", time.Second, 3)
+	require.NoError(t, err)
+	require.Positive(t, wait)
+	// Concurrent takers never take more than the budget.
+	var mu sync.Mutex
+	taken := 0
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w, err := s.TakeRate(ctx, "llm/p/busy", time.Hour, 2)
+			if err == nil && w == 0 {
+				mu.Lock()
+				taken++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, 2, taken)
 }
