@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigil-ops/vigil/app"
@@ -24,28 +22,15 @@ import (
 // is over a minute). The budget is one GCRA row in the store, so the two together make at most
 // 2 calls a second, not 4, and the excess calls wait their turn instead of failing.
 func TestTwoServersShareOneRateBudget(t *testing.T) {
-	pgURL := testenv.PostgresURL(t)
 	ctx := context.Background()
-	schema := fmt.Sprintf("vigil_budget_test_%d", time.Now().UnixNano())
-	conn, err := pgx.Connect(ctx, pgURL)
-	require.NoError(t, err)
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		_ = conn.Close(context.Background())
-	})
-	sep := "?"
-	if strings.Contains(pgURL, "?") {
-		sep = "&"
-	}
+	dbURL, _, _ := testenv.PostgresSchema(t, "vigil_budget_test")
 	upstream := llmtest.NewServer(t)
 	temporal := testenv.StartTemporal(t, "")
 	start := func() string {
 		cfg := config.Default()
 		cfg.Temporal.Address = temporal.FrontendHostPort()
 		cfg.HTTP.Address = "127.0.0.1:0"
-		cfg.Database.URL = pgURL + sep + "search_path=" + schema
+		cfg.Database.URL = dbURL
 		cfg.Auth.APIKeys = []config.APIKey{{Client: "budget-test", Org: "acme", KeyHash: config.HashAPIKey("budget-key")}}
 		cfg.Providers = []config.Provider{{Name: "local", Type: "openai", BaseURL: upstream.URL,
 			Models: []config.Model{{Name: "model-a", RPM: 120}}}}

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigil-ops/vigil/analyst"
@@ -25,22 +22,8 @@ import (
 // separate processes' worth of wiring against an external Temporal server and PostgreSQL, joined
 // only by Temporal and the database.
 func TestServerAndWorkerOnPostgres(t *testing.T) {
-	pgURL := testenv.PostgresURL(t)
 	ctx := context.Background()
-	schema := fmt.Sprintf("vigil_prod_test_%d", time.Now().UnixNano())
-	conn, err := pgx.Connect(ctx, pgURL)
-	require.NoError(t, err, "connect to PostgreSQL at %s", pgURL)
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		_ = conn.Close(context.Background())
-	})
-	sep := "?"
-	if strings.Contains(pgURL, "?") {
-		sep = "&"
-	}
-	dbURL := pgURL + sep + "search_path=" + schema
+	dbURL, schema, conn := testenv.PostgresSchema(t, "vigil_prod_test")
 
 	temporal := testenv.StartTemporal(t, "")
 	environ := []string{

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
@@ -150,21 +149,8 @@ func TestAlertmanagerStormIsOneHistoryEvent(t *testing.T) {
 // accepted by one is refused by the other, in any hex spelling, and a GitHub delivery replayed
 // to the other under a fresh delivery ID is a duplicate.
 func TestReplayAcrossTwoServers(t *testing.T) {
-	pgURL := testenv.PostgresURL(t)
 	ctx := context.Background()
-	schema := fmt.Sprintf("vigil_replay_test_%d", time.Now().UnixNano())
-	conn, err := pgx.Connect(ctx, pgURL)
-	require.NoError(t, err)
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		_ = conn.Close(context.Background())
-	})
-	sep := "?"
-	if strings.Contains(pgURL, "?") {
-		sep = "&"
-	}
+	dbURL, schema, conn := testenv.PostgresSchema(t, "vigil_replay_test")
 	temporal := testenv.StartTemporal(t, "")
 	bin := testenv.BuildVigil(t)
 	startServer := func() string {
@@ -172,7 +158,7 @@ func TestReplayAcrossTwoServers(t *testing.T) {
 		cmd := exec.Command(bin, "server")
 		cmd.Env = append(os.Environ(),
 			"TEMPORAL_ADDRESS="+temporal.FrontendHostPort(),
-			"DATABASE_URL="+pgURL+sep+"search_path="+schema,
+			"DATABASE_URL="+dbURL,
 			"VIGIL_HTTP_ADDRESS="+addr,
 			"VIGIL_AUTH_HMAC_SECRETS_0_NAME=apm",
 			"VIGIL_AUTH_HMAC_SECRETS_0_SECRET_ENV=APM_SIGNING_SECRET",

@@ -10,9 +10,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
 
 	"github.com/vigil-ops/vigil/app"
@@ -167,4 +169,31 @@ func moduleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// PostgresSchema creates a fresh schema named prefix_<nanoseconds> on the test PostgreSQL server,
+// dropped when the test ends, and returns the URL that uses it (search_path), its name and an open
+// connection for the test's own queries.
+func PostgresSchema(t testing.TB, prefix string) (dbURL, schema string, conn *pgx.Conn) {
+	t.Helper()
+	pgURL := PostgresURL(t)
+	ctx := context.Background()
+	schema = fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		t.Fatalf("connect to PostgreSQL at %s: %v", pgURL, err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		_ = conn.Close(ctx)
+		t.Fatalf("create schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		_ = conn.Close(context.Background())
+	})
+	sep := "?"
+	if strings.Contains(pgURL, "?") {
+		sep = "&"
+	}
+	return pgURL + sep + "search_path=" + schema, schema, conn
 }
