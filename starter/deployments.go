@@ -1,6 +1,7 @@
 package starter
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,8 +147,12 @@ func (a *API) deploymentState(r *http.Request) (workflows.DeploymentState, error
 	if err == nil {
 		return st, v.Get(&st)
 	}
+	// A workflow Temporal no longer has, or one too busy to answer the query in time (its worker
+	// is behind), is answered from the record the workflow saved last.
 	var nf *serviceerror.NotFound
-	if !errors.As(err, &nf) || a.Store == nil {
+	var dl *serviceerror.DeadlineExceeded
+	busy := (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &dl)) && r.Context().Err() == nil
+	if !(errors.As(err, &nf) || busy) || a.Store == nil {
 		return st, err
 	}
 	rec, serr := a.Store.GetDeployment(r.Context(), r.PathValue("id"))
