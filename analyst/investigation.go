@@ -171,6 +171,16 @@ type conclusion struct {
 	slowest    *promsource.Row
 	newErrors  []promsource.Row
 	healthRead bool // some metric could be compared
+	// onset is when the regression behind the alert began, dated from the metrics' episodes
+	// (nil: not seen in the window); episode is the metric whose episode began first.
+	onset     *time.Time
+	episode   *finding
+	episodeTo time.Time
+	// cleared is the deployment that preceded the onset but not taken for its cause: the
+	// metrics stayed in line with their baselines for calmFor after it (or after the window's
+	// start) until the onset.
+	cleared *Change
+	calmFor time.Duration
 }
 
 // metricOrder ranks the health metrics for naming the cause: what the alert is about first.
@@ -245,9 +255,8 @@ func conclude(alert *profile.Alert, inv *Investigation) conclusion {
 			c.surge = &fd
 		}
 	}
-	if c.change != nil && relatedChange(*c.change, c.start) {
-		c.suspect = c.change
-	}
+	c.dateOnset(inv)
+	c.suspect = c.suspectChange(inv)
 	slices.SortStableFunc(c.degraded, metricOrder(alert))
 	for _, t := range inv.Tables {
 		rows := slices.Clone(t.Rows)
@@ -281,6 +290,103 @@ const relatedWindow = time.Hour
 // deployment hours before whose checkpoints since judged it STABLE is not what started the alert.
 func relatedChange(ch Change, start time.Time) bool {
 	return start.Sub(ch.At) <= relatedWindow || ch.State != "STABLE"
+}
+
+// Dating the regression: an episode counts for the alert when it ended at most episodeBeforeAlert
+// before the alert's start (an alert fires after its condition held for a while) and began by
+// onsetSlack after it. A deployment that finished up to onsetSlack after the onset still preceded
+// the regression (a rollout's errors begin before it finishes). A deployment followed by at least
+// calmToClear of metrics in line with their baselines before the onset did not cause it.
+const (
+	episodeBeforeAlert = 10 * time.Minute
+	onsetSlack         = 2 * time.Minute
+	calmToClear        = 10 * time.Minute
+)
+
+// dateOnset dates the regression behind the alert from the health findings' episodes (see
+// compare.Episode): the earliest start among the episodes around the alert, when every one of
+// them shows a calm stretch before it (else the regression began before the window and is not
+// dated).
+func (c *conclusion) dateOnset(inv *Investigation) {
+	var onset time.Time
+	for _, f := range inv.Health {
+		if f.Kind == "ALERT" || f.Verdict == compare.MissingData || f.Verdict == compare.NotCollected {
+			continue
+		}
+		for _, e := range f.Episodes {
+			if e.To.Before(c.start.Add(-episodeBeforeAlert)) || e.From.After(c.start.Add(onsetSlack)) {
+				continue
+			}
+			if e.CalmFrom == nil {
+				return // began before the window: not dated
+			}
+			if onset.IsZero() || e.From.Before(onset) {
+				onset = e.From
+				c.episode = &finding{metric: f.Metric}
+				c.episodeTo = e.To
+			}
+		}
+	}
+	if !onset.IsZero() {
+		c.onset = &onset
+	}
+}
+
+// suspectChange is the deployment that can have caused the alert. With a dated onset: the latest
+// deployment that took effect by it (onsetSlack allowed), unless the metrics stayed calm for
+// calmToClear between it and the onset; else relatedChange of the latest deployment before the
+// alert.
+func (c *conclusion) suspectChange(inv *Investigation) *Change {
+	if c.onset == nil {
+		if c.change != nil && relatedChange(*c.change, c.start) {
+			return c.change
+		}
+		return nil
+	}
+	onset := *c.onset
+	var cand *Change
+	for i := range inv.Changes {
+		ch := &inv.Changes[i]
+		if !ch.At.After(onset.Add(onsetSlack)) && (cand == nil || ch.At.After(cand.At)) {
+			cand = ch
+		}
+	}
+	if cand == nil {
+		return nil
+	}
+	since := cand.At
+	if since.Before(inv.From) {
+		since = inv.From
+	}
+	if calm := onset.Sub(since); calm >= calmToClear && c.calmSince(inv, since, onset) {
+		c.cleared, c.calmFor = cand, calm
+		return nil
+	}
+	if !relatedChange(*cand, onset) {
+		return nil
+	}
+	return cand
+}
+
+// calmSince reports whether every compared metric was in line with its baselines from since
+// (a minute's tolerance) to the onset: no episode of any metric overlaps it, and the episodes
+// that begin at the onset show their calm stretch reaching back to since.
+func (c *conclusion) calmSince(inv *Investigation, since, onset time.Time) bool {
+	for _, f := range inv.Health {
+		if f.Kind == "ALERT" || f.Verdict == compare.MissingData || f.Verdict == compare.NotCollected {
+			continue
+		}
+		for _, e := range f.Episodes {
+			if e.From.Before(onset) && !e.To.Before(since) {
+				return false
+			}
+			if !e.From.Before(onset) && !e.From.After(c.start.Add(onsetSlack)) &&
+				(e.CalmFrom == nil || e.CalmFrom.After(since.Add(time.Minute))) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // errorsRegressed reports whether an error metric regressed: only then is the top failing

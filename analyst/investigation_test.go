@@ -152,3 +152,94 @@ func TestWriteInvestigatedNamesTheExemplarTrace(t *testing.T) {
 		t.Errorf("prompt: %s", p)
 	}
 }
+
+// TestWriteInvestigatedDatesTheRegression: the episodes of the metrics date the regression's
+// onset, and the deployment that preceded the onset is the suspect, not the latest before the
+// alert; a deployment followed by calm metrics is cleared.
+func TestWriteInvestigatedDatesTheRegression(t *testing.T) {
+	al, inv := investigatedAlert()
+	start := al.StartsAt
+	tm := func(d time.Duration) *time.Time { t := start.Add(d); return &t }
+	withEpisode := func(from, to time.Duration, calm *time.Time) {
+		inv.Health[1].Episodes = []compare.Episode{{From: start.Add(from), To: start.Add(to), CalmFrom: calm}}
+	}
+
+	// A bad deployment, then a fix 4 minutes before the alert that ended the errors: the bad one.
+	inv.Changes = []Change{
+		{ID: "fix", Version: "6.1.1", At: start.Add(-4 * time.Minute), Status: "watching", State: "STABLE", Checkpoint: "+5m"},
+		{ID: "bad", Version: "6.1.0", At: start.Add(-27 * time.Minute), Status: "watching", State: "UNSTABLE", Checkpoint: "+10m"},
+	}
+	withEpisode(-25*time.Minute, -3*time.Minute, tm(-30*time.Minute))
+	for lang, want := range map[string][]string{
+		"en": {"Most likely cause: the deployment bad.", "worse than a day and a week earlier from 02:49 to 03:11 UTC"},
+		"ko": {"가장 유력한 원인은 배포 bad입니다", "02:49–03:11 UTC"},
+	} {
+		r := WriteInvestigated(al, inv, lang)
+		for _, w := range want {
+			if !strings.Contains(r.Summary, w) {
+				t.Errorf("fix after bad, %s summary lacks %q: %s", lang, w, r.Summary)
+			}
+		}
+		if lang == "en" && !strings.Contains(r.Render(), "Not taken for the cause: it took effect after the regression began at 02:49 UTC") {
+			t.Errorf("fix after bad: the fix is not explained:\n%s", r.Render())
+		}
+	}
+
+	// A fix 42 minutes before, calm metrics, new errors 11 minutes before the alert: not the fix.
+	inv.Changes = []Change{{ID: "fix", Version: "2.7.3", At: start.Add(-42 * time.Minute), Status: "done", State: "STABLE", Checkpoint: "+30m"}}
+	withEpisode(-11*time.Minute, 2*time.Minute, tm(-30*time.Minute))
+	for lang, want := range map[string][]string{
+		"en": {"look at its dependencies", "stayed in line with their baselines for 19 min after it, until the regression began at 03:03 UTC"},
+		"ko": {"의존 서비스와 인프라를 확인", "19 min 동안"},
+	} {
+		r := WriteInvestigated(al, inv, lang)
+		for _, w := range want {
+			if !strings.Contains(r.Summary, w) {
+				t.Errorf("calm after the fix, %s summary lacks %q: %s", lang, w, r.Summary)
+			}
+		}
+	}
+
+	// The same, but the calm stretch is short: within the hour, the deployment stays the suspect.
+	inv.Changes[0].At = start.Add(-15 * time.Minute)
+	if r := WriteInvestigated(al, inv, "en"); !strings.Contains(r.Summary, "Most likely cause: the deployment fix.") {
+		t.Errorf("4 minutes of calm: %s", r.Summary)
+	}
+
+	// Errors began before the window: not dated, the deployment within the hour is the suspect.
+	inv.Changes[0].At = start.Add(-42 * time.Minute)
+	withEpisode(-30*time.Minute, 2*time.Minute, nil)
+	if r := WriteInvestigated(al, inv, "en"); !strings.Contains(r.Summary, "Most likely cause: the deployment fix.") {
+		t.Errorf("undated: %s", r.Summary)
+	}
+
+	// Errors that began 2 minutes before a deployment finished (a rollout) still follow it; ones
+	// that began 5 minutes before it do not.
+	inv.Changes[0].At = start.Add(-10 * time.Minute)
+	withEpisode(-12*time.Minute, 2*time.Minute, tm(-30*time.Minute))
+	if r := WriteInvestigated(al, inv, "en"); !strings.Contains(r.Summary, "Most likely cause: the deployment fix.") {
+		t.Errorf("errors during the rollout: %s", r.Summary)
+	}
+	withEpisode(-15*time.Minute, 2*time.Minute, tm(-30*time.Minute))
+	if r := WriteInvestigated(al, inv, "en"); strings.Contains(r.Summary, "Most likely cause: the deployment") {
+		t.Errorf("errors before the deployment: %s", r.Summary)
+	}
+}
+
+func TestWriteInvestigatedDeploymentAfterTheOnset(t *testing.T) {
+	al, inv := investigatedAlert()
+	start := al.StartsAt
+	calm := start.Add(-30 * time.Minute)
+	inv.Changes[0].At, inv.Changes[0].State = start.Add(-10*time.Minute), "STABLE"
+	inv.Health[1].Episodes = []compare.Episode{{From: start.Add(-15 * time.Minute), To: start.Add(2 * time.Minute), CalmFrom: &calm}}
+	for lang, want := range map[string]string{
+		"en": "took effect 10 min before the alert, after the regression began at 02:59 UTC",
+		"ko": "문제가 02:59 UTC에 시작된 뒤에 적용되었습니다",
+	} {
+		r := WriteInvestigated(al, inv, lang)
+		if !strings.Contains(r.Summary, want) {
+			t.Errorf("%s summary lacks %q: %s", lang, want, r.Summary)
+		}
+		t.Log(r.Render())
+	}
+}

@@ -82,6 +82,19 @@ func (p englishInvestigation) evidence(f finding) string {
 	return s + " vs " + strings.Join(base, " and ")
 }
 
+// episode dates the regression: "error ratio worse than a day and a week earlier from 11:35
+// to 11:58 UTC" ("" when not dated).
+func (p englishInvestigation) episode(c conclusion) string {
+	if c.onset == nil {
+		return ""
+	}
+	s := p.metricName(c.episode.metric) + " worse than a day and a week earlier from " + c.onset.UTC().Format("15:04")
+	if c.episodeTo.Before(c.start.Add(-time.Minute)) {
+		s += " to " + c.episodeTo.UTC().Format("15:04")
+	}
+	return s + " UTC"
+}
+
 func (p englishInvestigation) deployment(ch *Change, app string) string {
 	if ch.Version != "" {
 		app += " " + ch.Version
@@ -104,23 +117,28 @@ func (p englishInvestigation) summary(v view, inv *Investigation, c conclusion) 
 	if s := p.failingRow(c); s != "" && c.errorsRegressed() {
 		ev = append(ev, s)
 	}
+	if s := p.episode(c); s != "" {
+		ev = append(ev, s)
+	}
 	if s := traceEvidence(inv, "en"); s != "" {
 		ev = append(ev, s)
 	}
 	evidence := strings.Join(ev, "; ")
+	regressed := len(c.degraded) > 0 || c.onset != nil
 	switch {
-	case c.suspect != nil && len(c.degraded) > 0:
+	case c.suspect != nil && regressed:
 		return fmt.Sprintf("%s on %s started %d minutes after %s; %s. Most likely cause: the deployment %s.",
 			v.rule, v.app, minutesBetween(c.suspect.At, c.start), p.deployment(c.suspect, inv.Application), evidence, c.suspect.ID)
 	case c.suspect != nil:
-		return fmt.Sprintf("%s on %s started %d minutes after %s; %s. The deployment is the only change found and the most likely cause.",
-			v.rule, v.app, minutesBetween(c.suspect.At, c.start), p.deployment(c.suspect, inv.Application), p.noRegression(c))
-	case len(c.degraded) > 0 && c.surge != nil:
+		return fmt.Sprintf("%s on %s started %d minutes after %s; %s. Most likely cause: the deployment %s, the latest change before the alert.",
+			v.rule, v.app, minutesBetween(c.suspect.At, c.start), p.deployment(c.suspect, inv.Application), p.noRegression(c), c.suspect.ID)
+	case regressed && c.surge != nil:
 		return fmt.Sprintf("%s on %s: %s, with traffic at %s; %s. Most likely cause: the traffic surge.",
 			v.rule, v.app, evidence, p.evidence(*c.surge), p.noChange(inv, c))
-	case len(c.degraded) > 0:
+	case regressed:
+		nc := p.noChange(inv, c)
 		return fmt.Sprintf("%s on %s: %s. %s: the regression did not follow a change Vigil knows of (look at its dependencies and infrastructure).",
-			v.rule, v.app, evidence, p.noChange(inv, c))
+			v.rule, v.app, evidence, strings.ToUpper(nc[:1])+nc[1:])
 	}
 	if s := traceEvidence(inv, "en"); s != "" {
 		return fmt.Sprintf("%s on %s: %s and no deployment can be the cause; %s. Most likely cause: that step of the request.",
@@ -132,8 +150,16 @@ func (p englishInvestigation) summary(v view, inv *Investigation, c conclusion) 
 // noChange says that no deployment can be the cause: none in the look-back, or only one long
 // before the alert that its checks judged STABLE.
 func (p englishInvestigation) noChange(inv *Investigation, c conclusion) string {
+	if ch := c.cleared; ch != nil {
+		return fmt.Sprintf("the last deployment of %s before the regression, %s, took effect %s before the alert and its metrics stayed in line with their baselines for %s after it, until the regression began at %s UTC",
+			inv.Application, ch.ID, lookBack(c.start.Sub(ch.At).Round(time.Minute)), lookBack(c.calmFor.Round(time.Minute)), c.onset.UTC().Format("15:04"))
+	}
 	if c.change == nil {
 		return p.noneRecorded(inv)
+	}
+	if c.onset != nil && c.change.At.After(c.onset.Add(onsetSlack)) {
+		return fmt.Sprintf("the last deployment of %s, %s, took effect %s before the alert, after the regression began at %s UTC",
+			inv.Application, c.change.ID, lookBack(c.start.Sub(c.change.At).Round(time.Minute)), c.onset.UTC().Format("15:04"))
 	}
 	return fmt.Sprintf("the last deployment of %s, %s, took effect %s before the alert and its checks judged it %s",
 		inv.Application, c.change.ID, lookBack(c.start.Sub(c.change.At).Round(time.Minute)), c.change.State)
@@ -197,8 +223,16 @@ func (p englishInvestigation) changes(v view, inv *Investigation, c conclusion) 
 			s += "; no verdict yet"
 		}
 		s += ")."
-		if c.suspect == nil {
+		switch {
+		case c.suspect == nil && c.cleared != nil:
+			s += " Not taken for the cause: " + p.noChange(inv, c) + "."
+		case c.suspect == nil && c.onset != nil && ch.At.After(c.onset.Add(onsetSlack)):
+			s += fmt.Sprintf(" Not taken for the cause: it took effect after the regression began at %s UTC.", c.onset.UTC().Format("15:04"))
+		case c.suspect == nil:
 			s += fmt.Sprintf(" Not taken for the cause: it took effect %s before the alert and its checks found it %s.", lookBack(c.start.Sub(ch.At).Round(time.Minute)), ch.State)
+		case c.suspect != ch:
+			s += fmt.Sprintf(" Not taken for the cause: it took effect after the regression began at %s UTC, %d minutes after %s.",
+				c.onset.UTC().Format("15:04"), minutesBetween(c.suspect.At, *c.onset), p.deployment(c.suspect, inv.Application))
 		}
 		if more := len(inv.Changes) - 1 - len(c.later); more > 0 {
 			s += fmt.Sprintf(" %d earlier deployment(s) in the %s.", more, lookBack(inv.LookBack))

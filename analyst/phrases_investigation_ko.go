@@ -77,6 +77,19 @@ func (p koreanInvestigation) evidence(f finding) string {
 	return fmt.Sprintf("%s %s (%s, %s)", p.metricName(f.metric), metricValue(f.metric, f.cur), day, week)
 }
 
+// episode dates the regression: "오류 비율이 11:35–11:58 UTC 동안 하루 전·일주일 전보다 나빴음"
+// ("" when not dated).
+func (p koreanInvestigation) episode(c conclusion) string {
+	if c.onset == nil {
+		return ""
+	}
+	if c.episodeTo.Before(c.start.Add(-time.Minute)) {
+		return fmt.Sprintf("%s이(가) %s–%s UTC 동안 하루 전·일주일 전보다 나빴음", p.metricName(c.episode.metric),
+			c.onset.UTC().Format("15:04"), c.episodeTo.UTC().Format("15:04"))
+	}
+	return fmt.Sprintf("%s이(가) %s UTC부터 하루 전·일주일 전보다 나빠짐", p.metricName(c.episode.metric), c.onset.UTC().Format("15:04"))
+}
+
 func (p koreanInvestigation) deployment(ch *Change, app string) string {
 	if ch.Version != "" {
 		app += " " + ch.Version
@@ -99,21 +112,25 @@ func (p koreanInvestigation) summary(v view, inv *Investigation, c conclusion) s
 	if s := p.failingRow(c); s != "" && c.errorsRegressed() {
 		ev = append(ev, s)
 	}
+	if s := p.episode(c); s != "" {
+		ev = append(ev, s)
+	}
 	if s := traceEvidence(inv, "ko"); s != "" {
 		ev = append(ev, s)
 	}
 	evidence := strings.Join(ev, "; ")
+	regressed := len(c.degraded) > 0 || c.onset != nil
 	switch {
-	case c.suspect != nil && len(c.degraded) > 0:
+	case c.suspect != nil && regressed:
 		return fmt.Sprintf("%s의 %s 알림은 %s %d분 후에 시작되었습니다; %s. 가장 유력한 원인은 배포 %s입니다.",
 			v.app, v.rule, p.deployment(c.suspect, inv.Application), minutesBetween(c.suspect.At, c.start), evidence, c.suspect.ID)
 	case c.suspect != nil:
-		return fmt.Sprintf("%s의 %s 알림은 %s %d분 후에 시작되었습니다; %s. 찾은 변경은 이 배포뿐이며 가장 유력한 원인입니다.",
-			v.app, v.rule, p.deployment(c.suspect, inv.Application), minutesBetween(c.suspect.At, c.start), p.noRegression(c))
-	case len(c.degraded) > 0 && c.surge != nil:
+		return fmt.Sprintf("%s의 %s 알림은 %s %d분 후에 시작되었습니다; %s. 가장 유력한 원인은 배포 %s(알림 전 마지막 변경)입니다.",
+			v.app, v.rule, p.deployment(c.suspect, inv.Application), minutesBetween(c.suspect.At, c.start), p.noRegression(c), c.suspect.ID)
+	case regressed && c.surge != nil:
 		return fmt.Sprintf("%s의 %s 알림: %s, 트래픽 %s; %s. 가장 유력한 원인은 트래픽 급증입니다.",
 			v.app, v.rule, evidence, p.evidence(*c.surge), p.noChange(inv, c))
-	case len(c.degraded) > 0:
+	case regressed:
 		return fmt.Sprintf("%s의 %s 알림: %s. %s: Vigil이 아는 변경 뒤에 생긴 문제가 아닙니다(의존 서비스와 인프라를 확인하십시오).",
 			v.app, v.rule, evidence, p.noChange(inv, c))
 	}
@@ -126,8 +143,16 @@ func (p koreanInvestigation) summary(v view, inv *Investigation, c conclusion) s
 
 // noChange says that no deployment can be the cause.
 func (p koreanInvestigation) noChange(inv *Investigation, c conclusion) string {
+	if ch := c.cleared; ch != nil {
+		return fmt.Sprintf("문제 시작 전 %s의 마지막 배포 %s는 알림 %s 전에 적용되었고, 그 뒤 %s 동안 지표가 기준선과 같다가 %s UTC에 문제가 시작되었습니다",
+			inv.Application, ch.ID, lookBack(c.start.Sub(ch.At).Round(time.Minute)), lookBack(c.calmFor.Round(time.Minute)), c.onset.UTC().Format("15:04"))
+	}
 	if c.change == nil {
 		return p.noneRecorded(inv)
+	}
+	if c.onset != nil && c.change.At.After(c.onset.Add(onsetSlack)) {
+		return fmt.Sprintf("%s의 마지막 배포 %s는 알림 %s 전, 문제가 %s UTC에 시작된 뒤에 적용되었습니다",
+			inv.Application, c.change.ID, lookBack(c.start.Sub(c.change.At).Round(time.Minute)), c.onset.UTC().Format("15:04"))
 	}
 	return fmt.Sprintf("%s의 마지막 배포 %s는 알림 %s 전에 적용되었고 점검 판정은 %s입니다",
 		inv.Application, c.change.ID, lookBack(c.start.Sub(c.change.At).Round(time.Minute)), c.change.State)
@@ -192,8 +217,16 @@ func (p koreanInvestigation) changes(v view, inv *Investigation, c conclusion) s
 			s += "; 아직 판정 없음"
 		}
 		s += ")."
-		if c.suspect == nil {
+		switch {
+		case c.suspect == nil && c.cleared != nil:
+			s += " 원인으로 보지 않습니다: " + p.noChange(inv, c) + "."
+		case c.suspect == nil && c.onset != nil && ch.At.After(c.onset.Add(onsetSlack)):
+			s += fmt.Sprintf(" 문제가 %s UTC에 시작된 뒤에 적용되었으므로 원인으로 보지 않습니다.", c.onset.UTC().Format("15:04"))
+		case c.suspect == nil:
 			s += fmt.Sprintf(" 알림 %s 전에 적용되었고 배포 점검 판정이 %s이므로 원인으로 보지 않습니다.", lookBack(c.start.Sub(ch.At).Round(time.Minute)), ch.State)
+		case c.suspect != ch:
+			s += fmt.Sprintf(" 문제가 %s UTC에 시작된 뒤에 적용되었으므로 원인으로 보지 않습니다. 문제는 %s %d분 후에 시작되었습니다.",
+				c.onset.UTC().Format("15:04"), p.deployment(c.suspect, inv.Application), minutesBetween(c.suspect.At, *c.onset))
 		}
 		if more := len(inv.Changes) - 1 - len(c.later); more > 0 {
 			s += fmt.Sprintf(" %s 동안 그 이전 배포 %d건.", lookBack(inv.LookBack), more)

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Direction says which way of change is bad for a metric.
@@ -49,6 +50,10 @@ type Metric struct {
 	// alone is not an error-log regression.
 	Traffic    bool
 	PerTraffic bool
+	// Start and Step place Current's points in time (point i at Start + i×Step), for the
+	// finding's episodes; zero: not known, no episodes.
+	Start time.Time
+	Step  time.Duration
 
 	scale map[string]float64 // reference name → traffic growth factor (> 1), set by CompareAll
 }
@@ -116,6 +121,9 @@ type Finding struct {
 	Baselines     []BaselineResult `json:"baselines,omitempty"` // "1d", "1w" (only those with enough data)
 	Before        *BaselineResult  `json:"before,omitempty"`    // just before the change, when known and with enough data
 	Summary       string           `json:"summary"`             // one English sentence with the numbers
+	// Episodes are the stretches of the window in which the metric was worse than its baselines
+	// minute by minute (when Start and Step are known), oldest first: when a regression began.
+	Episodes []Episode `json:"episodes,omitempty"`
 }
 
 // BaselineResult is the comparison of the current window with one baseline.
@@ -338,6 +346,7 @@ func Compare(m Metric, o Options) Finding {
 			changedAny = true
 		}
 	}
+	f.Episodes = episodes(m, minRel, minAbs)
 	n := len(f.Baselines)
 	var conclusion string
 	switch {

@@ -369,7 +369,7 @@ func (c *Client) MetricsBefore(ctx context.Context, app string, from, to, before
 			Current: series[i][0], Day: series[i][1], Week: series[i][2],
 			Before: series[i][3], BeforeDay: series[i][4], BeforeWeek: series[i][5],
 			MinRelChange: q.MinRelChange, MinAbsChange: q.MinAbsChange, Invalid: invalid[i],
-			Traffic: q.Traffic, PerTraffic: q.PerTraffic,
+			Traffic: q.Traffic, PerTraffic: q.PerTraffic, Start: start, Step: Step,
 		}
 	}
 	return out, nil

@@ -1,0 +1,79 @@
+package compare
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// series is n points of base with the points in [from, to) set to v.
+func series(n int, base float64, spans ...[3]float64) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = base
+		for _, s := range spans {
+			if float64(i) >= s[0] && float64(i) < s[1] {
+				out[i] = s[2]
+			}
+		}
+	}
+	return out
+}
+
+func TestEpisodes(t *testing.T) {
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	at := func(i int) time.Time { return start.Add(time.Duration(i) * time.Minute) }
+	errRatio := func(cur []float64) Metric {
+		return Metric{Name: "error_ratio", Direction: HigherIsWorse, Current: cur, Day: series(len(cur), 0.005), Week: series(len(cur), 0.005),
+			MinRelChange: 0.5, MinAbsChange: 0.005, Start: start, Step: time.Minute}
+	}
+	t.Run("one episode after a calm stretch", func(t *testing.T) {
+		f := Compare(errRatio(series(60, 0.005, [3]float64{19, 60, 0.06})), DefaultOptions())
+		require.Len(t, f.Episodes, 1)
+		require.Equal(t, at(19), f.Episodes[0].From)
+		require.Equal(t, at(59), f.Episodes[0].To)
+		require.NotNil(t, f.Episodes[0].CalmFrom)
+		require.Equal(t, at(0), *f.Episodes[0].CalmFrom)
+	})
+	t.Run("an episode that ended: seen though the window's median is in line", func(t *testing.T) {
+		f := Compare(errRatio(series(60, 0.005, [3]float64{5, 28, 0.05})), DefaultOptions())
+		require.Equal(t, Stable, f.Verdict)
+		require.Len(t, f.Episodes, 1)
+		require.Equal(t, at(5), f.Episodes[0].From)
+		require.Equal(t, at(27), f.Episodes[0].To)
+		require.NotNil(t, f.Episodes[0].CalmFrom)
+	})
+	t.Run("began before the window: its start is not seen", func(t *testing.T) {
+		f := Compare(errRatio(series(60, 0.06)), DefaultOptions())
+		require.Len(t, f.Episodes, 1)
+		require.Nil(t, f.Episodes[0].CalmFrom)
+	})
+	t.Run("gaps and noise", func(t *testing.T) {
+		cur := series(60, 0.005, [3]float64{10, 11, 0.05}, [3]float64{30, 45, 0.05})
+		cur[33], cur[34] = 0.005, math.NaN() // a gap of two inside the episode
+		f := Compare(errRatio(cur), DefaultOptions())
+		require.Len(t, f.Episodes, 1, "a single worse point is noise, not an episode")
+		require.Equal(t, at(30), f.Episodes[0].From)
+		require.Equal(t, at(44), f.Episodes[0].To)
+		require.NotNil(t, f.Episodes[0].CalmFrom, "one worse point does not break the calm stretch")
+		require.Equal(t, at(0), *f.Episodes[0].CalmFrom)
+	})
+	t.Run("immaterial changes are no episode", func(t *testing.T) {
+		f := Compare(errRatio(series(60, 0.005, [3]float64{20, 60, 0.008})), DefaultOptions())
+		require.Empty(t, f.Episodes)
+	})
+	t.Run("a drop of a lower-is-worse metric", func(t *testing.T) {
+		m := Metric{Name: "throughput", Direction: LowerIsWorse, Current: series(40, 100, [3]float64{25, 40, 20}),
+			Day: series(40, 100), Week: series(40, 100), MinRelChange: 0.5, Start: start, Step: time.Minute}
+		f := Compare(m, DefaultOptions())
+		require.Len(t, f.Episodes, 1)
+		require.Equal(t, at(25), f.Episodes[0].From)
+	})
+	t.Run("no time, no episodes", func(t *testing.T) {
+		m := errRatio(series(60, 0.005, [3]float64{19, 60, 0.06}))
+		m.Start = time.Time{}
+		require.Empty(t, Compare(m, DefaultOptions()).Episodes)
+	})
+}
