@@ -73,6 +73,9 @@ type HealthRequest struct {
 	// Before is when the change started, for a check after it (zero for a pre-deployment
 	// check): a regression must also be worse than just before it.
 	Before time.Time `json:"before,omitzero"`
+	// Lead is read before From as well, to date the metrics' episodes (when a regression began)
+	// further back than the window; it is not judged.
+	Lead time.Duration `json:"lead,omitempty"`
 }
 
 // HealthResult is the comparison engine's findings per application and their text for the LLM.
@@ -99,7 +102,10 @@ func (a *Activities) CollectHealth(ctx context.Context, in HealthRequest) (Healt
 			ca.Findings = []compare.Finding{{Metric: "all", Kind: "TRANSACTION", Verdict: compare.MissingData,
 				Summary: "no metrics source is configured (prometheus.url): health could not be judged"}}
 		} else {
-			metrics, err := a.Health.Metrics(ctx, app.Name, in.From, in.To, in.Before)
+			metrics, err := a.Health.Metrics(ctx, app.Name, in.From.Add(-max(in.Lead, 0)), in.To, in.Before)
+			for i := range metrics {
+				metrics[i].Lead = compare.PointsBefore(metrics[i], in.From)
+			}
 			var apiErr *promsource.APIError
 			switch {
 			case errors.As(err, &apiErr) && apiErr.BadQuery():

@@ -37,11 +37,14 @@ type Investigation struct {
 	LookBack time.Duration `json:"lookBack"`
 	// From and To are the window whose metrics were compared with the same window 1 d and 1 w
 	// earlier.
-	From    time.Time          `json:"from"`
-	To      time.Time          `json:"to"`
-	Changes []Change           `json:"changes,omitempty"`
-	Health  []compare.Finding  `json:"health,omitempty"`
-	Tables  []promsource.Table `json:"tables,omitempty"`
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// OnsetFrom is how far back the metrics were read (not judged) to date the regression's
+	// onset; zero: from From.
+	OnsetFrom time.Time          `json:"onsetFrom,omitzero"`
+	Changes   []Change           `json:"changes,omitempty"`
+	Health    []compare.Finding  `json:"health,omitempty"`
+	Tables    []promsource.Table `json:"tables,omitempty"`
 	// TablesSkipped says the tables were not queried because no metric regressed.
 	TablesSkipped bool `json:"tablesSkipped,omitempty"`
 	// Trace is the failing (else slowest) request among the exemplars of the application's
@@ -177,10 +180,11 @@ type conclusion struct {
 	episode   *finding
 	episodeTo time.Time
 	// cleared is the deployment that preceded the onset but not taken for its cause: the
-	// metrics stayed in line with their baselines for calmFor after it (or after the window's
-	// start) until the onset.
-	cleared *Change
-	calmFor time.Duration
+	// metrics were in line with their baselines from calmFrom (after it) for calmFor, until the
+	// onset.
+	cleared  *Change
+	calmFor  time.Duration
+	calmFrom time.Time
 }
 
 // metricOrder ranks the health metrics for naming the cause: what the alert is about first.
@@ -354,12 +358,23 @@ func (c *conclusion) suspectChange(inv *Investigation) *Change {
 	if cand == nil {
 		return nil
 	}
-	since := cand.At
-	if since.Before(inv.From) {
-		since = inv.From
+	since, floor := cand.At, inv.From
+	if !inv.OnsetFrom.IsZero() && inv.OnsetFrom.Before(floor) {
+		floor = inv.OnsetFrom
+	}
+	if since.Before(floor) {
+		since = floor
+	}
+	// An episode that ended after the deployment (the one it fixed, say) starts the calm later.
+	for _, f := range inv.Health {
+		for _, e := range f.Episodes {
+			if e.To.Before(onset) && e.To.After(since) {
+				since = e.To.Add(time.Minute)
+			}
+		}
 	}
 	if calm := onset.Sub(since); calm >= calmToClear && c.calmSince(inv, since, onset) {
-		c.cleared, c.calmFor = cand, calm
+		c.cleared, c.calmFor, c.calmFrom = cand, calm, since
 		return nil
 	}
 	if !relatedChange(*cand, onset) {
@@ -370,7 +385,8 @@ func (c *conclusion) suspectChange(inv *Investigation) *Change {
 
 // calmSince reports whether every compared metric was in line with its baselines from since
 // (a minute's tolerance) to the onset: no episode of any metric overlaps it, and the episodes
-// that begin at the onset show their calm stretch reaching back to since.
+// that begin at the onset show their calm stretch reaching back to since. The calm is said
+// "after it" of the deployment even when an episode it ended came first.
 func (c *conclusion) calmSince(inv *Investigation, since, onset time.Time) bool {
 	for _, f := range inv.Health {
 		if f.Kind == "ALERT" || f.Verdict == compare.MissingData || f.Verdict == compare.NotCollected {

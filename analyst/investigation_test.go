@@ -189,7 +189,7 @@ func TestWriteInvestigatedDatesTheRegression(t *testing.T) {
 	inv.Changes = []Change{{ID: "fix", Version: "2.7.3", At: start.Add(-42 * time.Minute), Status: "done", State: "STABLE", Checkpoint: "+30m"}}
 	withEpisode(-11*time.Minute, 2*time.Minute, tm(-30*time.Minute))
 	for lang, want := range map[string][]string{
-		"en": {"look at its dependencies", "stayed in line with their baselines for 19 min after it, until the regression began at 03:03 UTC"},
+		"en": {"look at its dependencies", "its metrics were in line with their baselines from 02:44 UTC for 19 min, until the regression began at 03:03 UTC"},
 		"ko": {"의존 서비스와 인프라를 확인", "19 min 동안"},
 	} {
 		r := WriteInvestigated(al, inv, lang)

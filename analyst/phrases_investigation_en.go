@@ -151,8 +151,9 @@ func (p englishInvestigation) summary(v view, inv *Investigation, c conclusion) 
 // before the alert that its checks judged STABLE.
 func (p englishInvestigation) noChange(inv *Investigation, c conclusion) string {
 	if ch := c.cleared; ch != nil {
-		return fmt.Sprintf("the last deployment of %s before the regression, %s, took effect %s before the alert and its metrics stayed in line with their baselines for %s after it, until the regression began at %s UTC",
-			inv.Application, ch.ID, lookBack(c.start.Sub(ch.At).Round(time.Minute)), lookBack(c.calmFor.Round(time.Minute)), c.onset.UTC().Format("15:04"))
+		return fmt.Sprintf("the last deployment of %s before the regression, %s, took effect %s before the alert, and its metrics were in line with their baselines from %s UTC for %s, until the regression began at %s UTC",
+			inv.Application, ch.ID, lookBack(c.start.Sub(ch.At).Round(time.Minute)), c.calmFrom.UTC().Format("15:04"),
+			lookBack(c.calmFor.Round(time.Minute)), c.onset.UTC().Format("15:04"))
 	}
 	if c.change == nil {
 		return p.noneRecorded(inv)

@@ -144,8 +144,9 @@ func (p koreanInvestigation) summary(v view, inv *Investigation, c conclusion) s
 // noChange says that no deployment can be the cause.
 func (p koreanInvestigation) noChange(inv *Investigation, c conclusion) string {
 	if ch := c.cleared; ch != nil {
-		return fmt.Sprintf("문제 시작 전 %s의 마지막 배포 %s는 알림 %s 전에 적용되었고, 그 뒤 %s 동안 지표가 기준선과 같다가 %s UTC에 문제가 시작되었습니다",
-			inv.Application, ch.ID, lookBack(c.start.Sub(ch.At).Round(time.Minute)), lookBack(c.calmFor.Round(time.Minute)), c.onset.UTC().Format("15:04"))
+		return fmt.Sprintf("문제 시작 전 %s의 마지막 배포 %s는 알림 %s 전에 적용되었고, 지표는 %s UTC부터 %s 동안 기준선과 같다가 %s UTC에 문제가 시작되었습니다",
+			inv.Application, ch.ID, lookBack(c.start.Sub(ch.At).Round(time.Minute)), c.calmFrom.UTC().Format("15:04"),
+			lookBack(c.calmFor.Round(time.Minute)), c.onset.UTC().Format("15:04"))
 	}
 	if c.change == nil {
 		return p.noneRecorded(inv)

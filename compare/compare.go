@@ -54,6 +54,9 @@ type Metric struct {
 	// finding's episodes; zero: not known, no episodes.
 	Start time.Time
 	Step  time.Duration
+	// Lead is how many of the first points (of Current, Day and Week) are context before the
+	// judged window: read for the episodes, not for the verdict.
+	Lead int
 
 	scale map[string]float64 // reference name → traffic growth factor (> 1), set by CompareAll
 }
@@ -249,6 +252,11 @@ func (x *jsonFloat) UnmarshalJSON(b []byte) error {
 func Compare(m Metric, o Options) Finding {
 	o = o.withDefaults()
 	f := Finding{Metric: m.Name, Kind: m.Kind, CurrentMedian: math.NaN()}
+	whole := m
+	if m.Lead > 0 {
+		m.Current, m.Day, m.Week = tail(m.Current, m.Lead), tail(m.Day, m.Lead), tail(m.Week, m.Lead)
+		m.Start, m.Lead = m.Start.Add(time.Duration(whole.Lead)*m.Step), 0
+	}
 	if m.Invalid != "" {
 		f.Verdict = MissingData
 		f.Summary = fmt.Sprintf("%s: %s; not judged", m.Name, m.Invalid)
@@ -346,7 +354,7 @@ func Compare(m Metric, o Options) Finding {
 			changedAny = true
 		}
 	}
-	f.Episodes = episodes(m, minRel, minAbs)
+	f.Episodes = episodes(whole, minRel, minAbs)
 	n := len(f.Baselines)
 	var conclusion string
 	switch {

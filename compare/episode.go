@@ -98,3 +98,20 @@ func episodes(m Metric, minRel, minAbs float64) []Episode {
 	}
 	return out
 }
+
+// PointsBefore is how many of m's points lie before t (for Metric.Lead); 0 without Start and Step.
+func PointsBefore(m Metric, t time.Time) int {
+	if m.Start.IsZero() || m.Step <= 0 || !m.Start.Before(t) {
+		return 0
+	}
+	n := int((t.Sub(m.Start) + m.Step - 1) / m.Step)
+	return min(n, len(m.Current))
+}
+
+// tail is xs without its first n values.
+func tail(xs []float64, n int) []float64 {
+	if n >= len(xs) {
+		return nil
+	}
+	return xs[n:]
+}

@@ -77,3 +77,24 @@ func TestEpisodes(t *testing.T) {
 		require.Empty(t, Compare(m, DefaultOptions()).Episodes)
 	})
 }
+
+// TestLeadIsReadNotJudged: the points before the judged window date an episode that began there,
+// and the verdict is the window's alone.
+func TestLeadIsReadNotJudged(t *testing.T) {
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	// 120 points: errors from point 50 on; the judged window is the last 30 (all worse).
+	m := Metric{Name: "error_ratio", Direction: HigherIsWorse, Current: series(120, 0.005, [3]float64{50, 120, 0.06}),
+		Day: series(120, 0.005), Week: series(120, 0.005), MinRelChange: 0.5, MinAbsChange: 0.005, Start: start, Step: time.Minute}
+	m.Lead = PointsBefore(m, start.Add(90*time.Minute))
+	require.Equal(t, 90, m.Lead)
+	f := Compare(m, DefaultOptions())
+	require.Equal(t, Degraded, f.Verdict)
+	require.Len(t, f.Episodes, 1)
+	require.Equal(t, start.Add(50*time.Minute), f.Episodes[0].From)
+	require.Equal(t, start, *f.Episodes[0].CalmFrom)
+	// The verdict does not see the lead: worse points only before the window judge nothing.
+	m.Current = series(120, 0.005, [3]float64{10, 40, 0.06})
+	f = Compare(m, DefaultOptions())
+	require.Equal(t, Stable, f.Verdict)
+	require.Len(t, f.Episodes, 1)
+}

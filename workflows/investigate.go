@@ -21,6 +21,9 @@ const (
 	// DefaultHealthWindow is how much before the alert's start (and at most how much after it)
 	// the application's metrics are compared with their baselines.
 	DefaultHealthWindow = 30 * time.Minute
+	// DefaultOnsetLookBack is how far before the window the metrics are read as well, to date
+	// when the regression behind the alert began (not judged).
+	DefaultOnsetLookBack = 2 * time.Hour
 )
 
 // Time budgets of the investigation's parts: a part that runs out of time is named in the report
@@ -59,6 +62,8 @@ type InvestigationOptions struct {
 //   - health: the application's metrics from Window before the alert's start to now (at most
 //     Window after the start) against the same window 1 d and 1 w earlier — the change-tracking
 //     engine and templates (CollectHealth);
+//     and, read but not judged, the DefaultOnsetLookBack before the window, to date when the
+//     regression began;
 //   - the enrichment tables of the kinds that regressed (Enrich);
 //   - a real request's trace: the failing (else slowest) exemplar of the application's latency
 //     series, its trace fetched from the trace sources and run through the detectors
@@ -85,7 +90,8 @@ func (w *incidentWorkflow) investigate(ctx workflow.Context) *analyst.Investigat
 		to = start.Add(window) // an alert investigated late: the window around its start
 	}
 	from := start.Add(-window)
-	inv := &analyst.Investigation{Application: app, At: start, LookBack: lookBack, From: from, To: to}
+	inv := &analyst.Investigation{Application: app, At: start, LookBack: lookBack, From: from, To: to,
+		OnsetFrom: from.Add(-DefaultOnsetLookBack)}
 	app1 := []activities.App{{Name: app}}
 
 	cctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -99,7 +105,7 @@ func (w *incidentWorkflow) investigate(ctx workflow.Context) *analyst.Investigat
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
 	})
 	changes := workflow.ExecuteActivity(cctx, a.RecentChanges, activities.ChangesRequest{Application: app, From: start.Add(-lookBack), To: now})
-	health := workflow.ExecuteActivity(hctx, a.CollectHealth, activities.HealthRequest{Apps: app1, From: from, To: to})
+	health := workflow.ExecuteActivity(hctx, a.CollectHealth, activities.HealthRequest{Apps: app1, From: from, To: to, Lead: DefaultOnsetLookBack})
 	tctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute, ScheduleToCloseTimeout: traceBudget,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 2},
