@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/compare"
 	"github.com/vigil-ops/vigil/promsource"
+	"github.com/vigil-ops/vigil/store"
 )
 
 // App is an application a deployment touches.
@@ -58,6 +60,28 @@ type Deployment struct {
 	Links        map[string]string `json:"links,omitempty"`
 }
 
+// Change holds change tracking's activities (the health of applications around a change, the
+// verdict, its enrichment, the deployment's record) and what they use. Workflows reference its
+// methods through a nil *Change.
+//
+// The investigation of an alert (workflows/investigate.go) reuses CollectHealth and Enrich:
+// the same templates, comparison engine and availability rules as change tracking, one
+// implementation registered once.
+type Change struct {
+	// Store keeps the deployment records.
+	Store  store.Store
+	Logger *slog.Logger
+	// Health reads application metrics (nil: not configured).
+	Health HealthSource
+	// Enricher runs the further queries behind a verdict (nil: not configured).
+	Enricher Enricher
+	// Alerts reads the alerts Alertmanager holds (alertmanager.url; nil: not configured).
+	Alerts AlertSource
+	// AlertLabel is the alert label that names the application (alertmanager.application_label;
+	// "" is DefaultAlertLabel).
+	AlertLabel string
+}
+
 // HealthSource reads an application's metrics around a change: the window and its 1 d and 1 w
 // baselines (Prometheus), and, when before is set, the values just before the change that
 // started then.
@@ -91,7 +115,7 @@ const healthAttempts = 3
 // CollectHealth compares each application's metrics over the window with the same window a day
 // and a week earlier. Without a metrics source every application's data is reported missing —
 // never healthy by default.
-func (a *Activities) CollectHealth(ctx context.Context, in HealthRequest) (HealthResult, error) {
+func (a *Change) CollectHealth(ctx context.Context, in HealthRequest) (HealthResult, error) {
 	var res HealthResult
 	var b strings.Builder
 	fmt.Fprintf(&b, "Window %s to %s, each metric compared with the same window 1 day and 1 week earlier.\n",
@@ -148,17 +172,10 @@ func (a *Activities) CollectHealth(ctx context.Context, in HealthRequest) (Healt
 
 // ParseVerdict decodes the change-tracker's JSON answer (already checked against the role's
 // schema by the link activity).
-func (a *Activities) ParseVerdict(_ context.Context, text string) (change.Verdict, error) {
+func (a *Change) ParseVerdict(_ context.Context, text string) (change.Verdict, error) {
 	var v change.Verdict
 	if err := decodeJSONAnswer(text, &v); err != nil {
 		return v, temporal.NewNonRetryableApplicationError("change verdict is not JSON: "+err.Error(), "BadVerdict", err)
 	}
 	return v, nil
-}
-
-// decodeJSONAnswer decodes an LLM's JSON answer, tolerating a ```json fence.
-func decodeJSONAnswer(text string, v any) error {
-	s := strings.TrimSpace(text)
-	s = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(s, "```json"), "```"), "```")
-	return json.Unmarshal([]byte(strings.TrimSpace(s)), v)
 }

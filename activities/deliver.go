@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"go.temporal.io/sdk/activity"
@@ -17,6 +18,20 @@ import (
 // ErrTypeDeliveryRejected marks a delivery that will not succeed by retrying (bad address,
 // 4xx, unknown channel).
 const ErrTypeDeliveryRejected = "DeliveryRejected"
+
+// Delivery holds the delivery of reports and verdicts on the notify channels and what it uses:
+// an incident's report, change tracking's verdicts and the on-call's unacknowledged notice go
+// through it
+// (workflows/deliver.go). Workflows reference its methods through a nil *Delivery.
+type Delivery struct {
+	// Store keeps each key's delivery per channel (one delivery per key and channel).
+	Store  store.Store
+	Logger *slog.Logger
+	// Channels deliver the messages (e-mail, Slack, webhook).
+	Channels []notify.Channel
+	// PublicURL is Vigil's external base URL, for links in the messages.
+	PublicURL string
+}
 
 // DeliverRequest asks for one incident report to be delivered on one channel.
 type DeliverRequest struct {
@@ -32,7 +47,7 @@ type DeliveryResult struct {
 }
 
 // NotifyChannels names the configured delivery channels, in a stable order.
-func (a *Activities) NotifyChannels(context.Context) ([]string, error) {
+func (a *Delivery) NotifyChannels(context.Context) ([]string, error) {
 	out := make([]string, 0, len(a.Channels))
 	for _, c := range a.Channels {
 		out = append(out, c.Name())
@@ -43,7 +58,7 @@ func (a *Activities) NotifyChannels(context.Context) ([]string, error) {
 // Deliver sends the report on one channel, once: the store records each incident's delivery
 // per channel, so a retried activity, a replayed workflow or a second run finds it sent and
 // does not send again.
-func (a *Activities) Deliver(ctx context.Context, in DeliverRequest) (DeliveryResult, error) {
+func (a *Delivery) Deliver(ctx context.Context, in DeliverRequest) (DeliveryResult, error) {
 	id := in.Message.IncidentID
 	if d, err := a.Store.GetDelivery(ctx, id, in.Channel); err == nil && d.Status == "sent" {
 		return DeliveryResult{Channel: in.Channel, Status: "already-sent"}, nil
@@ -75,7 +90,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverRequest) (DeliveryRe
 	if err := ch.Send(ctx, in.Message); err != nil {
 		if rerr := a.Store.RecordDelivery(ctx, store.Delivery{IncidentID: id, Channel: in.Channel, Status: "failed",
 			Detail: err.Error(), Attempts: attempt}); rerr != nil {
-			a.Logger.Error("record failed delivery", "incident", id, "channel", in.Channel, "error", rerr)
+			logger(a.Logger).Error("record failed delivery", "incident", id, "channel", in.Channel, "error", rerr)
 		}
 		var de *notify.DeliveryError
 		if errors.As(err, &de) && !de.Retryable {
@@ -89,7 +104,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverRequest) (DeliveryRe
 	}
 	if err := a.Store.RecordDelivery(ctx, store.Delivery{IncidentID: id, Channel: in.Channel, Status: "sent", Attempts: attempt}); err != nil {
 		// Sent but not recorded: a retry of this activity would send again, so do not fail it.
-		a.Logger.Error("record delivery", "incident", id, "channel", in.Channel, "error", err)
+		logger(a.Logger).Error("record delivery", "incident", id, "channel", in.Channel, "error", err)
 	}
 	return DeliveryResult{Channel: in.Channel, Status: "sent"}, nil
 }

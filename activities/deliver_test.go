@@ -26,8 +26,7 @@ func TestDeliverRedactsCredentials(t *testing.T) {
 	require.NoError(t, err)
 	defer st.Close()
 	ch := &captureChannel{}
-	a := New(st, nil, nil)
-	a.Channels = []notify.Channel{ch}
+	a := &Delivery{Store: st, Channels: []notify.Channel{ch}}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(a.Deliver)

@@ -35,11 +35,11 @@ type AlertSource interface {
 }
 
 // DefaultAlertLabel is the alert label that names the application, in Alertmanager matchers
-// (Activities.AlertLabel) and in the default ALERTS templates.
+// (Change.AlertLabel) and in the default ALERTS templates.
 const DefaultAlertLabel = "application"
 
 // alertLabel is the configured application label of alerts.
-func (a *Activities) alertLabel() string {
+func (a *Change) alertLabel() string {
 	if a.AlertLabel != "" {
 		return a.AlertLabel
 	}
@@ -83,7 +83,7 @@ type Enrichment struct {
 // the series of its degraded metrics around the change and, for ALERT, the alerts Alertmanager
 // holds for it. Failed queries are listed in the result, never returned as the activity's
 // error: the verdict is delivered with whatever data could be had.
-func (a *Activities) Enrich(ctx context.Context, in EnrichRequest) ([]Enrichment, error) {
+func (a *Change) Enrich(ctx context.Context, in EnrichRequest) ([]Enrichment, error) {
 	out := make([]Enrichment, len(in.Apps))
 	sem := make(chan struct{}, 4) // applications enriched at once
 	var wg sync.WaitGroup
@@ -106,7 +106,7 @@ func (a *Activities) Enrich(ctx context.Context, in EnrichRequest) ([]Enrichment
 	return out, nil
 }
 
-func (a *Activities) enrichApp(ctx context.Context, ea EnrichApp, in EnrichRequest) Enrichment {
+func (a *Change) enrichApp(ctx context.Context, ea EnrichApp, in EnrichRequest) Enrichment {
 	e := Enrichment{App: ea.App.Name, ID: string(ea.App.ID), Kinds: ea.Kinds}
 	if a.Enricher == nil && a.Alerts == nil {
 		e.Errors = append(e.Errors, "no metrics source is configured (prometheus.url): nothing to enrich the verdict with")
@@ -200,7 +200,7 @@ type SaveDeploymentRequest struct {
 // SaveDeployment writes the deployment's state to the store (GET /v1/deployments/{id} reads it
 // once the workflow is gone): the stored record's first From checkpoints, then the new ones,
 // under the new header. A save older than the stored one (a lower Seq) is ignored.
-func (a *Activities) SaveDeployment(ctx context.Context, in SaveDeploymentRequest) error {
+func (a *Change) SaveDeployment(ctx context.Context, in SaveDeploymentRequest) error {
 	var header map[string]json.RawMessage
 	if err := json.Unmarshal(in.State, &header); err != nil || header == nil {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("deployment %s: state is not a JSON object", in.Record.ID), "BadDeploymentState", err)
@@ -220,7 +220,7 @@ func (a *Activities) SaveDeployment(ctx context.Context, in SaveDeploymentReques
 		if len(body.Checkpoints) < in.From {
 			// Earlier checkpoints are missing (the store was reset, or a newer run owns the
 			// record): keep what this save has rather than nothing.
-			a.Logger.Warn("stored deployment lacks earlier checkpoints", "deployment", in.Record.ID,
+			logger(a.Logger).Warn("stored deployment lacks earlier checkpoints", "deployment", in.Record.ID,
 				"stored", len(body.Checkpoints), "from", in.From)
 			in.From = len(body.Checkpoints)
 		}

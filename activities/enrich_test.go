@@ -55,8 +55,7 @@ func (f *fakeAlerts) Alerts(_ context.Context, m map[string]string) ([]amsource.
 // the enrichment alike.
 func TestAlertsReadByTheConfiguredLabel(t *testing.T) {
 	fa := &fakeAlerts{}
-	a := New(nil, nil, nil)
-	a.Alerts, a.AlertLabel = fa, "service"
+	a := &Change{Alerts: fa, AlertLabel: "service"}
 	from := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	res, err := a.CollectHealth(context.Background(), HealthRequest{Apps: []App{{ID: "a1", Name: "checkout-api"}}, From: from, To: from.Add(time.Hour)})
 	require.NoError(t, err)

@@ -37,7 +37,7 @@ const recentChangesScan = 100
 // RecentChanges lists Vigil's own deployment records of the application that took effect (their
 // finish, else start, else planned time) within the window, newest first, each with its latest
 // verdict.
-func (a *Activities) RecentChanges(ctx context.Context, in ChangesRequest) ([]analyst.Change, error) {
+func (a *Incident) RecentChanges(ctx context.Context, in ChangesRequest) ([]analyst.Change, error) {
 	if a.Store == nil {
 		return nil, temporal.NewNonRetryableApplicationError("no store is configured", ErrTypeNoStore, nil)
 	}
@@ -102,7 +102,7 @@ type InvestigationPromptRequest struct {
 
 // InvestigationPrompt writes the investigation as text for the role (appended to the facts
 // prompt; the role call masks it with the rest).
-func (a *Activities) InvestigationPrompt(_ context.Context, in InvestigationPromptRequest) (string, error) {
+func (a *Incident) InvestigationPrompt(_ context.Context, in InvestigationPromptRequest) (string, error) {
 	if in.Investigation == nil {
 		return "", errors.New("no investigation")
 	}
@@ -128,7 +128,7 @@ const exemplarCandidates = 3
 // the application's latency series in the window (else the slowest request), fetches its trace
 // from the trace sources and runs the profile detectors on it. Without exemplars, a trace source
 // or a trace that can be found, the result says why (Note) rather than failing.
-func (a *Activities) ExemplarTrace(ctx context.Context, in ExemplarRequest) (*analyst.ExemplarTrace, error) {
+func (a *Incident) ExemplarTrace(ctx context.Context, in ExemplarRequest) (*analyst.ExemplarTrace, error) {
 	switch {
 	case a.Exemplars == nil:
 		return &analyst.ExemplarTrace{Note: "no metrics source is configured (prometheus.url)"}, nil
@@ -204,7 +204,7 @@ const githubCreatedSlack = time.Hour
 // newest first, each named by the ID a GitHub deployment webhook gives Vigil's record
 // (GitHubDeploymentID) with its ref and short SHA as the version and GitHub's latest state as
 // its status. A refused call (bad token, no such repository) is not retried.
-func (a *Activities) GitHubChanges(ctx context.Context, in GitHubChangesRequest) ([]analyst.Change, error) {
+func (a *Incident) GitHubChanges(ctx context.Context, in GitHubChangesRequest) ([]analyst.Change, error) {
 	if a.Deployments == nil {
 		return nil, temporal.NewNonRetryableApplicationError("no GitHub access is configured (alerts.investigation.github)", ErrTypeRepoRejected, nil)
 	}

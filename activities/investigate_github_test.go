@@ -17,7 +17,7 @@ import (
 
 // githubChangesSetup is a local GitHub (its REST wire format) holding deployments of acme/checkout
 // around an alert at `at`, and activities reading it through ghclient.
-func githubChangesSetup(t *testing.T, at time.Time) (*githubtest.Server, *Activities) {
+func githubChangesSetup(t *testing.T, at time.Time) (*githubtest.Server, *Incident) {
 	t.Helper()
 	srv := githubtest.New(t, "acme", "checkout", "ghp_inv", map[string]string{"README.md": "x"})
 	srv.AddDeployment(githubtest.Deployment{ID: 900, SHA: strings.Repeat("9", 40), Ref: "v2.3.0", Environment: "production",
@@ -33,8 +33,7 @@ func githubChangesSetup(t *testing.T, at time.Time) (*githubtest.Server, *Activi
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := New(nil, nil, nil)
-	a.Deployments = gh
+	a := &Incident{Deployments: gh}
 	return srv, a
 }
 
@@ -100,7 +99,7 @@ func TestGitHubChangesErrors(t *testing.T) {
 	if typ, nonRetryable, _ := errType(err); typ != ErrTypeRepoRejected || !nonRetryable {
 		t.Errorf("not owner/name: %s, non-retryable %v", typ, nonRetryable)
 	}
-	_, err = New(nil, nil, nil).GitHubChanges(ctx, req)
+	_, err = (&Incident{}).GitHubChanges(ctx, req)
 	if typ, nonRetryable, _ := errType(err); typ != ErrTypeRepoRejected || !nonRetryable {
 		t.Errorf("not configured: %s, non-retryable %v", typ, nonRetryable)
 	}

@@ -35,7 +35,7 @@ func TestRecentChangesReadsDeploymentRecords(t *testing.T) {
 		{"label":"+10m","verdict":{"state":"UNSTABLE","comment":"all","applications":[{"name":"checkout-api","state":"UNSTABLE","metric":["TRANSACTION"],"comment":"error ratio up"}]}},
 		{"label":"+30m"}]}`)
 	save("d-old", at.Add(-8*time.Hour), `{"status":"done","checkpoints":[]}`)
-	a := New(st, nil, nil)
+	a := &Incident{Store: st}
 	got, err := a.RecentChanges(ctx, ChangesRequest{Application: "checkout-api", From: at.Add(-6 * time.Hour), To: at.Add(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestRecentChangesReadsDeploymentRecords(t *testing.T) {
 		c.Comment != "error ratio up" || c.Version != "2.4.1" || len(c.Metrics) != 1 {
 		t.Errorf("change %+v", c)
 	}
-	if _, err := New(nil, nil, nil).RecentChanges(ctx, ChangesRequest{Application: "x"}); err == nil {
+	if _, err := (&Incident{}).RecentChanges(ctx, ChangesRequest{Application: "x"}); err == nil {
 		t.Error("no store: want an error")
 	}
 }
@@ -75,7 +75,7 @@ func TestExemplarTracePicksTheFailingSlowestRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := New(nil, nil, nil)
+	a := &Incident{}
 	if r, _ := a.ExemplarTrace(t.Context(), ExemplarRequest{Application: "x"}); r == nil || r.Note == "" || r.TraceID != "" {
 		t.Errorf("not configured: %+v", r)
 	}

@@ -25,7 +25,7 @@ type MaskResult struct {
 
 // MaskTexts replaces every sensitive value in the texts by a same-shaped token, the same token
 // for the same value across the whole scope (the vault).
-func (a *Activities) MaskTexts(_ context.Context, in MaskRequest) (MaskResult, error) {
+func (a *Gateway) MaskTexts(_ context.Context, in MaskRequest) (MaskResult, error) {
 	m, err := gateway.Masker(in.Options)
 	if err != nil {
 		return MaskResult{}, temporal.NewNonRetryableApplicationError("masking options: "+err.Error(), "InvalidMasking", err)
@@ -52,7 +52,7 @@ type UnmaskRequest struct {
 }
 
 // UnmaskText restores the original values of every token the text contains.
-func (a *Activities) UnmaskText(_ context.Context, in UnmaskRequest) (string, error) {
+func (a *Gateway) UnmaskText(_ context.Context, in UnmaskRequest) (string, error) {
 	return gateway.Unmask(in.Vault, in.Text, in.JSON), nil
 }
 

@@ -17,7 +17,7 @@ func TestUnmaskJSONAnswer(t *testing.T) {
 		{Kind: "host", Value: "db-main.corp.example.com", Token: "hk0mu108"},
 	}}
 	answer := `{"page": true, "message": "Slow query xq7token1 on hk0mu108.", "severity": "critical"}`
-	a := New(nil, nil, nil)
+	a := &Gateway{}
 	out, err := a.UnmaskText(context.Background(), UnmaskRequest{Vault: v, Text: answer, JSON: true})
 	require.NoError(t, err)
 	var d struct {

@@ -17,7 +17,7 @@ const ErrTypeTraceNotFound = "TraceNotFound"
 // FetchProfile fetches the transaction profile behind an alert that carries only a trace ID,
 // from the configured trace sources in order (OTLP-JSON APIs, then Elastic APM). It returns nil
 // when no source is configured.
-func (a *Activities) FetchProfile(ctx context.Context, traceID string) (*profile.Profile, error) {
+func (a *Incident) FetchProfile(ctx context.Context, traceID string) (*profile.Profile, error) {
 	if len(a.Traces) == 0 || traceID == "" {
 		return nil, nil
 	}

@@ -277,41 +277,44 @@ func (a *App) loadProviders(ctx context.Context, mode Mode) (err error) {
 // of the task queue and one worker per model queue.
 func (a *App) startWorkers(ctx context.Context, mode Mode) (err error) {
 	cfg, logger := a.Config, a.Logger
-	acts := activities.New(a.Store, a.Providers, logger)
-	acts.PublicURL = cfg.HTTP.PublicURL
-	if acts.PublicURL == "" && mode == ModeDev {
-		acts.PublicURL = "http://" + a.HTTPAddr() // links and Twilio callbacks reach this process
+	pubURL := cfg.HTTP.PublicURL
+	if pubURL == "" && mode == ModeDev {
+		pubURL = "http://" + a.HTTPAddr() // links and Twilio callbacks reach this process
 	}
-	if acts.Channels, err = notify.FromConfig(cfg.Notify, cfg.Secret); err != nil {
+	acts := worker.Activities{
+		Gateway:  &activities.Gateway{Store: a.Store, Providers: a.Providers, Logger: logger},
+		Incident: &activities.Incident{Store: a.Store, Thresholds: analyst.DefaultThresholds()},
+		Change:   &activities.Change{Store: a.Store, Logger: logger},
+		Delivery: &activities.Delivery{Store: a.Store, Logger: logger, PublicURL: pubURL},
+	}
+	if acts.Delivery.Channels, err = notify.FromConfig(cfg.Notify, cfg.Secret); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
-	if acts.Traces, err = tracesource.FromConfig(cfg.Traces, cfg.Secret); err != nil {
+	if acts.Incident.Traces, err = tracesource.FromConfig(cfg.Traces, cfg.Secret); err != nil {
 		return fmt.Errorf("traces: %w", err)
 	}
-	if err := wireChangeSources(cfg, acts, a.Deps); err != nil {
+	if err := wireChangeSources(cfg, acts.Change, acts.Incident, a.Deps); err != nil {
 		return err
 	}
-	oc, err := wireOnCall(cfg, acts, a.Deps)
-	if err != nil {
+	if acts.OnCall, err = wireOnCall(cfg, a.Store, logger, pubURL, a.Deps); err != nil {
 		return err
 	}
-	tu, err := wireTuning(cfg, a.Store, a.Deps)
-	if err != nil {
+	if acts.Tuning, err = wireTuning(cfg, a.Store, a.Deps); err != nil {
 		return err
 	}
-	if err := wireInvestigation(cfg, acts, a.Deps); err != nil {
+	if err := wireInvestigation(cfg, acts.Incident, a.Deps); err != nil {
 		return err
 	}
-	trackActivities(a.Deps, acts)
+	trackActivities(a.Deps, acts.Delivery, acts.Incident)
 	if err := a.openUsageSink(ctx); err != nil {
 		return err
 	}
 	if a.usage != nil {
-		acts.UsageSink = a.usage
+		acts.Gateway.UsageSink = a.usage
 	}
-	acts.Budget = gateway.NewStoreBudget(a.Store, a.Providers.Models())
-	a.Worker = worker.New(a.Client, acts, oc, tu, worker.Options{TaskQueue: cfg.Temporal.TaskQueue})
-	a.linkWorkers = worker.NewLinkWorkers(a.Client, acts, cfg.Temporal.TaskQueue, a.Providers.Models())
+	acts.Gateway.Budget = gateway.NewStoreBudget(a.Store, a.Providers.Models())
+	a.Worker = worker.New(a.Client, acts, worker.Options{TaskQueue: cfg.Temporal.TaskQueue})
+	a.linkWorkers = worker.NewLinkWorkers(a.Client, acts.Gateway, cfg.Temporal.TaskQueue, a.Providers.Models())
 	for _, w := range append([]sdkworker.Worker{a.Worker}, a.linkWorkers...) {
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start worker: %w", err)

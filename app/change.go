@@ -15,8 +15,8 @@ import (
 
 // wireChangeSources gives change tracking its metrics (prometheus.url, with the query and
 // enrichment templates of the config over the defaults) and its alert source
-// (alertmanager.url).
-func wireChangeSources(cfg *config.Config, acts *activities.Activities, deps *depstatus.Registry) error {
+// (alertmanager.url), and the investigation of an alert its exemplars from the same Prometheus.
+func wireChangeSources(cfg *config.Config, chg *activities.Change, inc *activities.Incident, deps *depstatus.Registry) error {
 	if cfg.Prometheus.URL != "" {
 		pc, err := promsource.New(cfg.Prometheus.URL, depClient(deps.Add("prometheus", "prometheus", "prometheus.url", nil), promsource.DefaultTimeout))
 		if err != nil {
@@ -32,15 +32,15 @@ func wireChangeSources(cfg *config.Config, acts *activities.Activities, deps *de
 			return err
 		}
 		ph := &promHealth{c: pc, queries: queries, enrich: enrich}
-		acts.Health, acts.Enricher, acts.Exemplars = ph, ph, ph
+		chg.Health, chg.Enricher, inc.Exemplars = ph, ph, ph
 	}
 	if cfg.Alertmanager.URL != "" {
 		ac, err := amsource.New(cfg.Alertmanager.URL, depClient(deps.Add("alertmanager", "alertmanager", "alertmanager.url", nil), 30*time.Second))
 		if err != nil {
 			return fmt.Errorf("alertmanager.url: %w", err)
 		}
-		acts.Alerts = ac
-		acts.AlertLabel = cfg.Alertmanager.ApplicationLabel
+		chg.Alerts = ac
+		chg.AlertLabel = cfg.Alertmanager.ApplicationLabel
 	}
 	return nil
 }

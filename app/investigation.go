@@ -15,7 +15,7 @@ import (
 // wireInvestigation gives the worker its GitHub access for the investigation's deployments
 // (alerts.investigation.github, else code_tuning.github's token), its results recorded as the
 // dependency "github-deployments".
-func wireInvestigation(cfg *config.Config, acts *activities.Activities, deps *depstatus.Registry) error {
+func wireInvestigation(cfg *config.Config, inc *activities.Incident, deps *depstatus.Registry) error {
 	if len(cfg.Alerts.Investigation.GitHub.Repositories) == 0 {
 		return nil
 	}
@@ -28,7 +28,7 @@ func wireInvestigation(cfg *config.Config, acts *activities.Activities, deps *de
 	if err != nil {
 		return fmt.Errorf("alerts.investigation.github: %w", err)
 	}
-	acts.Deployments = statusDeployments{gh, deps.Add("github-deployments", "github", "alerts.investigation.github", nil)}
+	inc.Deployments = statusDeployments{gh, deps.Add("github-deployments", "github", "alerts.investigation.github", nil)}
 	return nil
 }
 

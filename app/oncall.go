@@ -2,20 +2,22 @@ package app
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/config"
 	"github.com/vigil-ops/vigil/depstatus"
 	"github.com/vigil-ops/vigil/oncall"
 	"github.com/vigil-ops/vigil/phone"
+	"github.com/vigil-ops/vigil/store"
 )
 
 // wireOnCall builds the on-call's activities: the store, the public URL for the phone
 // provider's callbacks, the phone (twilio, whose results the dependency status records) and the
 // rota (oncall).
-func wireOnCall(cfg *config.Config, acts *activities.Activities, deps *depstatus.Registry) (*activities.OnCall, error) {
+func wireOnCall(cfg *config.Config, st store.Store, logger *slog.Logger, publicURL string, deps *depstatus.Registry) (*activities.OnCall, error) {
 	oc := cfg.OnCall
-	out := &activities.OnCall{Store: acts.Store, Logger: acts.Logger, PublicURL: acts.PublicURL}
+	out := &activities.OnCall{Store: st, Logger: logger, PublicURL: publicURL}
 	out.Config = activities.OnCallConfig{Severities: oc.Severities, AckTimeout: oc.AckTimeout, Rounds: oc.Rounds,
 		Language: cfg.Twilio.Language,
 		PeopleFor: func(app string) []oncall.Person {

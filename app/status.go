@@ -115,12 +115,12 @@ func itoa(i int) string {
 
 // trackActivities records the worker's real traffic: notify channels and trace sources report
 // each result to their dependency (the phone: wireOnCall; GitHub: wireTuning).
-func trackActivities(reg *depstatus.Registry, acts *activities.Activities) {
-	for i, ch := range acts.Channels {
-		acts.Channels[i] = statusChannel{Channel: ch, dep: reg.Add("notify:"+ch.Name(), "notify", "notify."+ch.Name(), nil)}
+func trackActivities(reg *depstatus.Registry, dv *activities.Delivery, inc *activities.Incident) {
+	for i, ch := range dv.Channels {
+		dv.Channels[i] = statusChannel{Channel: ch, dep: reg.Add("notify:"+ch.Name(), "notify", "notify."+ch.Name(), nil)}
 	}
-	for i, src := range acts.Traces {
-		acts.Traces[i] = statusSource{Source: src, dep: reg.Add("traces:"+src.Name(), "traces", "traces", nil)}
+	for i, src := range inc.Traces {
+		inc.Traces[i] = statusSource{Source: src, dep: reg.Add("traces:"+src.Name(), "traces", "traces", nil)}
 	}
 }
 

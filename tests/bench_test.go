@@ -92,7 +92,15 @@ func benchSetup(b *testing.B, v benchVariant) (client.Client, bool) {
 		b.Fatal(err)
 	}
 	b.Cleanup(c.Close)
-	w := worker.New(c, activities.New(st, llm.NewRegistry(app.BuiltinAnalyst()), testenv.Logger(b)), &activities.OnCall{Store: st}, &activities.Tuning{Store: st}, worker.Options{DisableEagerActivities: !v.eagerActs})
+	logger := testenv.Logger(b)
+	w := worker.New(c, worker.Activities{
+		Gateway:  &activities.Gateway{Store: st, Providers: llm.NewRegistry(app.BuiltinAnalyst()), Logger: logger},
+		Incident: &activities.Incident{Store: st},
+		Change:   &activities.Change{Store: st, Logger: logger},
+		Delivery: &activities.Delivery{Store: st, Logger: logger},
+		OnCall:   &activities.OnCall{Store: st},
+		Tuning:   &activities.Tuning{Store: st},
+	}, worker.Options{DisableEagerActivities: !v.eagerActs})
 	if err := w.Start(); err != nil {
 		b.Fatal(err)
 	}

@@ -55,20 +55,26 @@ func TestRecordHistories(t *testing.T) {
 	require.NoError(t, err)
 	reg.Register("local", prov)
 	reg.AddModel(llm.ModelInfo{Provider: "local", Model: "m"})
-	acts := activities.New(st, reg, testenv.Logger(t))
 	// The on-call calls a local Twilio; nobody on the rota acknowledges in time but the second.
 	tw := twiliotest.New(t, "AC0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef")
 	oc := &activities.OnCall{Store: st, Logger: testenv.Logger(t), PublicURL: "https://vigil.example.com"}
 	oc.Phone, err = phone.NewTwilio(phone.TwilioConfig{AccountSID: "AC0123456789abcdef0123456789abcdef",
 		AuthToken: "0123456789abcdef0123456789abcdef", From: "+15550000000", BaseURL: tw.URL})
 	require.NoError(t, err)
-	acts.PublicURL = "https://vigil.example.com"
 	oc.Config = activities.OnCallConfig{Severities: []string{"critical"}, AckTimeout: 2 * time.Second, Rounds: 1,
 		PeopleFor: func(string) []oncall.Person {
 			return []oncall.Person{{Name: "Kim", Phone: "+15551230001"}, {Name: "Lee", Phone: "+15551230002"}}
 		}}
 	tu := &activities.Tuning{Store: st}
-	w := worker.New(c, acts, oc, tu, worker.Options{})
+	logger := testenv.Logger(t)
+	w := worker.New(c, worker.Activities{
+		Gateway:  &activities.Gateway{Store: st, Providers: reg, Logger: logger},
+		Incident: &activities.Incident{Store: st},
+		Change:   &activities.Change{Store: st, Logger: logger},
+		Delivery: &activities.Delivery{Store: st, Logger: logger, PublicURL: "https://vigil.example.com"},
+		OnCall:   oc,
+		Tuning:   tu,
+	}, worker.Options{})
 	require.NoError(t, w.Start())
 	defer w.Stop()
 

@@ -23,9 +23,22 @@ type Options struct {
 	DisableEagerActivities bool
 }
 
+// Activities are the activity structs a worker runs, one per capability, each holding only what
+// its activities use. A nil one is registered empty: enough to replay histories.
+type Activities struct {
+	Gateway  *activities.Gateway
+	Incident *activities.Incident
+	// Change serves change tracking and the investigation of an alert (CollectHealth, Enrich).
+	Change *activities.Change
+	// Delivery serves every capability that delivers on the notify channels.
+	Delivery *activities.Delivery
+	OnCall   *activities.OnCall
+	Tuning   *activities.Tuning
+}
+
 // New builds a worker with every Vigil workflow and activity registered. Start it with Run or
 // Start; the caller owns the client.
-func New(c client.Client, acts *activities.Activities, onCall *activities.OnCall, tuning *activities.Tuning, o Options) sdkworker.Worker {
+func New(c client.Client, acts Activities, o Options) sdkworker.Worker {
 	if o.TaskQueue == "" {
 		o.TaskQueue = workflows.TaskQueue
 	}
@@ -34,25 +47,16 @@ func New(c client.Client, acts *activities.Activities, onCall *activities.OnCall
 		MaxConcurrentWorkflowTaskExecutionSize: o.MaxConcurrentWorkflowTasks,
 		DisableEagerActivities:                 o.DisableEagerActivities,
 	})
-	Register(w, acts, onCall, tuning)
+	Register(w, acts)
 	return w
 }
 
 // Register adds every workflow and activity to a registry (a worker, or a test environment): the
-// activities of each capability from its own struct (nil: an empty one, enough to replay).
+// activities of each capability from its own struct, registered under their method names.
 func Register(r interface {
 	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
 	RegisterActivity(any)
-}, acts *activities.Activities, onCall *activities.OnCall, tuning *activities.Tuning) {
-	if acts == nil {
-		acts = &activities.Activities{}
-	}
-	if onCall == nil {
-		onCall = &activities.OnCall{}
-	}
-	if tuning == nil {
-		tuning = &activities.Tuning{}
-	}
+}, acts Activities) {
 	r.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: "IncidentWorkflow"})
 	r.RegisterWorkflowWithOptions(workflows.RoleCallWorkflow, workflow.RegisterOptions{Name: "RoleCallWorkflow"})
 	r.RegisterWorkflowWithOptions(workflows.ProbeWorkflow, workflow.RegisterOptions{Name: "ProbeWorkflow"})
@@ -60,15 +64,27 @@ func Register(r interface {
 	r.RegisterWorkflowWithOptions(workflows.ChangeTrackingWorkflow, workflow.RegisterOptions{Name: "ChangeTrackingWorkflow"})
 	r.RegisterWorkflowWithOptions(workflows.OnCallWorkflow, workflow.RegisterOptions{Name: "OnCallWorkflow"})
 	r.RegisterWorkflowWithOptions(workflows.CodeTuningWorkflow, workflow.RegisterOptions{Name: "CodeTuningWorkflow"})
-	r.RegisterActivity(acts)
-	r.RegisterActivity(onCall)
-	r.RegisterActivity(tuning)
+	r.RegisterActivity(orEmpty(acts.Gateway))
+	r.RegisterActivity(orEmpty(acts.Incident))
+	r.RegisterActivity(orEmpty(acts.Change))
+	r.RegisterActivity(orEmpty(acts.Delivery))
+	r.RegisterActivity(orEmpty(acts.OnCall))
+	r.RegisterActivity(orEmpty(acts.Tuning))
+	r.RegisterActivity(activities.Probe)
+}
+
+// orEmpty is p, or a new empty T when p is nil.
+func orEmpty[T any](p *T) *T {
+	if p == nil {
+		return new(T)
+	}
+	return p
 }
 
 // NewLinkWorkers builds one worker per declared provider model, polling the model's own task
 // queue (workflows.LinkTaskQueue). The model's requests-per-minute budget is not the queue's: it
-// lives in the store, where both call paths of every replica take from it (activities.Budget).
-func NewLinkWorkers(c client.Client, acts *activities.Activities, base string, models []llm.ModelInfo) []sdkworker.Worker {
+// lives in the store, where both call paths of every replica take from it (activities.Gateway.Budget).
+func NewLinkWorkers(c client.Client, gw *activities.Gateway, base string, models []llm.ModelInfo) []sdkworker.Worker {
 	if base == "" {
 		base = workflows.TaskQueue
 	}
@@ -78,7 +94,7 @@ func NewLinkWorkers(c client.Client, acts *activities.Activities, base string, m
 		// synchronous path; a task-queue rate limit would only see this path's calls.
 		o := sdkworker.Options{MaxConcurrentActivityExecutionSize: 64}
 		w := sdkworker.New(c, workflows.LinkTaskQueue(base, m.Provider, m.Model), o)
-		w.RegisterActivityWithOptions(acts.CallLink, activity.RegisterOptions{Name: "CallLink"})
+		w.RegisterActivityWithOptions(gw.CallLink, activity.RegisterOptions{Name: "CallLink"})
 		out = append(out, w)
 	}
 	return out

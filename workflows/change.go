@@ -428,7 +428,8 @@ func (w *changeWorkflow) shouldNotify(cp Checkpoint) bool {
 
 // check runs one health check; its failure is recorded on the checkpoint, never fatal.
 func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []activities.App, changedAt time.Time) Checkpoint {
-	var a *activities.Activities
+	var gw *activities.Gateway
+	var chg *activities.Change
 	cp := Checkpoint{Label: lbl, At: workflow.Now(ctx), From: from, To: to, CatchUp: catchUp}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
@@ -444,7 +445,7 @@ func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.T
 		before = w.changeStart(changedAt)
 	}
 	var health activities.HealthResult
-	if err := workflow.ExecuteActivity(actx, a.CollectHealth, activities.HealthRequest{
+	if err := workflow.ExecuteActivity(actx, chg.CollectHealth, activities.HealthRequest{
 		Apps: apps, From: from, To: to, Before: before}).Get(ctx, &health); err != nil {
 		cp.Error = errMessage(err)
 		return cp
@@ -452,7 +453,7 @@ func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.T
 	cp.Apps = health.Apps
 	if w.role == nil {
 		var r roles.Role
-		if err := workflow.ExecuteLocalActivity(lactx, a.ResolveRole, ChangeRole).Get(ctx, &r); err != nil {
+		if err := workflow.ExecuteLocalActivity(lactx, gw.ResolveRole, ChangeRole).Get(ctx, &r); err != nil {
 			cp.Error = errMessage(err)
 			return cp
 		}
@@ -473,7 +474,7 @@ func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.T
 	}
 	cp.Link = answer.Provider + "/" + answer.Model
 	var v change.Verdict
-	if err := workflow.ExecuteLocalActivity(lactx, a.ParseVerdict, answer.Text).Get(ctx, &v); err != nil {
+	if err := workflow.ExecuteLocalActivity(lactx, chg.ParseVerdict, answer.Text).Get(ctx, &v); err != nil {
 		cp.Error = errMessage(err)
 		return cp
 	}
@@ -501,7 +502,7 @@ func (w *changeWorkflow) changeStart(finish time.Time) time.Time {
 
 // enrich runs the further queries for every metric kind the verdict names, per application.
 func (w *changeWorkflow) enrich(ctx workflow.Context, cp Checkpoint, apps []activities.App, changedAt time.Time) []activities.Enrichment {
-	var a *activities.Activities
+	var chg *activities.Change
 	req := activities.EnrichRequest{From: cp.From, To: cp.To, Change: changedAt}
 	for _, av := range cp.Verdict.Applications {
 		if av.State == "STABLE" || len(av.Metric) == 0 {
@@ -533,7 +534,7 @@ func (w *changeWorkflow) enrich(ctx workflow.Context, cp Checkpoint, apps []acti
 		return nil
 	}
 	var out []activities.Enrichment
-	if err := workflow.ExecuteActivity(ctx, a.Enrich, req).Get(ctx, &out); err != nil {
+	if err := workflow.ExecuteActivity(ctx, chg.Enrich, req).Get(ctx, &out); err != nil {
 		return []activities.Enrichment{{App: "*", Errors: []string{"enrichment failed: " + errMessage(err)}}}
 	}
 	return out
@@ -564,7 +565,7 @@ func containsApp(apps []activities.App, name string) bool {
 // earlier run's and a late retry never overwrites a newer state. A failed save is logged and
 // its checkpoints sent again with the next: the workflow's query still answers meanwhile.
 func (w *changeWorkflow) save(ctx workflow.Context) {
-	var a *activities.Activities
+	var chg *activities.Change
 	info := workflow.GetInfo(ctx)
 	w.seq++
 	names := make([]string, len(w.in.Deployment.Applications))
@@ -584,7 +585,7 @@ func (w *changeWorkflow) save(ctx workflow.Context) {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 10},
 	})
 	// The state travels typed and arrives as JSON (activities.SaveDeploymentRequest).
-	err := workflow.ExecuteActivity(actx, a.SaveDeployment, struct {
+	err := workflow.ExecuteActivity(actx, chg.SaveDeployment, struct {
 		Record      store.Deployment `json:"record"`
 		State       DeploymentState  `json:"state"`
 		From        int              `json:"from"`

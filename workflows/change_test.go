@@ -24,7 +24,7 @@ func newChangeEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *testActs, 
 	st, err := store.Open(t.Context(), ":memory:")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	acts.Store, acts.OnCall.Store = st, st
+	acts.setStore(st)
 	return env, acts, st
 }
 

@@ -14,10 +14,10 @@ import (
 // activity keeps a record per key and channel), and reports each channel's outcome; nil when no
 // channel is configured. A failed channel never fails the caller.
 func deliverAll(ctx workflow.Context, msg notify.Message) []activities.DeliveryState {
-	var a *activities.Activities
+	var dv *activities.Delivery
 	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
 	var channels []string
-	if err := workflow.ExecuteLocalActivity(lactx, a.NotifyChannels).Get(ctx, &channels); err != nil || len(channels) == 0 {
+	if err := workflow.ExecuteLocalActivity(lactx, dv.NotifyChannels).Get(ctx, &channels); err != nil || len(channels) == 0 {
 		return nil
 	}
 	dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -29,7 +29,7 @@ func deliverAll(ctx workflow.Context, msg notify.Message) []activities.DeliveryS
 	})
 	futures := make([]workflow.Future, len(channels))
 	for i, ch := range channels {
-		futures[i] = workflow.ExecuteActivity(dctx, a.Deliver, activities.DeliverRequest{Channel: ch, Message: msg})
+		futures[i] = workflow.ExecuteActivity(dctx, dv.Deliver, activities.DeliverRequest{Channel: ch, Message: msg})
 	}
 	out := make([]activities.DeliveryState, len(channels))
 	for i, f := range futures {

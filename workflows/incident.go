@@ -208,7 +208,7 @@ func (w *incidentWorkflow) collect(ctx workflow.Context, window time.Duration) {
 // follow keeps the incident open after its report: later alerts of the group join it, resolved
 // notifications close it.
 func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (IncidentResult, error) {
-	var a *activities.Activities
+	var inc *activities.Incident
 	actx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
 	alerts := workflow.GetSignalChannel(ctx, SignalAlerts)
 	tctx, cancel := workflow.WithCancel(ctx)
@@ -243,7 +243,7 @@ func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (Inc
 		}
 		if changed || allResolved {
 			w.record.Details.Group = append([]activities.GroupAlert(nil), w.group...)
-			if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, w.record).Get(ctx, nil); err != nil {
+			if err := workflow.ExecuteLocalActivity(actx, inc.SaveIncident, w.record).Get(ctx, nil); err != nil {
 				return res, err
 			}
 		}
@@ -251,7 +251,7 @@ func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (Inc
 			// Take in whatever arrived meanwhile before deciding: a signal must not be dropped.
 			if w.drain(alerts) {
 				w.record.Details.Group = append([]activities.GroupAlert(nil), w.group...)
-				if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, w.record).Get(ctx, nil); err != nil {
+				if err := workflow.ExecuteLocalActivity(actx, inc.SaveIncident, w.record).Get(ctx, nil); err != nil {
 					return res, err
 				}
 				continue // the group changed: decide again
@@ -360,7 +360,8 @@ func (w *incidentWorkflow) setup(ctx workflow.Context) error {
 }
 
 func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
-	var a *activities.Activities
+	var gw *activities.Gateway
+	var inc *activities.Incident
 	// The store writes, the analysis and the role lookup are cheap and local to the worker: they
 	// run as local activities, inside the workflow task, instead of costing a round trip through
 	// the server each (see the latency figures in docs/benchmarks.md).
@@ -386,7 +387,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 				NonRetryableErrorTypes: []string{activities.ErrTypeTraceNotFound}},
 		})
 		var p *profile.Profile
-		if err := workflow.ExecuteActivity(fctx, a.FetchProfile, w.in.Alert.TraceID).Get(ctx, &p); err != nil {
+		if err := workflow.ExecuteActivity(fctx, inc.FetchProfile, w.in.Alert.TraceID).Get(ctx, &p); err != nil {
 			// No profile is not fatal: the report says the cause could not be analysed.
 			workflow.GetLogger(ctx).Warn("trace not available", "trace_id", w.in.Alert.TraceID, "error", err)
 		} else if p != nil {
@@ -395,9 +396,9 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 	}
 	// Record, analyse and resolve the role at once: none depends on another.
 	w.state.Step = "analyzing"
-	saved := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record)
-	analyzed := workflow.ExecuteLocalActivity(actx, a.AnalyzeAlert, w.in.Alert)
-	resolved := workflow.ExecuteLocalActivity(actx, a.ResolveRole, IncidentRole)
+	saved := workflow.ExecuteLocalActivity(actx, inc.SaveIncident, record)
+	analyzed := workflow.ExecuteLocalActivity(actx, inc.AnalyzeAlert, w.in.Alert)
+	resolved := workflow.ExecuteLocalActivity(actx, gw.ResolveRole, IncidentRole)
 	if err := saved.Get(ctx, nil); err != nil {
 		return IncidentResult{}, err
 	}
@@ -422,7 +423,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 	inv := w.investigate(ctx)
 	if inv != nil {
 		var text string
-		if err := workflow.ExecuteLocalActivity(actx, a.InvestigationPrompt, activities.InvestigationPromptRequest{
+		if err := workflow.ExecuteLocalActivity(actx, inc.InvestigationPrompt, activities.InvestigationPromptRequest{
 			Alert: w.in.Alert, Investigation: inv}).Get(ctx, &text); err != nil {
 			return w.fail(ctx, actx, record, err)
 		}
@@ -459,18 +460,18 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 	if len(w.group) > 1 {
 		record.Details.Group = append([]activities.GroupAlert(nil), w.group...)
 	}
-	if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(actx, inc.SaveIncident, record).Get(ctx, nil); err != nil {
 		return IncidentResult{}, err
 	}
 	w.state.Step = "delivering"
 	if w.deliver(ctx, &record, answer.Text) {
-		if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteLocalActivity(actx, inc.SaveIncident, record).Get(ctx, nil); err != nil {
 			return IncidentResult{}, err
 		}
 	}
 	if id := w.page(ctx, answer.Text); id != "" {
 		record.Details.OnCall = id
-		if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteLocalActivity(actx, inc.SaveIncident, record).Get(ctx, nil); err != nil {
 			return IncidentResult{}, err
 		}
 	}
@@ -562,17 +563,17 @@ func incidentPath(id string) string { return "/v1/incidents/" + url.PathEscape(i
 
 // fail records the failure so the API shows it, then returns the original error.
 func (w *incidentWorkflow) fail(ctx, actx workflow.Context, record activities.IncidentRecord, cause error) (IncidentResult, error) {
-	var a *activities.Activities
+	var inc *activities.Incident
 	w.state.Status, w.state.Error = IncidentFailed, cause.Error()
 	record.Status = IncidentFailed
 	record.Details = &activities.IncidentDetails{Error: cause.Error(), Step: w.state.Step}
-	if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(actx, inc.SaveIncident, record).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("record incident failure", "error", err)
 	}
 	// No report is no reason not to wake the person in charge of a critical alert.
 	if id := w.page(ctx, w.in.Alert.Message+" (The incident report could not be written.)"); id != "" {
 		record.Details.OnCall = id
-		if err := workflow.ExecuteLocalActivity(actx, a.SaveIncident, record).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteLocalActivity(actx, inc.SaveIncident, record).Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Error("record incident failure", "error", err)
 		}
 	}

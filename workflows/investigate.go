@@ -69,10 +69,14 @@ type InvestigationOptions struct {
 //     series, its trace fetched from the trace sources and run through the detectors
 //     (ExemplarTrace).
 //
+// The health and the enrichment tables are change tracking's own activities (activities.Change):
+// the investigation reuses CollectHealth and Enrich rather than holding a copy of them.
+//
 // A part that fails is named in the result; the others are kept. It returns nil when the alert
 // names no application or the investigation is disabled.
 func (w *incidentWorkflow) investigate(ctx workflow.Context) *analyst.Investigation {
-	var a *activities.Activities
+	var inc *activities.Incident
+	var chg *activities.Change
 	al, opt := w.in.Alert, w.in.Investigation
 	app := strings.TrimSpace(al.Application)
 	if opt.Disabled || app == "" {
@@ -104,13 +108,13 @@ func (w *incidentWorkflow) investigate(ctx workflow.Context) *analyst.Investigat
 		StartToCloseTimeout: time.Minute, ScheduleToCloseTimeout: healthBudget,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
 	})
-	changes := workflow.ExecuteActivity(cctx, a.RecentChanges, activities.ChangesRequest{Application: app, From: start.Add(-lookBack), To: now})
-	health := workflow.ExecuteActivity(hctx, a.CollectHealth, activities.HealthRequest{Apps: app1, From: from, To: to, Lead: DefaultOnsetLookBack})
+	changes := workflow.ExecuteActivity(cctx, inc.RecentChanges, activities.ChangesRequest{Application: app, From: start.Add(-lookBack), To: now})
+	health := workflow.ExecuteActivity(hctx, chg.CollectHealth, activities.HealthRequest{Apps: app1, From: from, To: to, Lead: DefaultOnsetLookBack})
 	tctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute, ScheduleToCloseTimeout: traceBudget,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 2},
 	})
-	trace := workflow.ExecuteActivity(tctx, a.ExemplarTrace, activities.ExemplarRequest{Application: app, From: from, To: to})
+	trace := workflow.ExecuteActivity(tctx, inc.ExemplarTrace, activities.ExemplarRequest{Application: app, From: from, To: to})
 	var github workflow.Future
 	if repo := opt.GitHubRepositories[app]; repo != "" {
 		inv.GitHub = repo
@@ -119,7 +123,7 @@ func (w *incidentWorkflow) investigate(ctx workflow.Context) *analyst.Investigat
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 3,
 				NonRetryableErrorTypes: []string{activities.ErrTypeRepoRejected}},
 		})
-		github = workflow.ExecuteActivity(gctx, a.GitHubChanges, activities.GitHubChangesRequest{Application: app, Repository: repo,
+		github = workflow.ExecuteActivity(gctx, inc.GitHubChanges, activities.GitHubChangesRequest{Application: app, Repository: repo,
 			Environment: opt.GitHubEnvironment, From: start.Add(-lookBack), To: now})
 	}
 	if err := changes.Get(ctx, &inv.Changes); err != nil {
@@ -158,7 +162,7 @@ func (w *incidentWorkflow) investigate(ctx workflow.Context) *analyst.Investigat
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 2},
 	})
 	var out []activities.Enrichment
-	err := workflow.ExecuteActivity(ectx, a.Enrich, activities.EnrichRequest{
+	err := workflow.ExecuteActivity(ectx, chg.Enrich, activities.EnrichRequest{
 		Apps: []activities.EnrichApp{{App: app1[0], Kinds: kinds}}, From: from, To: to}).Get(ctx, &out)
 	if err != nil {
 		inv.Failed = append(inv.Failed, analyst.PartFailure{Part: analyst.PartTables, Error: partError(err)})

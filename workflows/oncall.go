@@ -203,7 +203,7 @@ func (w *onCallWorkflow) setStatus(ctx workflow.Context, s string) {
 }
 
 func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
-	var a *activities.Activities
+	var gw *activities.Gateway
 	var oc *activities.OnCall
 	in := w.st.Input
 	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
@@ -217,7 +217,7 @@ func (w *onCallWorkflow) run(ctx workflow.Context) (OnCallState, error) {
 		return &d
 	}
 	var role roles.Role
-	err := workflow.ExecuteLocalActivity(lactx, a.ResolveRole, OnCallRole).Get(ctx, &role)
+	err := workflow.ExecuteLocalActivity(lactx, gw.ResolveRole, OnCallRole).Get(ctx, &role)
 	var answer RoleCallResult
 	if err == nil {
 		answer, err = CallRole(ctx, RoleCallInput{

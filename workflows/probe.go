@@ -25,7 +25,6 @@ type ProbeResult struct {
 // use it to check that timers, task queues and workers work end to end; with Sleep 0 it is the
 // bare one-activity workflow the benchmarks compare against.
 func ProbeWorkflow(ctx workflow.Context, in ProbeInput) (ProbeResult, error) {
-	var a *activities.Activities
 	if in.Sleep > 0 {
 		if err := workflow.Sleep(ctx, in.Sleep); err != nil {
 			return ProbeResult{}, err
@@ -33,6 +32,6 @@ func ProbeWorkflow(ctx workflow.Context, in ProbeInput) (ProbeResult, error) {
 	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
 	var res ProbeResult
-	err := workflow.ExecuteActivity(ctx, a.Probe, in.Message).Get(ctx, &res.Echo)
+	err := workflow.ExecuteActivity(ctx, activities.Probe, in.Message).Get(ctx, &res.Echo)
 	return res, err
 }

@@ -30,7 +30,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := sdkworker.NewWorkflowReplayer()
-			worker.Register(replayRegistry{r}, nil, nil, nil)
+			worker.Register(replayRegistry{r}, worker.Activities{})
 			id, err := os.ReadFile(strings.TrimSuffix(f, ".json") + ".wfid")
 			if err != nil { // recorded without an ID: the replayer's own ID will do
 				require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))

@@ -51,7 +51,7 @@ const ErrTypeChainExhausted = "ChainExhausted"
 // timers, honouring a provider's Retry-After. Same classification as the activity path:
 // non-retryable errors end the link at once.
 func callLinkLocally(ctx workflow.Context, call activities.LinkCall, link roles.Link) (activities.LinkResult, error) {
-	var a *activities.Activities
+	var gw *activities.Gateway
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: gateway.LinkTimeout(link),
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
@@ -61,7 +61,7 @@ func callLinkLocally(ctx workflow.Context, call activities.LinkCall, link roles.
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		call.Attempt = attempt
 		var res activities.LinkResult
-		err := workflow.ExecuteLocalActivity(lctx, a.CallLink, call).Get(ctx, &res)
+		err := workflow.ExecuteLocalActivity(lctx, gw.CallLink, call).Get(ctx, &res)
 		if err == nil {
 			res.Attempt = attempt
 			return res, nil
@@ -89,7 +89,7 @@ func callLinkLocally(ctx workflow.Context, call activities.LinkCall, link roles.
 // until one frees: the workflow sleeps that long on a timer — durably, holding no worker slot —
 // and calls again with the attempts left, for at most LinkQueueWait in all.
 func callLinkBudgeted(ctx workflow.Context, call activities.LinkCall, link roles.Link) (activities.LinkResult, error) {
-	var a *activities.Activities
+	var gw *activities.Gateway
 	base := workflow.GetInfo(ctx).TaskQueueName
 	until := workflow.Now(ctx).Add(LinkQueueWait)
 	maxAttempts := gateway.MaxAttempts(link)
@@ -97,7 +97,7 @@ func callLinkBudgeted(ctx workflow.Context, call activities.LinkCall, link roles
 		opts := linkActivityOptions(base, link)
 		opts.RetryPolicy.MaximumAttempts = int32(maxAttempts - call.AttemptsBefore)
 		var res activities.LinkResult
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.CallLink, call).Get(ctx, &res)
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), gw.CallLink, call).Get(ctx, &res)
 		var appErr *temporal.ApplicationError
 		if err == nil || !errors.As(err, &appErr) || appErr.Type() != gateway.ErrTypeBudget {
 			return res, err
@@ -132,7 +132,7 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 		return RoleCallResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("role %q has an empty chain", in.Role.Code), "InvalidRole", nil)
 	}
-	var a *activities.Activities
+	var gw *activities.Gateway
 	var failures []activities.LinkFailure
 	attempts := 0
 
@@ -147,7 +147,7 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 			req.Texts = append(req.Texts, m.Content)
 		}
 		var mr activities.MaskResult
-		if err := workflow.ExecuteLocalActivity(lactx, a.MaskTexts, req).Get(ctx, &mr); err != nil {
+		if err := workflow.ExecuteLocalActivity(lactx, gw.MaskTexts, req).Get(ctx, &mr); err != nil {
 			return RoleCallResult{Vault: vault}, err
 		}
 		vault = mr.Vault
@@ -178,7 +178,7 @@ func CallRole(ctx workflow.Context, in RoleCallInput) (RoleCallResult, error) {
 			attempts += res.Attempt
 			if masking && vault.Len() > 0 {
 				// The answer quotes tokens; the reader sees the original values again.
-				if err := workflow.ExecuteLocalActivity(lactx, a.UnmaskText, activities.UnmaskRequest{Vault: vault, Text: res.Text,
+				if err := workflow.ExecuteLocalActivity(lactx, gw.UnmaskText, activities.UnmaskRequest{Vault: vault, Text: res.Text,
 					JSON: in.Role.ResponseFormat.Type == "json_schema" || in.Role.ResponseFormat.Type == "json_object"}).Get(ctx, &res.Text); err != nil {
 					return RoleCallResult{Vault: vault}, err
 				}

@@ -65,7 +65,7 @@ func CodeTuningWorkflow(ctx workflow.Context, in TuningInput) (TuningState, erro
 		return st, err
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAttrKind.ValueSet("code-tuning"), SearchAttrState.ValueSet("running"))
-	var a *activities.Activities
+	var gw *activities.Gateway
 	var tu *activities.Tuning
 	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -98,7 +98,7 @@ func CodeTuningWorkflow(ctx workflow.Context, in TuningInput) (TuningState, erro
 			}
 			if role == nil {
 				var rr roles.Role
-				if err := workflow.ExecuteLocalActivity(lactx, a.ResolveRole, TuningRole).Get(ctx, &rr); err != nil {
+				if err := workflow.ExecuteLocalActivity(lactx, gw.ResolveRole, TuningRole).Get(ctx, &rr); err != nil {
 					r.Status, r.Error = "failed", errMessage(err)
 					return
 				}

@@ -22,31 +22,44 @@ import (
 	"github.com/vigil-ops/vigil/oncall"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/roles"
+	"github.com/vigil-ops/vigil/store"
 	"github.com/vigil-ops/vigil/tuning"
 )
 
-// testActs are the activity structs a test environment runs: the ones not split by capability
-// yet, and the on-call's.
+// testActs are the activity structs a test environment runs, one per capability; the embedded
+// ones' methods name the activities to mock (acts.SaveIncident, acts.CallLink).
 type testActs struct {
-	*activities.Activities
+	*activities.Gateway
+	*activities.Incident
+	*activities.Change
+	*activities.Delivery
 	OnCall *activities.OnCall
+}
+
+// setStore puts st behind every capability's activities.
+func (a *testActs) setStore(st store.Store) {
+	a.Gateway.Store, a.Incident.Store, a.Change.Store, a.Delivery.Store, a.OnCall.Store = st, st, st, st, st
 }
 
 func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *testActs) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	acts := activities.New(nil, llm.NewRegistry(builtinAnalyst()), nil)
+	acts := &testActs{Gateway: &activities.Gateway{Providers: llm.NewRegistry(builtinAnalyst())}, Incident: &activities.Incident{},
+		Change: &activities.Change{}, Delivery: &activities.Delivery{}, OnCall: &activities.OnCall{}}
 	env.RegisterWorkflowWithOptions(IncidentWorkflow, workflow.RegisterOptions{Name: "IncidentWorkflow"})
 	env.RegisterWorkflowWithOptions(RoleCallWorkflow, workflow.RegisterOptions{Name: "RoleCallWorkflow"})
 	env.RegisterWorkflowWithOptions(ProbeWorkflow, workflow.RegisterOptions{Name: "ProbeWorkflow"})
 	env.RegisterWorkflowWithOptions(ChangeTrackingWorkflow, workflow.RegisterOptions{Name: "ChangeTrackingWorkflow"})
 	env.RegisterWorkflowWithOptions(OnCallWorkflow, workflow.RegisterOptions{Name: "OnCallWorkflow"})
-	oc := &activities.OnCall{}
-	env.RegisterActivity(acts)
-	env.RegisterActivity(oc)
+	env.RegisterActivity(acts.Gateway)
+	env.RegisterActivity(acts.Incident)
+	env.RegisterActivity(acts.Change)
+	env.RegisterActivity(acts.Delivery)
+	env.RegisterActivity(acts.OnCall)
 	env.RegisterActivity(&activities.Tuning{})
-	return env, &testActs{Activities: acts, OnCall: oc}
+	env.RegisterActivity(activities.Probe)
+	return env, acts
 }
 
 // builtinAnalyst is the built-in analyst as the application registers it (app.BuiltinAnalyst,
