@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/incident"
 	"github.com/vigil-ops/vigil/mask"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/store"
@@ -52,61 +52,8 @@ func (a *Incident) AnalyzeAlert(_ context.Context, alert profile.Alert) (Analysi
 	return Analysis{Facts: facts, Prompt: analyst.FactsPrompt(&alert, facts)}, nil
 }
 
-// IncidentRecord is what an IncidentWorkflow stores about itself. The workflow hands over typed
-// values; the activity does the JSON encoding, which has no place in workflow code.
-type IncidentRecord struct {
-	WorkflowID string           `json:"workflow_id"`
-	RunID      string           `json:"run_id"`
-	Alert      profile.Alert    `json:"alert"`
-	Status     string           `json:"status"`
-	Report     string           `json:"report,omitempty"`
-	Language   string           `json:"language,omitempty"`
-	Details    *IncidentDetails `json:"details,omitempty"`
-}
-
-// IncidentDetails is the structured part of a stored incident: the facts the report rests on and
-// how the report was obtained (or why it was not).
-type IncidentDetails struct {
-	Facts []analyst.Fact `json:"facts,omitempty"`
-	// Investigation is what was found about the alert's application: recent deployments,
-	// metrics against their baselines, endpoint tables, and the parts that failed.
-	Investigation *analyst.Investigation `json:"investigation,omitempty"`
-	Provider      string                 `json:"provider,omitempty"`
-	Model         string                 `json:"model,omitempty"`
-	LinkIndex     int                    `json:"link_index"`
-	Attempts      int                    `json:"attempts,omitempty"`
-	RoleVersion   int                    `json:"role_version,omitempty"`
-	Failures      []LinkFailure          `json:"failures,omitempty"`
-	Step          string                 `json:"step,omitempty"`
-	Error         string                 `json:"error,omitempty"`
-	// Group lists the alerts of the incident's group, when it has more than one.
-	Group []GroupAlert `json:"group,omitempty"`
-	// Deliveries says, per channel, whether the report was delivered.
-	Deliveries []DeliveryState `json:"deliveries,omitempty"`
-	// OnCall is the workflow ID of the on-call page the incident started, if any.
-	OnCall string `json:"oncall,omitempty"`
-}
-
-// DeliveryState is the outcome of one channel's delivery.
-type DeliveryState struct {
-	Channel string `json:"channel"`
-	Status  string `json:"status"` // sent | already-sent | failed
-	Error   string `json:"error,omitempty"`
-}
-
-// GroupAlert is one alert folded into an incident.
-type GroupAlert struct {
-	Fingerprint string    `json:"fingerprint"`
-	Rule        string    `json:"rule"`
-	Application string    `json:"application,omitempty"`
-	Instance    string    `json:"instance,omitempty"`
-	Severity    string    `json:"severity,omitempty"`
-	StartsAt    time.Time `json:"starts_at"`
-	Status      string    `json:"status"` // firing | resolved
-}
-
 // SaveIncident stores (upserts) the incident record.
-func (a *Incident) SaveIncident(ctx context.Context, in IncidentRecord) error {
+func (a *Incident) SaveIncident(ctx context.Context, in incident.Record) error {
 	alertJSON, err := json.Marshal(in.Alert)
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError("encode alert: "+err.Error(), "EncodeError", err)

@@ -44,6 +44,14 @@ type Channel interface {
 	Send(ctx context.Context, m Message) error
 }
 
+// DeliveryState is the outcome of one channel's delivery, as the incident, change-tracking and
+// on-call records keep it.
+type DeliveryState struct {
+	Channel string `json:"channel"`
+	Status  string `json:"status"` // sent | already-sent | failed
+	Error   string `json:"error,omitempty"`
+}
+
 // DeliveryError is a failed delivery. Retryable says whether trying again
 // later may succeed (5xx, 429, timeouts, connection errors, SMTP 4xx) or not
 // (other 4xx, SMTP 5xx, bad configuration or message).

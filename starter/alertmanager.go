@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/vigil-ops/vigil/incident"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/workflows"
 )
@@ -349,7 +350,7 @@ func (a *API) signalGroup(w http.ResponseWriter, r *http.Request, groupKey strin
 	// history one event, not one per alert.
 	sig := workflows.AlertsSignal{Resolved: resolved}
 	for _, al := range firing {
-		sig.Firing = append(sig.Firing, workflows.GroupAlertOf(*al))
+		sig.Firing = append(sig.Firing, incident.GroupAlertOf(*al))
 	}
 	if b, _ := json.Marshal(sig); len(b) > MaxSignalBytes {
 		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Title: title, Errors: []ProblemField{{

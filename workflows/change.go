@@ -102,9 +102,9 @@ type Checkpoint struct {
 	// Enrichments are the further queries run for each metric the verdict names.
 	Enrichments []activities.Enrichment `json:"enrichments,omitempty"`
 	// Notified is each notify channel's outcome when this checkpoint was pushed.
-	Notified []activities.DeliveryState `json:"notified,omitempty"`
-	Link     string                     `json:"link,omitempty"` // provider/model that answered
-	Error    string                     `json:"error,omitempty"`
+	Notified []notify.DeliveryState `json:"notified,omitempty"`
+	Link     string                 `json:"link,omitempty"` // provider/model that answered
+	Error    string                 `json:"error,omitempty"`
 }
 
 // DeploymentState is what GET /v1/deployments/{id} and QueryDeployment show.

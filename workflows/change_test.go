@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/compare"
+	"github.com/vigil-ops/vigil/notify"
 	"github.com/vigil-ops/vigil/promsource"
 	"github.com/vigil-ops/vigil/store"
 )
@@ -242,7 +243,7 @@ func TestChangeTrackingEnrichesAndNotifiesVerdicts(t *testing.T) {
 	cp := st.Checkpoints[4]
 	require.Equal(t, "+4h0m0s", cp.Label)
 	require.Len(t, cp.Enrichments, 1)
-	require.Equal(t, []activities.DeliveryState{{Channel: "webhook", Status: "sent"}}, cp.Notified)
+	require.Equal(t, []notify.DeliveryState{{Channel: "webhook", Status: "sent"}}, cp.Notified)
 	require.Empty(t, st.Checkpoints[1].Enrichments, "a STABLE verdict names nothing to enrich")
 	require.Empty(t, st.Checkpoints[1].Notified)
 

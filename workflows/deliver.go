@@ -13,7 +13,7 @@ import (
 // deliverAll sends msg on every configured notify channel in parallel, each delivery once (the
 // activity keeps a record per key and channel), and reports each channel's outcome; nil when no
 // channel is configured. A failed channel never fails the caller.
-func deliverAll(ctx workflow.Context, msg notify.Message) []activities.DeliveryState {
+func deliverAll(ctx workflow.Context, msg notify.Message) []notify.DeliveryState {
 	var dv *activities.Delivery
 	lactx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
 	var channels []string
@@ -31,10 +31,10 @@ func deliverAll(ctx workflow.Context, msg notify.Message) []activities.DeliveryS
 	for i, ch := range channels {
 		futures[i] = workflow.ExecuteActivity(dctx, dv.Deliver, activities.DeliverRequest{Channel: ch, Message: msg})
 	}
-	out := make([]activities.DeliveryState, len(channels))
+	out := make([]notify.DeliveryState, len(channels))
 	for i, f := range futures {
 		var res activities.DeliveryResult
-		out[i] = activities.DeliveryState{Channel: channels[i]}
+		out[i] = notify.DeliveryState{Channel: channels[i]}
 		if err := f.Get(ctx, &res); err != nil {
 			out[i].Status, out[i].Error = "failed", errMessage(err)
 			workflow.GetLogger(ctx).Warn("delivery failed", "channel", channels[i], "title", msg.Title, "error", err)

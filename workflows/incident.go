@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/incident"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/mask"
 	"github.com/vigil-ops/vigil/notify"
@@ -55,10 +56,10 @@ type IncidentInput struct {
 // IncidentCarry is what an incident hands to its next run when it continues as new: the report
 // is written, so the next run only follows the group's alerts.
 type IncidentCarry struct {
-	Group  []activities.GroupAlert   `json:"group"`
-	Record activities.IncidentRecord `json:"record"`
-	Result IncidentResult            `json:"result"`
-	Vault  *mask.Vault               `json:"vault,omitempty"`
+	Group  []incident.GroupAlert `json:"group"`
+	Record incident.Record       `json:"record"`
+	Result IncidentResult        `json:"result"`
+	Vault  *mask.Vault           `json:"vault,omitempty"`
 	// AskedSeverity is the severity the on-call was last asked about (see page): without it the
 	// next run would ask again for the first alert that joins.
 	AskedSeverity int `json:"askedSeverity,omitempty"`
@@ -72,14 +73,8 @@ const SignalAlerts = "alerts"
 // AlertsSignal carries one notification of the incident's group: the alerts firing in it and
 // the fingerprints of those resolved in it.
 type AlertsSignal struct {
-	Firing   []activities.GroupAlert `json:"firing,omitempty"`
-	Resolved []string                `json:"resolved,omitempty"`
-}
-
-// GroupAlertOf is the part of an alert an incident keeps about each alert of its group.
-func GroupAlertOf(a profile.Alert) activities.GroupAlert {
-	return activities.GroupAlert{Fingerprint: a.Fingerprint, Rule: a.Rule, Instance: a.Instance,
-		Application: a.Application, Severity: a.Severity, StartsAt: a.StartsAt, Status: "firing"}
+	Firing   []incident.GroupAlert `json:"firing,omitempty"`
+	Resolved []string              `json:"resolved,omitempty"`
 }
 
 // IncidentResolved is the status of an incident whose alerts are all resolved.
@@ -155,10 +150,10 @@ func alertKey(a profile.Alert) string {
 
 // addAlert records an alert of the group once; it reports whether the alert is new.
 func (w *incidentWorkflow) addAlert(a profile.Alert) bool {
-	return w.addGroupAlert(alertKey(a), GroupAlertOf(a))
+	return w.addGroupAlert(alertKey(a), incident.GroupAlertOf(a))
 }
 
-func (w *incidentWorkflow) addGroupAlert(k string, g activities.GroupAlert) bool {
+func (w *incidentWorkflow) addGroupAlert(k string, g incident.GroupAlert) bool {
 	if _, ok := w.seen[k]; ok {
 		return false
 	}
@@ -242,7 +237,7 @@ func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (Inc
 			w.record.Details.OnCall = w.page(ctx, res.Report)
 		}
 		if changed || allResolved {
-			w.record.Details.Group = append([]activities.GroupAlert(nil), w.group...)
+			w.record.Details.Group = append([]incident.GroupAlert(nil), w.group...)
 			if err := workflow.ExecuteLocalActivity(actx, inc.SaveIncident, w.record).Get(ctx, nil); err != nil {
 				return res, err
 			}
@@ -250,7 +245,7 @@ func (w *incidentWorkflow) follow(ctx workflow.Context, res IncidentResult) (Inc
 		if allResolved || over || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			// Take in whatever arrived meanwhile before deciding: a signal must not be dropped.
 			if w.drain(alerts) {
-				w.record.Details.Group = append([]activities.GroupAlert(nil), w.group...)
+				w.record.Details.Group = append([]incident.GroupAlert(nil), w.group...)
 				if err := workflow.ExecuteLocalActivity(actx, inc.SaveIncident, w.record).Get(ctx, nil); err != nil {
 					return res, err
 				}
@@ -319,12 +314,12 @@ type incidentWorkflow struct {
 	// vault is the incident's masking scope, kept across every LLM step of the incident.
 	vault *mask.Vault
 	// group holds the group's alerts in arrival order; seen indexes them by alertKey.
-	group []activities.GroupAlert
+	group []incident.GroupAlert
 	seen  map[string]int
 	// resolvedEarly is set when alerts were resolved while the group was being collected.
 	resolvedEarly bool
 
-	record activities.IncidentRecord
+	record incident.Record
 	// askedSeverity is the severity the on-call was last asked about: a later alert asks again
 	// only when it raises the group's severity (not once per alert of a storm).
 	askedSeverity int
@@ -372,7 +367,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 			NonRetryableErrorTypes: []string{activities.ErrTypeRoleNotFound},
 		},
 	})
-	record := activities.IncidentRecord{
+	record := incident.Record{
 		WorkflowID: w.id,
 		RunID:      workflow.GetInfo(ctx).WorkflowExecution.RunID,
 		Alert:      w.in.Alert,
@@ -453,12 +448,12 @@ func (w *incidentWorkflow) run(ctx workflow.Context) (IncidentResult, error) {
 
 	w.state.Step = "storing report"
 	record.Status, record.Report, record.Language = IncidentCompleted, answer.Text, lang
-	record.Details = &activities.IncidentDetails{
+	record.Details = &incident.Details{
 		Facts: analysis.Facts, Investigation: inv, Provider: answer.Provider, Model: answer.Model, LinkIndex: answer.LinkIndex,
 		Attempts: answer.Attempts, RoleVersion: answer.RoleVersion, Failures: answer.Failures,
 	}
 	if len(w.group) > 1 {
-		record.Details.Group = append([]activities.GroupAlert(nil), w.group...)
+		record.Details.Group = append([]incident.GroupAlert(nil), w.group...)
 	}
 	if err := workflow.ExecuteLocalActivity(actx, inc.SaveIncident, record).Get(ctx, nil); err != nil {
 		return IncidentResult{}, err
@@ -541,7 +536,7 @@ func reportSummary(report string) string {
 // activity keeps a record per incident and channel). A channel that fails does not fail the
 // incident: the report is stored and the failure is in the incident's details. It reports
 // whether the record changed.
-func (w *incidentWorkflow) deliver(ctx workflow.Context, record *activities.IncidentRecord, report string) bool {
+func (w *incidentWorkflow) deliver(ctx workflow.Context, record *incident.Record, report string) bool {
 	al := w.in.Alert
 	// A group's incident ID outlives one episode (the group fires, resolves, fires again): the
 	// delivery key is the episode's, its first run, so each episode is delivered once.
@@ -562,11 +557,11 @@ func (w *incidentWorkflow) deliver(ctx workflow.Context, record *activities.Inci
 func incidentPath(id string) string { return "/v1/incidents/" + url.PathEscape(id) }
 
 // fail records the failure so the API shows it, then returns the original error.
-func (w *incidentWorkflow) fail(ctx, actx workflow.Context, record activities.IncidentRecord, cause error) (IncidentResult, error) {
+func (w *incidentWorkflow) fail(ctx, actx workflow.Context, record incident.Record, cause error) (IncidentResult, error) {
 	var inc *activities.Incident
 	w.state.Status, w.state.Error = IncidentFailed, cause.Error()
 	record.Status = IncidentFailed
-	record.Details = &activities.IncidentDetails{Error: cause.Error(), Step: w.state.Step}
+	record.Details = &incident.Details{Error: cause.Error(), Step: w.state.Step}
 	if err := workflow.ExecuteLocalActivity(actx, inc.SaveIncident, record).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("record incident failure", "error", err)
 	}

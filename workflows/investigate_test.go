@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-ops/vigil/analyst"
 	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/compare"
+	"github.com/vigil-ops/vigil/incident"
 	"github.com/vigil-ops/vigil/profile"
 	"github.com/vigil-ops/vigil/promsource"
 	"github.com/vigil-ops/vigil/roles"
@@ -28,7 +29,7 @@ func investigationEnv(t *testing.T) (*investigationFixture, func(IncidentInput) 
 	start := time.Date(2026, 12, 2, 3, 16, 0, 0, time.UTC)
 	env.SetStartTime(start)
 	f.start = start
-	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IncidentRecord) error {
+	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(func(_ context.Context, in incident.Record) error {
 		f.saved = append(f.saved, in)
 		return nil
 	})
@@ -51,7 +52,7 @@ type investigationFixture struct {
 	env   *testsuite.TestWorkflowEnvironment
 	acts  *testActs
 	start time.Time
-	saved []activities.IncidentRecord
+	saved []incident.Record
 }
 
 func errorRateAlert(start time.Time) profile.Alert {

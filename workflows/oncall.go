@@ -93,16 +93,16 @@ type CallAttempt struct {
 
 // OnCallState is what GET /v1/oncall/{id} and QueryOnCall show.
 type OnCallState struct {
-	Input    OnCallInput                `json:"input"`
-	Status   string                     `json:"status"`
-	Decision *oncall.Decision           `json:"decision,omitempty"`
-	Attempts []CallAttempt              `json:"attempts"`
-	AckedBy  string                     `json:"ackedBy,omitempty"`
-	AckedAt  *time.Time                 `json:"ackedAt,omitempty"`
-	AckVia   string                     `json:"ackVia,omitempty"`
-	AckStep  int                        `json:"ackStep,omitempty"` // the call that was answered with 1
-	Error    string                     `json:"error,omitempty"`
-	Notified []activities.DeliveryState `json:"notified,omitempty"`
+	Input    OnCallInput            `json:"input"`
+	Status   string                 `json:"status"`
+	Decision *oncall.Decision       `json:"decision,omitempty"`
+	Attempts []CallAttempt          `json:"attempts"`
+	AckedBy  string                 `json:"ackedBy,omitempty"`
+	AckedAt  *time.Time             `json:"ackedAt,omitempty"`
+	AckVia   string                 `json:"ackVia,omitempty"`
+	AckStep  int                    `json:"ackStep,omitempty"` // the call that was answered with 1
+	Error    string                 `json:"error,omitempty"`
+	Notified []notify.DeliveryState `json:"notified,omitempty"`
 }
 
 // OnCallWorkflow pages the person in charge of an incident:

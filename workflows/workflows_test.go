@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/analyst"
 	"github.com/vigil-ops/vigil/change"
+	"github.com/vigil-ops/vigil/incident"
 	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/oncall"
 	"github.com/vigil-ops/vigil/profile"
@@ -84,8 +85,8 @@ func exampleAlert(t *testing.T, name string) profile.Alert {
 
 func TestIncidentWorkflowWritesFourSectionReport(t *testing.T) {
 	env, acts := newEnv(t)
-	var saved []activities.IncidentRecord
-	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IncidentRecord) error {
+	var saved []incident.Record
+	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(func(_ context.Context, in incident.Record) error {
 		saved = append(saved, in)
 		return nil
 	})
@@ -182,8 +183,8 @@ func TestIncidentWorkflowFallsBackWhenLLMAnswerBreaksFormat(t *testing.T) {
 
 func TestIncidentWorkflowRecordsFailure(t *testing.T) {
 	env, acts := newEnv(t)
-	var last activities.IncidentRecord
-	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IncidentRecord) error {
+	var last incident.Record
+	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(func(_ context.Context, in incident.Record) error {
 		last = in
 		return nil
 	})
@@ -273,15 +274,15 @@ func TestBudgetFreeLinkStopsOnNonRetryable(t *testing.T) {
 func firing(alerts ...profile.Alert) AlertsSignal {
 	var s AlertsSignal
 	for _, a := range alerts {
-		s.Firing = append(s.Firing, GroupAlertOf(a))
+		s.Firing = append(s.Firing, incident.GroupAlertOf(a))
 	}
 	return s
 }
 
 func TestIncidentGroupFoldsAlertsAndResolves(t *testing.T) {
 	env, acts := newEnv(t)
-	var saved []activities.IncidentRecord
-	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IncidentRecord) error {
+	var saved []incident.Record
+	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(func(_ context.Context, in incident.Record) error {
 		saved = append(saved, in)
 		return nil
 	})
@@ -334,8 +335,8 @@ func TestIncidentGroupFoldsAlertsAndResolves(t *testing.T) {
 // collected resolves the incident as soon as the report is written.
 func TestIncidentStormInOneSignal(t *testing.T) {
 	env, acts := newEnv(t)
-	var saved []activities.IncidentRecord
-	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IncidentRecord) error {
+	var saved []incident.Record
+	env.OnActivity(acts.SaveIncident, mock.Anything, mock.Anything).Return(func(_ context.Context, in incident.Record) error {
 		saved = append(saved, in)
 		return nil
 	})
@@ -350,7 +351,7 @@ func TestIncidentStormInOneSignal(t *testing.T) {
 	for i := range 6700 {
 		a := first
 		a.Fingerprint, a.Instance = fmt.Sprintf("fp-%d", i), fmt.Sprintf("pod-%d", i)
-		storm.Firing = append(storm.Firing, GroupAlertOf(a))
+		storm.Firing = append(storm.Firing, incident.GroupAlertOf(a))
 		fps = append(fps, a.Fingerprint)
 	}
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAlerts, storm) }, 5*time.Second)
