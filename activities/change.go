@@ -1,13 +1,10 @@
 package activities
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"strings"
 	"time"
 
@@ -19,46 +16,6 @@ import (
 	"github.com/vigil-ops/vigil/promsource"
 	"github.com/vigil-ops/vigil/store"
 )
-
-// App is an application a deployment touches.
-type App struct {
-	ID   AppID  `json:"id"`
-	Name string `json:"name"`
-}
-
-// AppID is an application's ID as the release system sent it: a JSON string, or a JSON number
-// (release systems often send numeric IDs, {"id": 101}) kept as its exact digits ("101"). It
-// encodes as a string.
-type AppID string
-
-// UnmarshalJSON accepts a string or a number.
-func (id *AppID) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*id = AppID(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil || len(b) == 0 || b[0] == 'n' {
-		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeOf(""), Field: "id"}
-	}
-	*id = AppID(n.String())
-	return nil
-}
-
-// Deployment is a change announced by the release system.
-type Deployment struct {
-	ID           string            `json:"id"`
-	PlannedAt    time.Time         `json:"plannedAt"`
-	Version      string            `json:"version,omitempty"`
-	Author       string            `json:"author,omitempty"`
-	Applications []App             `json:"applications"`
-	Links        map[string]string `json:"links,omitempty"`
-}
 
 // Change holds change tracking's activities (the health of applications around a change, the
 // verdict, its enrichment, the deployment's record) and what they use. Workflows reference its
@@ -91,9 +48,9 @@ type HealthSource interface {
 
 // HealthRequest asks for the health of applications over a window.
 type HealthRequest struct {
-	Apps []App     `json:"apps"`
-	From time.Time `json:"from"`
-	To   time.Time `json:"to"`
+	Apps []change.Application `json:"apps"`
+	From time.Time            `json:"from"`
+	To   time.Time            `json:"to"`
 	// Before is when the change started, for a check after it (zero for a pre-deployment
 	// check): a regression must also be worse than just before it.
 	Before time.Time `json:"before,omitzero"`

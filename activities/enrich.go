@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vigil-ops/vigil/amsource"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/compare"
 	"github.com/vigil-ops/vigil/promsource"
 	"github.com/vigil-ops/vigil/store"
@@ -48,8 +49,8 @@ func (a *Change) alertLabel() string {
 
 // EnrichApp names one application and the metric kinds its verdict names.
 type EnrichApp struct {
-	App   App      `json:"app"`
-	Kinds []string `json:"kinds"`
+	App   change.Application `json:"app"`
+	Kinds []string           `json:"kinds"`
 	// Degraded are the health metrics the comparison engine found worse, whose series around
 	// the change are attached.
 	Degraded []string `json:"degraded,omitempty"`
@@ -65,26 +66,13 @@ type EnrichRequest struct {
 	Change time.Time `json:"change"`
 }
 
-// Enrichment is the data attached to one application's verdict: tables of the further
-// queries, the series around the change and the alerts Alertmanager holds for it.
-type Enrichment struct {
-	App    string              `json:"app"`
-	ID     string              `json:"applicationId"`
-	Kinds  []string            `json:"kinds"`
-	Tables []promsource.Table  `json:"tables,omitempty"`
-	Series []promsource.Around `json:"series,omitempty"`
-	Alerts []amsource.Alert    `json:"alerts,omitempty"`
-	// Errors are the queries that failed; an enrichment never fails the checkpoint.
-	Errors []string `json:"errors,omitempty"`
-}
-
 // Enrich runs, for each application and each metric kind its verdict names, the enrichment
 // queries (top failing endpoints, slowest endpoints, new error groups, alerts in the window),
 // the series of its degraded metrics around the change and, for ALERT, the alerts Alertmanager
 // holds for it. Failed queries are listed in the result, never returned as the activity's
 // error: the verdict is delivered with whatever data could be had.
-func (a *Change) Enrich(ctx context.Context, in EnrichRequest) ([]Enrichment, error) {
-	out := make([]Enrichment, len(in.Apps))
+func (a *Change) Enrich(ctx context.Context, in EnrichRequest) ([]change.Enrichment, error) {
+	out := make([]change.Enrichment, len(in.Apps))
 	sem := make(chan struct{}, 4) // applications enriched at once
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -106,8 +94,8 @@ func (a *Change) Enrich(ctx context.Context, in EnrichRequest) ([]Enrichment, er
 	return out, nil
 }
 
-func (a *Change) enrichApp(ctx context.Context, ea EnrichApp, in EnrichRequest) Enrichment {
-	e := Enrichment{App: ea.App.Name, ID: string(ea.App.ID), Kinds: ea.Kinds}
+func (a *Change) enrichApp(ctx context.Context, ea EnrichApp, in EnrichRequest) change.Enrichment {
+	e := change.Enrichment{App: ea.App.Name, ID: string(ea.App.ID), Kinds: ea.Kinds}
 	if a.Enricher == nil && a.Alerts == nil {
 		e.Errors = append(e.Errors, "no metrics source is configured (prometheus.url): nothing to enrich the verdict with")
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigil-ops/vigil/amsource"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/compare"
 )
 
@@ -57,7 +58,7 @@ func TestAlertsReadByTheConfiguredLabel(t *testing.T) {
 	fa := &fakeAlerts{}
 	a := &Change{Alerts: fa, AlertLabel: "service"}
 	from := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
-	res, err := a.CollectHealth(context.Background(), HealthRequest{Apps: []App{{ID: "a1", Name: "checkout-api"}}, From: from, To: from.Add(time.Hour)})
+	res, err := a.CollectHealth(context.Background(), HealthRequest{Apps: []change.Application{{ID: "a1", Name: "checkout-api"}}, From: from, To: from.Add(time.Hour)})
 	require.NoError(t, err)
 	var alert compare.Finding
 	for _, f := range res.Apps[0].Findings {
@@ -66,7 +67,7 @@ func TestAlertsReadByTheConfiguredLabel(t *testing.T) {
 		}
 	}
 	require.Equal(t, compare.Degraded, alert.Verdict)
-	es, err := a.Enrich(context.Background(), EnrichRequest{Apps: []EnrichApp{{App: App{ID: "a1", Name: "checkout-api"}, Kinds: []string{"ALERT"}}},
+	es, err := a.Enrich(context.Background(), EnrichRequest{Apps: []EnrichApp{{App: change.Application{ID: "a1", Name: "checkout-api"}, Kinds: []string{"ALERT"}}},
 		From: from, To: from.Add(time.Hour)})
 	require.NoError(t, err)
 	require.Len(t, es[0].Alerts, 1)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -174,12 +173,6 @@ func (a *Incident) ExemplarTrace(ctx context.Context, in ExemplarRequest) (*anal
 	return &analyst.ExemplarTrace{Note: "no exemplar's trace could be fetched: " + strings.Join(notes, "; ")}, nil
 }
 
-// GitHubDeploymentID is Vigil's deployment ID for GitHub deployment id of repo (owner/name): the
-// ID of the record a GitHub deployment webhook creates, so a deployment seen both ways is one.
-func GitHubDeploymentID(repo string, id int64) string {
-	return "gh-" + strings.ReplaceAll(repo, "/", "-") + "-" + strconv.FormatInt(id, 10)
-}
-
 // DeploymentLister lists a repository's deployments on its code host (GitHub).
 type DeploymentLister interface {
 	ListDeployments(ctx context.Context, owner, repo, environment string, since time.Time) ([]ghclient.Deployment, error)
@@ -202,7 +195,7 @@ const githubCreatedSlack = time.Hour
 // GitHubChanges lists the GitHub deployments of the application's repository (to the configured
 // environment) that took effect (their first success, else their creation) within the window,
 // newest first, each named by the ID a GitHub deployment webhook gives Vigil's record
-// (GitHubDeploymentID) with its ref and short SHA as the version and GitHub's latest state as
+// (change.GitHubDeploymentID) with its ref and short SHA as the version and GitHub's latest state as
 // its status. A refused call (bad token, no such repository) is not retried.
 func (a *Incident) GitHubChanges(ctx context.Context, in GitHubChangesRequest) ([]analyst.Change, error) {
 	if a.Deployments == nil {
@@ -252,6 +245,6 @@ func githubChange(repo string, d ghclient.Deployment) analyst.Change {
 		desc = strings.TrimSpace(strings.TrimSuffix(desc, ".") + ". " + d.StateDescription)
 		desc = strings.TrimPrefix(desc, ". ")
 	}
-	return analyst.Change{ID: GitHubDeploymentID(repo, d.ID), Version: version, Source: analyst.SourceGitHub,
+	return analyst.Change{ID: change.GitHubDeploymentID(repo, d.ID), Version: version, Source: analyst.SourceGitHub,
 		SHA: d.SHA, At: at, Status: status, Description: desc}
 }

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/ghclient"
 	"github.com/vigil-ops/vigil/ghclient/githubtest"
 )
@@ -54,7 +55,7 @@ func TestGitHubChangesListsTheRepositorysDeployments(t *testing.T) {
 		fail.Source != analyst.SourceGitHub || !fail.At.Equal(at.Add(-30*time.Minute)) {
 		t.Errorf("failed deployment (created, never succeeded; its ref is its SHA): %+v", fail)
 	}
-	if ok.ID != GitHubDeploymentID("acme/checkout", 901) || ok.ID != "gh-acme-checkout-901" || ok.Version != "v2.4.1 3f2a9c1" ||
+	if ok.ID != change.GitHubDeploymentID("acme/checkout", 901) || ok.ID != "gh-acme-checkout-901" || ok.Version != "v2.4.1 3f2a9c1" ||
 		ok.SHA != "3f2a9c1d0e5b7a8c9d0e1f2a3b4c5d6e7f8a9b0c" || ok.Status != "success" || ok.Description != "checkout-api 2.4.1" ||
 		!ok.At.Equal(at.Add(-61*time.Minute)) {
 		t.Errorf("deployment that succeeded (it took effect at its success): %+v", ok)

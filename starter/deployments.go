@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/store"
 	"github.com/vigil-ops/vigil/workflows"
 )
@@ -34,7 +34,7 @@ func (a *API) postDeployment(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var d activities.Deployment
+	var d change.Deployment
 	if !decodeStrict(w, body, &d) {
 		return
 	}
@@ -73,7 +73,7 @@ func (a *API) startProblem(w http.ResponseWriter, err error) {
 }
 
 // startDeployment starts (or joins) the change tracking of a deployment.
-func (a *API) startDeployment(r *http.Request, d activities.Deployment) (DeploymentAccepted, error) {
+func (a *API) startDeployment(r *http.Request, d change.Deployment) (DeploymentAccepted, error) {
 	id := workflows.DeploymentWorkflowID(d.ID)
 	res := DeploymentAccepted{WorkflowID: id, Status: "started", Deployment: "/v1/deployments/" + d.ID, Gate: "/v1/deployments/" + d.ID + "/gate"}
 	_, err := a.Temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
@@ -109,7 +109,7 @@ type conflictError struct{ msg string }
 func (e *conflictError) Error() string { return e.msg }
 
 // deploymentDiff names the first field in which b differs from the tracked a, or "".
-func deploymentDiff(a, b activities.Deployment) string {
+func deploymentDiff(a, b change.Deployment) string {
 	switch {
 	case !a.PlannedAt.Equal(b.PlannedAt):
 		return "plannedAt (" + a.PlannedAt.UTC().Format(time.RFC3339) + ")"
@@ -126,7 +126,7 @@ func deploymentDiff(a, b activities.Deployment) string {
 
 // changeInput is the workflow input of a deployment: the configured schedules of its
 // applications and the notification policy.
-func (a *API) changeInput(d activities.Deployment, clientName string) workflows.ChangeInput {
+func (a *API) changeInput(d change.Deployment, clientName string) workflows.ChangeInput {
 	in := workflows.ChangeInput{Deployment: d, Checkpoints: a.ChangeCheckpoints, Notify: a.ChangeNotify, Client: clientName}
 	for _, app := range d.Applications {
 		if cps, ok := a.AppCheckpoints[app.Name]; ok {

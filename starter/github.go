@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/workflows"
 )
 
@@ -47,7 +47,7 @@ type ghEvent struct {
 
 // GitHubDeploymentID is Vigil's deployment ID for a GitHub deployment.
 func GitHubDeploymentID(repo string, id int64) string {
-	return activities.GitHubDeploymentID(repo, id)
+	return change.GitHubDeploymentID(repo, id)
 }
 
 // GitHubReplayWindow is how long a GitHub delivery is remembered, and how old an event may be.
@@ -133,9 +133,9 @@ func (a *API) postGitHub(w http.ResponseWriter, r *http.Request) {
 	}
 	var probs []ProblemField
 	limitField(&probs, "repository.full_name", e.Repository.FullName)
-	var d activities.Deployment
+	var d change.Deployment
 	if event == "deployment" {
-		d = activities.Deployment{
+		d = change.Deployment{
 			ID: GitHubDeploymentID(e.Repository.FullName, e.Deployment.ID), PlannedAt: e.Deployment.CreatedAt,
 			Version: e.Deployment.SHA, Author: e.Deployment.Creator.Login, Applications: githubApps(e),
 			Links: map[string]string{"ref": e.Deployment.Ref, "environment": e.Deployment.Environment},
@@ -201,14 +201,14 @@ func (a *API) postGitHub(w http.ResponseWriter, r *http.Request) {
 
 // githubApps takes the applications from the deployment's payload
 // ({"applications":[{"id","name"}]}), else the repository is the application.
-func githubApps(e ghEvent) []activities.App {
+func githubApps(e ghEvent) []change.Application {
 	var p struct {
-		Applications []activities.App `json:"applications"`
+		Applications []change.Application `json:"applications"`
 	}
 	if len(e.Deployment.Payload) > 0 && json.Unmarshal(e.Deployment.Payload, &p) == nil && len(p.Applications) > 0 {
 		return p.Applications
 	}
-	return []activities.App{{ID: activities.AppID(e.Repository.FullName), Name: e.Repository.Name}}
+	return []change.Application{{ID: change.AppID(e.Repository.FullName), Name: e.Repository.Name}}
 }
 
 // deploymentProblemID answers a failed signal of the deployment id (problemOf): 404 when it is

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"unicode/utf8"
 
-	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/change"
 )
 
 // Input limits, checked before anything reaches Temporal, so that a request Temporal would
@@ -61,7 +61,7 @@ func limitFieldTo(probs *[]ProblemField, field, v string, max int) {
 
 // deploymentProblems checks a deployment's applications (under the field prefix, "" or
 // "deployment.payload.") and the values that become workflow IDs and search attributes.
-func deploymentProblems(d activities.Deployment, prefix string) []ProblemField {
+func deploymentProblems(d change.Deployment, prefix string) []ProblemField {
 	var probs []ProblemField
 	switch n := len(d.Applications); {
 	case n == 0:

@@ -11,14 +11,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/workflows"
 )
 
 // The bodies decoded strictly, each with a fresh value of its type.
 var strictBodies = []func() any{
-	func() any { return new(activities.Deployment) },
+	func() any { return new(change.Deployment) },
 	func() any { return new(workflows.DeploymentEvent) },
 	func() any {
 		return new(struct {

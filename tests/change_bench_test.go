@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/compare"
 	"github.com/vigil-ops/vigil/promsource"
 	"github.com/vigil-ops/vigil/store"
@@ -153,8 +153,8 @@ func BenchmarkWaitingDeployments(b *testing.B) {
 	for i := 0; i < n; i++ {
 		_, err := a.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 			ID: fmt.Sprintf("deploy-bench-%d", i), TaskQueue: workflows.TaskQueue,
-		}, workflows.ChangeTrackingWorkflow, workflows.ChangeInput{Deployment: activities.Deployment{
-			ID: fmt.Sprintf("bench-%d", i), PlannedAt: planned, Applications: []activities.App{{ID: "a", Name: "app"}}}})
+		}, workflows.ChangeTrackingWorkflow, workflows.ChangeInput{Deployment: change.Deployment{
+			ID: fmt.Sprintf("bench-%d", i), PlannedAt: planned, Applications: []change.Application{{ID: "a", Name: "app"}}}})
 		if err != nil {
 			b.Fatal(err)
 		}

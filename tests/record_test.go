@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/app"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/ghclient"
 	"github.com/vigil-ops/vigil/ghclient/githubtest"
 	"github.com/vigil-ops/vigil/llm"
@@ -159,7 +160,7 @@ func TestRecordHistories(t *testing.T) {
 			workflows.DeploymentEvent{Type: workflows.EventFinished, At: planned})
 	}()
 	record("change-tracking", workflows.DeploymentWorkflowID("rec-1"), workflows.ChangeTrackingWorkflow, workflows.ChangeInput{
-		Deployment: activities.Deployment{ID: "rec-1", PlannedAt: planned, Version: "1.0",
-			Applications: []activities.App{{ID: "a1", Name: "checkout-api"}}},
+		Deployment: change.Deployment{ID: "rec-1", PlannedAt: planned, Version: "1.0",
+			Applications: []change.Application{{ID: "a1", Name: "checkout-api"}}},
 		Checkpoints: []time.Duration{-2 * time.Second, time.Second, 2 * time.Second}, Client: "recorder"})
 }

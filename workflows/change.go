@@ -59,8 +59,8 @@ func DeploymentWorkflowID(id string) string { return "deploy-" + sanitizeID(id) 
 
 // ChangeInput starts a ChangeTrackingWorkflow.
 type ChangeInput struct {
-	Deployment  activities.Deployment `json:"deployment"`
-	Checkpoints []time.Duration       `json:"checkpoints,omitempty"` // default DefaultCheckpoints
+	Deployment  change.Deployment `json:"deployment"`
+	Checkpoints []time.Duration   `json:"checkpoints,omitempty"` // default DefaultCheckpoints
 	// AppCheckpoints are per-application schedules by application name
 	// (change_tracking.applications); the others follow Checkpoints.
 	AppCheckpoints map[string][]time.Duration `json:"appCheckpoints,omitempty"`
@@ -100,7 +100,7 @@ type Checkpoint struct {
 	Verdict *change.Verdict `json:"verdict,omitempty"`
 	Apps    []change.App    `json:"apps,omitempty"` // the findings behind the verdict
 	// Enrichments are the further queries run for each metric the verdict names.
-	Enrichments []activities.Enrichment `json:"enrichments,omitempty"`
+	Enrichments []change.Enrichment `json:"enrichments,omitempty"`
 	// Notified is each notify channel's outcome when this checkpoint was pushed.
 	Notified []notify.DeliveryState `json:"notified,omitempty"`
 	Link     string                 `json:"link,omitempty"` // provider/model that answered
@@ -109,12 +109,12 @@ type Checkpoint struct {
 
 // DeploymentState is what GET /v1/deployments/{id} and QueryDeployment show.
 type DeploymentState struct {
-	Deployment  activities.Deployment `json:"deployment"`
-	Status      string                `json:"status"` // scheduled, pre-check, waiting, watching, rolled-back, cancelled, done
-	Gate        GateAnswer            `json:"gate"`
-	StartedAt   *time.Time            `json:"startedAt,omitempty"`
-	FinishedAt  *time.Time            `json:"finishedAt,omitempty"`
-	Checkpoints []Checkpoint          `json:"checkpoints"`
+	Deployment  change.Deployment `json:"deployment"`
+	Status      string            `json:"status"` // scheduled, pre-check, waiting, watching, rolled-back, cancelled, done
+	Gate        GateAnswer        `json:"gate"`
+	StartedAt   *time.Time        `json:"startedAt,omitempty"`
+	FinishedAt  *time.Time        `json:"finishedAt,omitempty"`
+	Checkpoints []Checkpoint      `json:"checkpoints"`
 }
 
 // ChangeTrackingWorkflow watches one deployment:
@@ -200,8 +200,8 @@ func (w *changeWorkflow) checkpointsOf(app string) []time.Duration {
 }
 
 // appsAt returns the applications whose schedule has a checkpoint at any of ds.
-func (w *changeWorkflow) appsAt(ds ...time.Duration) []activities.App {
-	var out []activities.App
+func (w *changeWorkflow) appsAt(ds ...time.Duration) []change.Application {
+	var out []change.Application
 	for _, app := range w.in.Deployment.Applications {
 		for _, d := range ds {
 			if slices.Contains(w.checkpointsOf(app.Name), d) {
@@ -404,7 +404,7 @@ func (w *changeWorkflow) apply(e DeploymentEvent) {
 
 // checkAndNotify runs a post-deployment check, pushes its verdict to the notify channels as
 // ChangeInput.Notify says and saves the record.
-func (w *changeWorkflow) checkAndNotify(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []activities.App, changedAt time.Time) {
+func (w *changeWorkflow) checkAndNotify(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []change.Application, changedAt time.Time) {
 	cp := w.check(ctx, lbl, from, to, catchUp, apps, changedAt)
 	i := len(w.st.Checkpoints) - 1
 	if w.shouldNotify(cp) {
@@ -427,7 +427,7 @@ func (w *changeWorkflow) shouldNotify(cp Checkpoint) bool {
 }
 
 // check runs one health check; its failure is recorded on the checkpoint, never fatal.
-func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []activities.App, changedAt time.Time) Checkpoint {
+func (w *changeWorkflow) check(ctx workflow.Context, lbl string, from, to time.Time, catchUp bool, apps []change.Application, changedAt time.Time) Checkpoint {
 	var gw *activities.Gateway
 	var chg *activities.Change
 	cp := Checkpoint{Label: lbl, At: workflow.Now(ctx), From: from, To: to, CatchUp: catchUp}
@@ -501,14 +501,14 @@ func (w *changeWorkflow) changeStart(finish time.Time) time.Time {
 }
 
 // enrich runs the further queries for every metric kind the verdict names, per application.
-func (w *changeWorkflow) enrich(ctx workflow.Context, cp Checkpoint, apps []activities.App, changedAt time.Time) []activities.Enrichment {
+func (w *changeWorkflow) enrich(ctx workflow.Context, cp Checkpoint, apps []change.Application, changedAt time.Time) []change.Enrichment {
 	var chg *activities.Change
 	req := activities.EnrichRequest{From: cp.From, To: cp.To, Change: changedAt}
 	for _, av := range cp.Verdict.Applications {
 		if av.State == "STABLE" || len(av.Metric) == 0 {
 			continue
 		}
-		ea := activities.EnrichApp{App: activities.App{ID: activities.AppID(av.ApplicationID), Name: av.Name}}
+		ea := activities.EnrichApp{App: change.Application{ID: change.AppID(av.ApplicationID), Name: av.Name}}
 		for _, k := range av.Metric {
 			if !slices.Contains(ea.Kinds, k) {
 				ea.Kinds = append(ea.Kinds, k)
@@ -518,7 +518,7 @@ func (w *changeWorkflow) enrich(ctx workflow.Context, cp Checkpoint, apps []acti
 			if ca.Name != av.Name {
 				continue
 			}
-			ea.App.ID = activities.AppID(ca.ID)
+			ea.App.ID = change.AppID(ca.ID)
 			for _, f := range ca.Findings {
 				if f.Verdict == compare.Degraded && slices.Contains(ea.Kinds, f.Kind) && !slices.Contains(ea.Degraded, f.Metric) {
 					ea.Degraded = append(ea.Degraded, f.Metric)
@@ -533,9 +533,9 @@ func (w *changeWorkflow) enrich(ctx workflow.Context, cp Checkpoint, apps []acti
 	if len(req.Apps) == 0 {
 		return nil
 	}
-	var out []activities.Enrichment
+	var out []change.Enrichment
 	if err := workflow.ExecuteActivity(ctx, chg.Enrich, req).Get(ctx, &out); err != nil {
-		return []activities.Enrichment{{App: "*", Errors: []string{"enrichment failed: " + errMessage(err)}}}
+		return []change.Enrichment{{App: "*", Errors: []string{"enrichment failed: " + errMessage(err)}}}
 	}
 	return out
 }
@@ -549,7 +549,7 @@ func (w *changeWorkflow) enrichCtx(ctx workflow.Context) workflow.Context {
 	})
 }
 
-func containsApp(apps []activities.App, name string) bool {
+func containsApp(apps []change.Application, name string) bool {
 	for _, a := range apps {
 		if a.Name == name {
 			return true
@@ -632,7 +632,7 @@ func (w *changeWorkflow) notifyHold(ctx workflow.Context, held []Checkpoint) {
 // gateOf turns a pre-check into its gate answer: proceed only on a verdict that says STABLE —
 // and that names every application checked, each STABLE or with nothing collected
 // before the deployment at all (a new service: nothing to check, said in the reasons).
-func gateOf(cp Checkpoint, now time.Time, apps []activities.App) GateAnswer {
+func gateOf(cp Checkpoint, now time.Time, apps []change.Application) GateAnswer {
 	g := GateAnswer{Decision: GateHold, CheckedAt: now}
 	switch {
 	case cp.Verdict == nil:
@@ -676,7 +676,7 @@ func nothingCollected(apps []change.App, name string) bool {
 	return false
 }
 
-func allStable(v *change.Verdict, apps []activities.App) bool {
+func allStable(v *change.Verdict, apps []change.Application) bool {
 	for _, app := range apps {
 		if !verdictNames(v, app.Name) {
 			return false

@@ -6,13 +6,13 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vigil-ops/vigil/activities"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/notify"
 )
 
 // verdictMessage is a checkpoint's notification: the verdict per application and the data of
 // its enrichments, so that people get numbers, not just a sentence. id is the delivery key.
-func verdictMessage(d activities.Deployment, id string, cp Checkpoint) notify.Message {
+func verdictMessage(d change.Deployment, id string, cp Checkpoint) notify.Message {
 	state := "NO VERDICT"
 	if cp.Verdict != nil {
 		state = cp.Verdict.State
@@ -70,20 +70,20 @@ func verdictMessage(d activities.Deployment, id string, cp Checkpoint) notify.Me
 }
 
 // checkpointData is the checkpoint for machine readers (the webhook's "data").
-func checkpointData(d activities.Deployment, cp Checkpoint) any {
+func checkpointData(d change.Deployment, cp Checkpoint) any {
 	return CheckpointNotice{Deployment: d, Checkpoint: cp}
 }
 
 // CheckpointNotice is the structured detail of a checkpoint's notification.
 type CheckpointNotice struct {
-	Deployment activities.Deployment `json:"deployment"`
-	Checkpoint Checkpoint            `json:"checkpoint"`
+	Deployment change.Deployment `json:"deployment"`
+	Checkpoint Checkpoint        `json:"checkpoint"`
 }
 
 // enrichmentText renders the enrichments as plain text: one block per application with each
 // table's rows (current window, a day and a week earlier), each series' first, peak and last
 // values against a day earlier, and the alerts Alertmanager holds.
-func enrichmentText(es []activities.Enrichment) string {
+func enrichmentText(es []change.Enrichment) string {
 	var b strings.Builder
 	for _, e := range es {
 		b.WriteString(fmt.Sprintf("%s — data for %s:\n", e.App, strings.Join(e.Kinds, ", ")))

@@ -29,7 +29,7 @@ func newChangeEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *testActs, 
 	return env, acts, st
 }
 
-var twoApps = []activities.App{{ID: "a1", Name: "checkout-api"}, {ID: "a2", Name: "catalog-api"}}
+var twoApps = []change.Application{{ID: "a1", Name: "checkout-api"}, {ID: "a2", Name: "catalog-api"}}
 
 // healthAfter returns findings: checkout-api degraded in windows ending after regressAt.
 func healthAfter(regressAt time.Time) func(context.Context, activities.HealthRequest) (activities.HealthResult, error) {
@@ -70,7 +70,7 @@ func TestChangeTrackingRunsTheWholeDayInSkippedTime(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventFinished, At: finish})
 	}, time.Hour+5*time.Minute)
-	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: activities.Deployment{
+	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: change.Deployment{
 		ID: "dep-1", PlannedAt: planned, Version: "1.2.3", Applications: twoApps}})
 	require.NoError(t, env.GetWorkflowError())
 	var st DeploymentState
@@ -106,7 +106,7 @@ func TestChangeTrackingRollbackEndsWithAFinalCheck(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventRolledBack, At: planned.Add(45 * time.Minute)})
 	}, time.Hour+45*time.Minute)
-	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: activities.Deployment{
+	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: change.Deployment{
 		ID: "dep-2", PlannedAt: planned, Applications: twoApps}})
 	require.NoError(t, env.GetWorkflowError())
 	var st DeploymentState
@@ -124,7 +124,7 @@ func TestChangeTrackingLateAnnouncementCatchesUpOnce(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventFinished, At: planned.Add(10 * time.Minute)})
 	}, time.Second)
-	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: activities.Deployment{
+	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: change.Deployment{
 		ID: "dep-3", PlannedAt: planned, Applications: twoApps}})
 	require.NoError(t, env.GetWorkflowError())
 	var st DeploymentState
@@ -141,7 +141,7 @@ func TestChangeTrackingHoldsWithoutMetrics(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventCancelled, At: start.Add(time.Hour)})
 	}, time.Hour)
-	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: activities.Deployment{
+	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: change.Deployment{
 		ID: "dep-4", PlannedAt: start.Add(time.Hour), Applications: twoApps}})
 	require.NoError(t, env.GetWorkflowError())
 	var st DeploymentState
@@ -165,7 +165,7 @@ func TestChangeTrackingPushesAHoldToTheChannels(t *testing.T) {
 	env.RegisterDelayedCallback(func() { // the release system heeds the hold
 		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventCancelled, At: start.Add(50 * time.Minute)})
 	}, 50*time.Minute)
-	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: activities.Deployment{
+	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: change.Deployment{
 		ID: "dep-5", PlannedAt: start.Add(time.Hour), Applications: twoApps}})
 	require.NoError(t, env.GetWorkflowError())
 	// One hold per channel; the cancellation came before the planned time, before anything was
@@ -192,10 +192,10 @@ func TestChangeTrackingEnrichesAndNotifiesVerdicts(t *testing.T) {
 	planned := start.Add(time.Hour)
 	env.OnActivity(acts.CollectHealth, mock.Anything, mock.Anything).Return(healthAfter(planned.Add(2 * time.Hour)))
 	var asked []activities.EnrichRequest
-	env.OnActivity(acts.Enrich, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EnrichRequest) ([]activities.Enrichment, error) {
+	env.OnActivity(acts.Enrich, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EnrichRequest) ([]change.Enrichment, error) {
 		asked = append(asked, in)
 		day := 3.0
-		return []activities.Enrichment{{App: in.Apps[0].App.Name, ID: string(in.Apps[0].App.ID), Kinds: in.Apps[0].Kinds,
+		return []change.Enrichment{{App: in.Apps[0].App.Name, ID: string(in.Apps[0].App.ID), Kinds: in.Apps[0].Kinds,
 			Tables: []promsource.Table{{Name: "top_failing_endpoints", Kind: "TRANSACTION", Title: "Top failing endpoints",
 				Rows: []promsource.Row{{Labels: map[string]string{"http_route": "/checkout", "http_request_method": "POST"}, Current: 120, Day: &day, New: false}}}},
 		}}, nil
@@ -209,7 +209,7 @@ func TestChangeTrackingEnrichesAndNotifiesVerdicts(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventFinished, At: planned})
 	}, time.Hour)
-	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: activities.Deployment{
+	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: change.Deployment{
 		ID: "dep-6", PlannedAt: planned, Version: "2.0", Applications: twoApps}})
 	require.NoError(t, env.GetWorkflowError())
 	var st DeploymentState
@@ -219,7 +219,7 @@ func TestChangeTrackingEnrichesAndNotifiesVerdicts(t *testing.T) {
 	require.Len(t, asked, 4)
 	require.Len(t, asked[0].Apps, 1, "only the application the verdict names")
 	require.Equal(t, "checkout-api", asked[0].Apps[0].App.Name)
-	require.Equal(t, activities.AppID("a1"), asked[0].Apps[0].App.ID)
+	require.Equal(t, change.AppID("a1"), asked[0].Apps[0].App.ID)
 	require.Equal(t, []string{"TRANSACTION"}, asked[0].Apps[0].Kinds)
 	require.Equal(t, []string{"latency_p95"}, asked[0].Apps[0].Degraded)
 	require.Equal(t, planned, asked[0].Change)
@@ -273,7 +273,7 @@ func TestChangeTrackingNotifyPolicies(t *testing.T) {
 			env.SetStartTime(start)
 			planned := start.Add(time.Hour)
 			env.OnActivity(acts.CollectHealth, mock.Anything, mock.Anything).Return(healthAfter(planned.Add(2 * time.Hour)))
-			env.OnActivity(acts.Enrich, mock.Anything, mock.Anything).Return([]activities.Enrichment{}, nil)
+			env.OnActivity(acts.Enrich, mock.Anything, mock.Anything).Return([]change.Enrichment{}, nil)
 			env.OnActivity(acts.NotifyChannels, mock.Anything).Return([]string{"slack"}, nil)
 			env.RegisterDelayedCallback(func() {
 				env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventFinished, At: planned})
@@ -283,7 +283,7 @@ func TestChangeTrackingNotifyPolicies(t *testing.T) {
 				sent++
 				return activities.DeliveryResult{Channel: in.Channel, Status: "sent"}, nil
 			})
-			env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Notify: tc.policy, Deployment: activities.Deployment{
+			env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Notify: tc.policy, Deployment: change.Deployment{
 				ID: "dep-7", PlannedAt: planned, Applications: twoApps}})
 			require.NoError(t, env.GetWorkflowError())
 			require.Equal(t, tc.want, sent, "post-deployment notifications (the gate proceeded: no hold)")
@@ -312,7 +312,7 @@ func TestChangeTrackingPerApplicationCheckpoints(t *testing.T) {
 	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{
 		Checkpoints:    []time.Duration{-30 * time.Minute, 10 * time.Minute, time.Hour},
 		AppCheckpoints: map[string][]time.Duration{"catalog-api": {-time.Hour, 2 * time.Hour}},
-		Deployment:     activities.Deployment{ID: "dep-8", PlannedAt: planned, Applications: twoApps}})
+		Deployment:     change.Deployment{ID: "dep-8", PlannedAt: planned, Applications: twoApps}})
 	require.NoError(t, env.GetWorkflowError())
 	var st DeploymentState
 	require.NoError(t, env.GetWorkflowResult(&st))
@@ -344,7 +344,7 @@ func TestChangeTrackingIgnoresRepeatedEvents(t *testing.T) {
 		}, time.Hour+after)
 	}
 	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Checkpoints: []time.Duration{-30 * time.Minute, 10 * time.Minute, time.Hour},
-		Deployment: activities.Deployment{ID: "dep-9", PlannedAt: planned, Applications: twoApps}})
+		Deployment: change.Deployment{ID: "dep-9", PlannedAt: planned, Applications: twoApps}})
 	require.NoError(t, env.GetWorkflowError())
 	require.Equal(t, []time.Time{planned.Add(-30 * time.Minute), planned.Add(10 * time.Minute), planned.Add(time.Hour)}, windows,
 		"each check at its time, counted from the first finish")
@@ -364,7 +364,7 @@ func TestChangeTrackingCancelledBeforeThePreCheck(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(SignalDeploymentEvent, DeploymentEvent{Type: EventCancelled, At: start.Add(time.Minute)})
 	}, time.Minute)
-	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: activities.Deployment{
+	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{Deployment: change.Deployment{
 		ID: "dep-10", PlannedAt: start.Add(3 * time.Hour), Applications: twoApps}})
 	require.NoError(t, env.GetWorkflowError())
 	var res DeploymentState
@@ -421,7 +421,7 @@ func TestChangeTrackingGateWaitsForEveryPreCheck(t *testing.T) {
 	env.ExecuteWorkflow(ChangeTrackingWorkflow, ChangeInput{
 		Checkpoints:    []time.Duration{-30 * time.Minute, 10 * time.Minute},
 		AppCheckpoints: map[string][]time.Duration{"catalog-api": {-time.Hour, 10 * time.Minute}},
-		Deployment:     activities.Deployment{ID: "dep-11", PlannedAt: planned, Applications: twoApps}})
+		Deployment:     change.Deployment{ID: "dep-11", PlannedAt: planned, Applications: twoApps}})
 	require.NoError(t, env.GetWorkflowError())
 	var res DeploymentState
 	require.NoError(t, env.GetWorkflowResult(&res))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-ops/vigil/activities"
 	"github.com/vigil-ops/vigil/analyst"
+	"github.com/vigil-ops/vigil/change"
 	"github.com/vigil-ops/vigil/compare"
 )
 
@@ -96,7 +97,7 @@ func (w *incidentWorkflow) investigate(ctx workflow.Context) *analyst.Investigat
 	from := start.Add(-window)
 	inv := &analyst.Investigation{Application: app, At: start, LookBack: lookBack, From: from, To: to,
 		OnsetFrom: from.Add(-DefaultOnsetLookBack)}
-	app1 := []activities.App{{Name: app}}
+	app1 := []change.Application{{Name: app}}
 
 	cctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 20 * time.Second, ScheduleToCloseTimeout: changesBudget,
@@ -161,7 +162,7 @@ func (w *incidentWorkflow) investigate(ctx workflow.Context) *analyst.Investigat
 		StartToCloseTimeout: time.Minute, ScheduleToCloseTimeout: tablesBudget,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 2},
 	})
-	var out []activities.Enrichment
+	var out []change.Enrichment
 	err := workflow.ExecuteActivity(ectx, chg.Enrich, activities.EnrichRequest{
 		Apps: []activities.EnrichApp{{App: app1[0], Kinds: kinds}}, From: from, To: to}).Get(ctx, &out)
 	if err != nil {

@@ -29,7 +29,7 @@ func mockInvestigationParts(f *investigationFixture, vigil []analyst.Change) {
 	f.env.OnActivity(f.acts.CollectHealth, mock.Anything, mock.Anything).Return(activities.HealthResult{Apps: []change.App{{Name: "checkout-api",
 		Findings: []compare.Finding{{Metric: "error_ratio", Kind: "TRANSACTION", Verdict: compare.Degraded, CurrentMedian: 0.072,
 			Baselines: []compare.BaselineResult{{Name: "1d", Median: 0.005}, {Name: "1w", Median: 0.006}}}}}}}, nil)
-	f.env.OnActivity(f.acts.Enrich, mock.Anything, mock.Anything).Return([]activities.Enrichment{}, nil)
+	f.env.OnActivity(f.acts.Enrich, mock.Anything, mock.Anything).Return([]change.Enrichment{}, nil)
 	f.env.OnActivity(f.acts.ExemplarTrace, mock.Anything, mock.Anything).Return(&analyst.ExemplarTrace{Note: "no trace source is configured (traces)"}, nil)
 }
 

@@ -80,9 +80,9 @@ func TestIncidentInvestigatesAlertWithoutProfile(t *testing.T) {
 				Baselines: []compare.BaselineResult{{Name: "1d", Median: 20}, {Name: "1w", Median: 21}}},
 		}}}}, nil
 	})
-	env.OnActivity(f.acts.Enrich, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EnrichRequest) ([]activities.Enrichment, error) {
+	env.OnActivity(f.acts.Enrich, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EnrichRequest) ([]change.Enrichment, error) {
 		enrichReq = in
-		return []activities.Enrichment{{App: "checkout-api", Kinds: []string{"TRANSACTION"}, Tables: []promsource.Table{
+		return []change.Enrichment{{App: "checkout-api", Kinds: []string{"TRANSACTION"}, Tables: []promsource.Table{
 			{Name: "top_failing_endpoints", Kind: "TRANSACTION", Rows: []promsource.Row{
 				{Labels: map[string]string{"http_request_method": "POST", "http_route": "/api/checkout"}, Current: 14}}}}}}, nil
 	})
@@ -135,7 +135,7 @@ func TestIncidentInvestigationPartsFailWithinBudget(t *testing.T) {
 	// The health part fails on every attempt within its budget.
 	env.OnActivity(f.acts.CollectHealth, mock.Anything, mock.Anything).Return(activities.HealthResult{}, errors.New("context deadline exceeded"))
 	enriched := false
-	env.OnActivity(f.acts.Enrich, mock.Anything, mock.Anything).Return(func(context.Context, activities.EnrichRequest) ([]activities.Enrichment, error) {
+	env.OnActivity(f.acts.Enrich, mock.Anything, mock.Anything).Return(func(context.Context, activities.EnrichRequest) ([]change.Enrichment, error) {
 		enriched = true
 		return nil, nil
 	})

@@ -1,4 +1,4 @@
-package activities
+package change
 
 import (
 	"bytes"
@@ -19,20 +19,20 @@ func TestAppIDAcceptsNumbers(t *testing.T) {
 		`{"id": "", "name": "empty is caught later"}`:   "",
 		`{"id": -3, "name": "negative is still an ID"}`: "-3",
 	} {
-		var a App
+		var a Application
 		dec := json.NewDecoder(bytes.NewReader([]byte(body)))
 		dec.DisallowUnknownFields()
 		require.NoError(t, dec.Decode(&a), body)
 		require.Equal(t, want, a.ID, body)
 	}
 	for _, body := range []string{`{"id": true}`, `{"id": null}`, `{"id": {"x": 1}}`, `{"id": [1]}`} {
-		var a App
+		var a Application
 		err := json.Unmarshal([]byte(body), &a)
 		require.Error(t, err, body)
 		var te *json.UnmarshalTypeError
 		require.ErrorAs(t, err, &te, body)
 	}
-	b, err := json.Marshal(App{ID: "101", Name: "checkout"})
+	b, err := json.Marshal(Application{ID: "101", Name: "checkout"})
 	require.NoError(t, err)
 	require.JSONEq(t, `{"id":"101","name":"checkout"}`, string(b))
 }
