@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -135,4 +136,56 @@ func (a *Change) ParseVerdict(_ context.Context, text string) (change.Verdict, e
 		return v, temporal.NewNonRetryableApplicationError("change verdict is not JSON: "+err.Error(), "BadVerdict", err)
 	}
 	return v, nil
+}
+
+// SaveDeploymentRequest is a deployment's record, its state without checkpoints and the
+// checkpoints from index From on (the ones not stored yet). The workflow sends its state as typed
+// values; they arrive here as the JSON they were encoded to.
+type SaveDeploymentRequest struct {
+	Record      store.Deployment  `json:"record"`
+	State       json.RawMessage   `json:"state"`
+	From        int               `json:"from"`
+	Checkpoints []json.RawMessage `json:"checkpoints"`
+}
+
+// SaveDeployment writes the deployment's state to the store (GET /v1/deployments/{id} reads it
+// once the workflow is gone): the stored record's first From checkpoints, then the new ones,
+// under the new header. A save older than the stored one (a lower Seq) is ignored.
+func (a *Change) SaveDeployment(ctx context.Context, in SaveDeploymentRequest) error {
+	var header map[string]json.RawMessage
+	if err := json.Unmarshal(in.State, &header); err != nil || header == nil {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("deployment %s: state is not a JSON object", in.Record.ID), "BadDeploymentState", err)
+	}
+	cps := []json.RawMessage{}
+	if in.From > 0 {
+		old, err := a.Store.GetDeployment(ctx, in.Record.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("read stored deployment: %w", err)
+		}
+		var body struct {
+			Checkpoints []json.RawMessage `json:"checkpoints"`
+		}
+		if err == nil {
+			_ = json.Unmarshal(old.Body, &body)
+		}
+		if len(body.Checkpoints) < in.From {
+			// Earlier checkpoints are missing (the store was reset, or a newer run owns the
+			// record): keep what this save has rather than nothing.
+			logger(a.Logger).Warn("stored deployment lacks earlier checkpoints", "deployment", in.Record.ID,
+				"stored", len(body.Checkpoints), "from", in.From)
+			in.From = len(body.Checkpoints)
+		}
+		cps = append(cps, body.Checkpoints[:in.From]...)
+	}
+	cps = append(cps, in.Checkpoints...)
+	raw, err := json.Marshal(cps)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError("encode checkpoints: "+err.Error(), "BadDeploymentState", err)
+	}
+	header["checkpoints"] = raw
+	d := in.Record
+	if d.Body, err = json.Marshal(header); err != nil {
+		return temporal.NewNonRetryableApplicationError("encode deployment state: "+err.Error(), "BadDeploymentState", err)
+	}
+	return a.Store.SaveDeployment(ctx, d)
 }
