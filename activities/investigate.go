@@ -71,6 +71,9 @@ func changeOf(d store.Deployment, app string) analyst.Change {
 	switch {
 	case body.FinishedAt != nil:
 		ch.At = *body.FinishedAt
+		if body.StartedAt != nil && body.StartedAt.Before(ch.At) {
+			ch.StartedAt = *body.StartedAt
+		}
 	case body.StartedAt != nil:
 		ch.At = *body.StartedAt
 	}

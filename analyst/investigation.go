@@ -125,8 +125,11 @@ type Change struct {
 	// Source is SourceGitHub for a deployment read from GitHub's API, "" for Vigil's own record.
 	Source string `json:"source,omitempty"`
 	// At is when the change took effect: its finish, else its start, else its planned time.
-	At     time.Time `json:"at"`
-	Status string    `json:"status"` // Vigil's tracking status, or GitHub's latest deployment state
+	At time.Time `json:"at"`
+	// StartedAt is when a rollout that finished at At began (zero: not known): errors a
+	// deployment causes begin during its rollout.
+	StartedAt time.Time `json:"startedAt,omitzero"`
+	Status    string    `json:"status"` // Vigil's tracking status, or GitHub's latest deployment state
 	// SHA is a GitHub deployment's commit (Vigil's records made from GitHub's webhooks carry it
 	// as their version).
 	SHA string `json:"sha,omitempty"`
@@ -337,7 +340,7 @@ func (c *conclusion) dateOnset(inv *Investigation) {
 }
 
 // suspectChange is the deployment that can have caused the alert. With a dated onset: the latest
-// deployment that took effect by it (onsetSlack allowed), unless the metrics stayed calm for
+// deployment that took effect or was rolling out by it (onsetSlack allowed), unless the metrics stayed calm for
 // calmToClear between it and the onset; else relatedChange of the latest deployment before the
 // alert.
 func (c *conclusion) suspectChange(inv *Investigation) *Change {
@@ -351,7 +354,11 @@ func (c *conclusion) suspectChange(inv *Investigation) *Change {
 	var cand *Change
 	for i := range inv.Changes {
 		ch := &inv.Changes[i]
-		if !ch.At.After(onset.Add(onsetSlack)) && (cand == nil || ch.At.After(cand.At)) {
+		began := ch.At
+		if !ch.StartedAt.IsZero() && ch.StartedAt.Before(began) {
+			began = ch.StartedAt // under way at the onset: it can have started it
+		}
+		if !began.After(onset.Add(onsetSlack)) && (cand == nil || ch.At.After(cand.At)) {
 			cand = ch
 		}
 	}

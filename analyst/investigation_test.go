@@ -224,6 +224,11 @@ func TestWriteInvestigatedDatesTheRegression(t *testing.T) {
 	if r := WriteInvestigated(al, inv, "en"); strings.Contains(r.Summary, "Most likely cause: the deployment") {
 		t.Errorf("errors before the deployment: %s", r.Summary)
 	}
+	// ...unless its rollout had begun by then.
+	inv.Changes[0].StartedAt = start.Add(-16 * time.Minute)
+	if r := WriteInvestigated(al, inv, "en"); !strings.Contains(r.Summary, "Most likely cause: the deployment fix.") {
+		t.Errorf("errors during a long rollout: %s", r.Summary)
+	}
 }
 
 func TestWriteInvestigatedDeploymentAfterTheOnset(t *testing.T) {
