@@ -56,6 +56,11 @@ func (a *Incident) RecentChanges(ctx context.Context, in ChangesRequest) ([]anal
 }
 
 // changeOf reads a stored deployment record (the change-tracking workflow's state as JSON).
+// plannedRollout is the longest rollout a deployment's planned time is taken to have begun, when
+// the release system sent no started event: a plan announced hours ahead says nothing of when
+// the rollout began.
+const plannedRollout = 30 * time.Minute
+
 func changeOf(d store.Deployment, app string) analyst.Change {
 	var body struct {
 		Status      string     `json:"status"`
@@ -71,8 +76,12 @@ func changeOf(d store.Deployment, app string) analyst.Change {
 	switch {
 	case body.FinishedAt != nil:
 		ch.At = *body.FinishedAt
-		if body.StartedAt != nil && body.StartedAt.Before(ch.At) {
+		switch {
+		case body.StartedAt != nil && body.StartedAt.Before(ch.At):
 			ch.StartedAt = *body.StartedAt
+		case body.StartedAt == nil && d.PlannedAt.Before(ch.At) && ch.At.Sub(d.PlannedAt) <= plannedRollout:
+			// No started event: the planned start, when it is close to the finish, stands for it.
+			ch.StartedAt = d.PlannedAt
 		}
 	case body.StartedAt != nil:
 		ch.At = *body.StartedAt

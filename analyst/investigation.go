@@ -354,11 +354,10 @@ func (c *conclusion) suspectChange(inv *Investigation) *Change {
 	var cand *Change
 	for i := range inv.Changes {
 		ch := &inv.Changes[i]
-		began := ch.At
-		if !ch.StartedAt.IsZero() && ch.StartedAt.Before(began) {
-			began = ch.StartedAt // under way at the onset: it can have started it
-		}
-		if !began.After(onset.Add(onsetSlack)) && (cand == nil || ch.At.After(cand.At)) {
+		// Done by the onset (onsetSlack allowed, for a rollout whose start is not known), or
+		// under way at it: it can have started it.
+		preceded := !ch.At.After(onset.Add(onsetSlack)) || (!ch.StartedAt.IsZero() && ch.StartedAt.Before(onset))
+		if preceded && (cand == nil || ch.At.After(cand.At)) {
 			cand = ch
 		}
 	}
