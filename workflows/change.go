@@ -213,14 +213,23 @@ func (w *changeWorkflow) appsAt(ds ...time.Duration) []change.Application {
 	return out
 }
 
+// run tracks the deployment in its four steps: the gate (pre-checks), the deployment itself
+// (waiting for its finish), the checkpoints after it, and the end (a final check after a
+// rollback or cancellation).
 func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 	cps := w.schedule()
 	planned := w.in.Deployment.PlannedAt
-	all := w.in.Deployment.Applications
 	w.save(ctx)
+	w.gate(ctx, cps, planned)
+	finish := w.awaitFinish(ctx, planned)
+	w.watch(ctx, cps, finish)
+	w.end(ctx, planned, finish)
+	return w.st, nil
+}
 
-	// 1. The gate: one pre-check per negative offset (per-application schedules may have
-	// several); the decision stays pending until the last, and holds if any held.
+// gate runs the pre-deployment checks: one per negative offset (per-application schedules may
+// have several); the decision stays pending until the last, and holds if any held.
+func (w *changeWorkflow) gate(ctx workflow.Context, cps []time.Duration, planned time.Time) {
 	var pre []time.Duration
 	for _, d := range cps {
 		if d < 0 {
@@ -274,19 +283,25 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 		w.st.Gate = GateAnswer{Decision: GateHold, CheckedAt: workflow.Now(ctx),
 			Reasons: []string{"the deployment was " + w.ended + " before its pre-check"}}
 	}
+}
 
-	// 2. The deployment itself.
+// awaitFinish waits for the deployment's finish (at most FinishWait after the planned time) and
+// returns it; without one the checkpoints count from the planned time.
+func (w *changeWorkflow) awaitFinish(ctx workflow.Context, planned time.Time) time.Time {
 	for w.st.FinishedAt == nil && w.ended == "" {
 		if !w.waitUntil(ctx, planned.Add(FinishWait)) {
 			break // no finish reported: count from the planned time
 		}
 	}
-	finish := planned
 	if w.st.FinishedAt != nil {
-		finish = *w.st.FinishedAt
+		return *w.st.FinishedAt
 	}
+	return planned
+}
 
-	// 3. The checkpoints after it.
+// watch runs the checkpoints after the finish; those already past (a late announcement) are
+// checked once, together.
+func (w *changeWorkflow) watch(ctx workflow.Context, cps []time.Duration, finish time.Time) {
 	if w.ended == "" {
 		w.st.Status = "watching"
 		w.save(ctx)
@@ -312,7 +327,6 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 			continue
 		}
 		if len(pastDue) > 0 {
-			// A late announcement: the checkpoints already past are checked once, together.
 			catchUp()
 		}
 		// Events that change nothing here (a repeated "finished", a late "started") do not
@@ -329,14 +343,17 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 		catchUp()
 	}
 	w.drainEvents()
+}
 
-	// 4. A rollback or cancellation ends the schedule with a final check — when something was
-	// deployed: a deployment cancelled before its planned time has nothing to judge.
+// end closes the tracking: a rollback or cancellation ends the schedule with a final check —
+// when something was deployed (a deployment cancelled before its planned time has nothing to
+// judge).
+func (w *changeWorkflow) end(ctx workflow.Context, planned, finish time.Time) {
 	if w.ended != "" {
 		now := workflow.Now(ctx)
 		deployed := w.st.StartedAt != nil || w.st.FinishedAt != nil || !now.Before(planned)
 		if deployed {
-			w.checkAndNotify(ctx, "final", maxTime(finish, now.Add(-30*time.Minute)), now, false, all, finish)
+			w.checkAndNotify(ctx, "final", maxTime(finish, now.Add(-30*time.Minute)), now, false, w.in.Deployment.Applications, finish)
 		}
 		w.st.Status = w.ended
 	} else {
@@ -344,7 +361,6 @@ func (w *changeWorkflow) run(ctx workflow.Context) (DeploymentState, error) {
 	}
 	w.setState(ctx, w.st.Status)
 	w.save(ctx)
-	return w.st, nil
 }
 
 // waitUntil sleeps until t, taking in the release system's events meanwhile. It returns false
