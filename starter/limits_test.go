@@ -110,7 +110,8 @@ func stormBody(n int) []byte {
 	return []byte(b.String())
 }
 
-// A 6,700-alert notification is one signal to one incident, in bounded time.
+// A 6,700-alert notification is one signal to one incident (its time is measured by
+// BenchmarkAlertmanagerStorm, not asserted).
 func TestAlertmanagerStormIsOneSignal(t *testing.T) {
 	tc := &fakeTemporal{}
 	h := (&API{Temporal: tc, Store: fakeStore{}, Auth: &Auth{Anonymous: true}}).Handler()
@@ -125,10 +126,22 @@ func TestAlertmanagerStormIsOneSignal(t *testing.T) {
 	require.Len(t, sig.Firing, 6700)
 	enc, _ := json.Marshal(sig)
 	t.Logf("6,700 alerts (%d-byte body): one signal of %d bytes, answered in %s", len(body), len(enc), took)
-	require.Less(t, took, 5*time.Second)
 
 	big := (&API{Temporal: tc, Store: fakeStore{}, Auth: &Auth{Anonymous: true}, MaxBodyBytes: 8 << 20}).Handler()
 	rec = do(big, http.MethodPost, "/v1/alerts/alertmanager", string(stormBody(MaxAlertmanagerAlerts+1)))
 	require.Equal(t, http.StatusUnprocessableEntity, rec.Code)
 	require.Contains(t, rec.Body.String(), `"field":"alerts"`)
+}
+
+// BenchmarkAlertmanagerStorm: the time to accept one 6,700-alert Alertmanager notification (one
+// signal). go test ./starter -run '^$' -bench AlertmanagerStorm
+func BenchmarkAlertmanagerStorm(b *testing.B) {
+	tc := &fakeTemporal{}
+	h := (&API{Temporal: tc, Store: fakeStore{}, Auth: &Auth{Anonymous: true}}).Handler()
+	body := string(stormBody(6700))
+	for b.Loop() {
+		if rec := do(h, http.MethodPost, "/v1/alerts/alertmanager", body); rec.Code != http.StatusAccepted {
+			b.Fatal(rec.Code, rec.Body.String())
+		}
+	}
 }
