@@ -141,8 +141,7 @@ func TestAlertmanagerStormIsOneHistoryEvent(t *testing.T) {
 	t.Logf("6,700 alerts, %d-byte body: answered in %s; after the report the incident's history has %d events, %d of them signals",
 		len(body), took, events, signals)
 	require.Equal(t, 1, signals)
-	require.Less(t, events, 100)
-	require.Less(t, took, 10*time.Second)
+	require.Less(t, events, 100) // the time is logged, not asserted: BenchmarkAlertmanagerStorm measures it
 }
 
 // Two `vigil server` processes sharing one PostgreSQL share the replay guard: a signed request
