@@ -188,6 +188,11 @@ type conclusion struct {
 	cleared  *Change
 	calmFor  time.Duration
 	calmFrom time.Time
+	// slack is how long after the onset a finished deployment still preceded it (onsetSlack;
+	// more for a ramp); underWay is set when the regression was already under way as the data
+	// read for dating begin (its onset is earlier still, not dated).
+	slack    time.Duration
+	underWay *time.Time
 }
 
 // metricOrder ranks the health metrics for naming the cause: what the alert is about first.
@@ -325,12 +330,24 @@ func (c *conclusion) dateOnset(inv *Investigation) {
 				continue
 			}
 			if e.CalmFrom == nil {
-				return // began before the window: not dated
+				// Its start is not seen; when it was under way as the data begin, no deployment
+				// after that started it.
+				if !inv.OnsetFrom.IsZero() && !e.From.After(inv.OnsetFrom.Add(time.Minute)) {
+					t := inv.OnsetFrom
+					c.underWay = &t
+				}
+				c.onset = nil
+				return
 			}
 			if onset.IsZero() || e.From.Before(onset) {
 				onset = e.From
 				c.episode = &finding{metric: f.Metric}
 				c.episodeTo = e.To
+				c.slack = onsetSlack
+				if e.Ramp {
+					// A ramp's start is fitted, not seen: allow a tenth of its length.
+					c.slack = max(onsetSlack, e.To.Sub(e.From)/10)
+				}
 			}
 		}
 	}
@@ -344,23 +361,21 @@ func (c *conclusion) dateOnset(inv *Investigation) {
 // calmToClear between it and the onset; else relatedChange of the latest deployment before the
 // alert.
 func (c *conclusion) suspectChange(inv *Investigation) *Change {
-	if c.onset == nil {
+	if c.onset == nil && c.underWay == nil {
 		if c.change != nil && relatedChange(*c.change, c.start) {
 			return c.change
 		}
 		return nil
 	}
-	onset := *c.onset
-	var cand *Change
-	for i := range inv.Changes {
-		ch := &inv.Changes[i]
-		// Done by the onset (onsetSlack allowed, for a rollout whose start is not known), or
-		// under way at it: it can have started it.
-		preceded := !ch.At.After(onset.Add(onsetSlack)) || (!ch.StartedAt.IsZero() && ch.StartedAt.Before(onset))
-		if preceded && (cand == nil || ch.At.After(cand.At)) {
-			cand = ch
+	if c.onset == nil {
+		// Under way before the data: only a deployment before that can have started it.
+		if cand := c.preceding(inv, *c.underWay, onsetSlack); cand != nil && relatedChange(*cand, c.start) {
+			return cand
 		}
+		return nil
 	}
+	onset := *c.onset
+	cand := c.preceding(inv, onset, c.slack)
 	if cand == nil {
 		return nil
 	}
@@ -385,6 +400,20 @@ func (c *conclusion) suspectChange(inv *Investigation) *Change {
 	}
 	if !relatedChange(*cand, onset) {
 		return nil
+	}
+	return cand
+}
+
+// preceding is the latest deployment that had finished by t (slack allowed, for a rollout whose
+// start is not known) or was under way at it: the one that can have started what began at t.
+func (c *conclusion) preceding(inv *Investigation, t time.Time, slack time.Duration) *Change {
+	var cand *Change
+	for i := range inv.Changes {
+		ch := &inv.Changes[i]
+		preceded := !ch.At.After(t.Add(slack)) || (!ch.StartedAt.IsZero() && ch.StartedAt.Before(t))
+		if preceded && (cand == nil || ch.At.After(cand.At)) {
+			cand = ch
+		}
 	}
 	return cand
 }

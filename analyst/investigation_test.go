@@ -248,3 +248,24 @@ func TestWriteInvestigatedDeploymentAfterTheOnset(t *testing.T) {
 		t.Log(r.Render())
 	}
 }
+
+// TestWriteInvestigatedRegressionUnderWayBeforeTheData: worse from the first minute read, so a
+// deployment after that did not start it.
+func TestWriteInvestigatedRegressionUnderWayBeforeTheData(t *testing.T) {
+	al, inv := investigatedAlert()
+	start := al.StartsAt
+	inv.OnsetFrom = start.Add(-150 * time.Minute)
+	inv.Changes[0].At, inv.Changes[0].State = start.Add(-2*time.Hour), "UNSTABLE"
+	inv.Health[1].Episodes = []compare.Episode{{From: inv.OnsetFrom, To: start.Add(2 * time.Minute), Ramp: true}}
+	r := WriteInvestigated(al, inv, "en")
+	for _, want := range []string{"look at its dependencies", "when the regression was already under way (worse from the first minute read, 00:44 UTC)"} {
+		if !strings.Contains(r.Summary, want) {
+			t.Errorf("summary lacks %q: %s", want, r.Summary)
+		}
+	}
+	// A deployment before the data began stays the suspect when its checks did not find it STABLE.
+	inv.Changes[0].At = start.Add(-3 * time.Hour)
+	if r := WriteInvestigated(al, inv, "en"); !strings.Contains(r.Summary, "Most likely cause: the deployment 2026.12.02-3.") {
+		t.Errorf("summary: %s", r.Summary)
+	}
+}

@@ -158,7 +158,11 @@ func (p englishInvestigation) noChange(inv *Investigation, c conclusion) string 
 	if c.change == nil {
 		return p.noneRecorded(inv)
 	}
-	if c.onset != nil && c.change.At.After(c.onset.Add(onsetSlack)) {
+	if c.underWay != nil && c.change.At.After(c.underWay.Add(onsetSlack)) {
+		return fmt.Sprintf("the last deployment of %s, %s, took effect %s before the alert, when the regression was already under way (worse from the first minute read, %s UTC)",
+			inv.Application, c.change.ID, lookBack(c.start.Sub(c.change.At).Round(time.Minute)), c.underWay.UTC().Format("15:04"))
+	}
+	if c.onset != nil && c.change.At.After(c.onset.Add(c.slack)) {
 		return fmt.Sprintf("the last deployment of %s, %s, took effect %s before the alert, after the regression began at %s UTC",
 			inv.Application, c.change.ID, lookBack(c.start.Sub(c.change.At).Round(time.Minute)), c.onset.UTC().Format("15:04"))
 	}
@@ -227,7 +231,9 @@ func (p englishInvestigation) changes(v view, inv *Investigation, c conclusion) 
 		switch {
 		case c.suspect == nil && c.cleared != nil:
 			s += " Not taken for the cause: " + p.noChange(inv, c) + "."
-		case c.suspect == nil && c.onset != nil && ch.At.After(c.onset.Add(onsetSlack)):
+		case c.suspect == nil && c.underWay != nil && ch.At.After(c.underWay.Add(onsetSlack)):
+			s += " Not taken for the cause: " + p.noChange(inv, c) + "."
+		case c.suspect == nil && c.onset != nil && ch.At.After(c.onset.Add(c.slack)):
 			s += fmt.Sprintf(" Not taken for the cause: it took effect after the regression began at %s UTC.", c.onset.UTC().Format("15:04"))
 		case c.suspect == nil:
 			s += fmt.Sprintf(" Not taken for the cause: it took effect %s before the alert and its checks found it %s.", lookBack(c.start.Sub(ch.At).Round(time.Minute)), ch.State)

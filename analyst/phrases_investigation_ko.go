@@ -151,7 +151,11 @@ func (p koreanInvestigation) noChange(inv *Investigation, c conclusion) string {
 	if c.change == nil {
 		return p.noneRecorded(inv)
 	}
-	if c.onset != nil && c.change.At.After(c.onset.Add(onsetSlack)) {
+	if c.underWay != nil && c.change.At.After(c.underWay.Add(onsetSlack)) {
+		return fmt.Sprintf("%s의 마지막 배포 %s는 알림 %s 전, 문제가 이미 진행 중일 때 적용되었습니다(읽은 첫 시각 %s UTC부터 나빴음)",
+			inv.Application, c.change.ID, lookBack(c.start.Sub(c.change.At).Round(time.Minute)), c.underWay.UTC().Format("15:04"))
+	}
+	if c.onset != nil && c.change.At.After(c.onset.Add(c.slack)) {
 		return fmt.Sprintf("%s의 마지막 배포 %s는 알림 %s 전, 문제가 %s UTC에 시작된 뒤에 적용되었습니다",
 			inv.Application, c.change.ID, lookBack(c.start.Sub(c.change.At).Round(time.Minute)), c.onset.UTC().Format("15:04"))
 	}
@@ -221,7 +225,9 @@ func (p koreanInvestigation) changes(v view, inv *Investigation, c conclusion) s
 		switch {
 		case c.suspect == nil && c.cleared != nil:
 			s += " 원인으로 보지 않습니다: " + p.noChange(inv, c) + "."
-		case c.suspect == nil && c.onset != nil && ch.At.After(c.onset.Add(onsetSlack)):
+		case c.suspect == nil && c.underWay != nil && ch.At.After(c.underWay.Add(onsetSlack)):
+			s += " 원인으로 보지 않습니다: " + p.noChange(inv, c) + "."
+		case c.suspect == nil && c.onset != nil && ch.At.After(c.onset.Add(c.slack)):
 			s += fmt.Sprintf(" 문제가 %s UTC에 시작된 뒤에 적용되었으므로 원인으로 보지 않습니다.", c.onset.UTC().Format("15:04"))
 		case c.suspect == nil:
 			s += fmt.Sprintf(" 알림 %s 전에 적용되었고 배포 점검 판정이 %s이므로 원인으로 보지 않습니다.", lookBack(c.start.Sub(ch.At).Round(time.Minute)), ch.State)

@@ -16,6 +16,10 @@ type Episode struct {
 	// metric was in line with its baselines. Nil when the episode began at the window's start
 	// or the window shows no calm stretch before it (its start is not seen).
 	CalmFrom *time.Time `json:"calmFrom,omitempty"`
+	// Ramp says the metric crept up rather than stepped: its first worse point was barely worse
+	// and the excess grew steadily; From is then where the fitted line leaves the baseline,
+	// before the first worse point (a leak is worse long before it is materially worse).
+	Ramp bool `json:"ramp,omitempty"`
 }
 
 // Episode detection: a run of worse points at least episodeMinPoints long, gaps of at most
@@ -38,8 +42,10 @@ func episodes(m Metric, minRel, minAbs float64) []Episode {
 		sign = -1
 	}
 	n := len(m.Current)
-	// worse: 1 worse, 0 in line, -1 unknown (a point or both baselines missing).
+	// worse: 1 worse, 0 in line, -1 unknown (a point or both baselines missing); excess and
+	// thr: how much worse than the baselines, and what is material there.
 	worse := make([]int, n)
+	excess, thr := make([]float64, n), make([]float64, n)
 	for i, v := range m.Current {
 		ref, k := 0.0, 0
 		for _, b := range [][]float64{m.Day, m.Week} {
@@ -54,6 +60,7 @@ func episodes(m Metric, minRel, minAbs float64) []Episode {
 		}
 		ref /= float64(k)
 		d := sign * (v - ref)
+		excess[i], thr[i] = d, max(minAbs, minRel*math.Abs(ref))
 		if d > 0 && d >= minAbs && d >= minRel*math.Abs(ref) {
 			worse[i] = 1
 		}
@@ -77,18 +84,18 @@ func episodes(m Metric, minRel, minAbs float64) []Episode {
 		}
 		if count >= episodeMinPoints {
 			e := Episode{From: at(i), To: at(last)}
-			// The calm stretch before it: back from i-1 while no two worse points in a row.
-			calm, known, j := i, 0, i-1
-			for ; j >= 0; j-- {
-				if worse[j] == 1 && j > 0 && worse[j-1] == 1 {
-					break
+			first := i
+			if t0, ok := rampStart(worse, excess, thr, i, last); ok {
+				// A ramp began at its knee; the short episodes its early, barely worse part made
+				// are part of it.
+				e.Ramp, e.From, first = true, at(t0), t0
+				for len(out) > 0 && !out[len(out)-1].To.Before(e.From) {
+					out = out[:len(out)-1]
 				}
-				if worse[j] == 0 {
-					known++
-				}
-				calm = j
 			}
-			if known >= calmMinPoints && calm < i {
+			// The calm stretch before it: back from its first point while no two worse points
+			// are in a row; its start is seen only with a few in-line points before it.
+			if calm, known := calmBefore(worse, first); first > 0 && known >= calmMinPoints && calm < first {
 				t := at(calm)
 				e.CalmFrom = &t
 			}
@@ -114,4 +121,90 @@ func tail(xs []float64, n int) []float64 {
 		return nil
 	}
 	return xs[n:]
+}
+
+// Ramp detection: an episode of at least rampMinPoints whose first worse point is less than
+// rampFirstFactor times the material change, whose first third's mean excess is less than
+// rampThirds of its last third's, and whose fitted excess at its first worse point is less than
+// rampRise of that at its end.
+const (
+	rampMinPoints   = 10
+	rampFirstFactor = 2.0
+	rampRise        = 0.5
+	rampThirds      = 0.6
+)
+
+// meanKnown is the mean excess of the known points from i to j (NaN when none).
+func meanKnown(worse []int, excess []float64, i, j int) float64 {
+	var sum, n float64
+	for k := i; k <= j; k++ {
+		if worse[k] != -1 {
+			sum, n = sum+excess[k], n+1
+		}
+	}
+	return sum / n
+}
+
+// rampStart reports whether the episode from i to last is a ramp, and where it began: the knee
+// of the hinge (zero, then a straight rise) that fits the excess best by least squares, searched
+// from as far before i as the episode is long (at most i; 0 or less: before the data).
+func rampStart(worse []int, excess, thr []float64, i, last int) (int, bool) {
+	if last-i+1 < rampMinPoints || worse[i] != 1 || excess[i] >= rampFirstFactor*thr[i] {
+		return 0, false
+	}
+	// It rises through the episode: its first third is well below its last (a step is flat).
+	third := (last - i + 1) / 3
+	if a, b := meanKnown(worse, excess, i, i+third-1), meanKnown(worse, excess, last-third+1, last); !(a < rampThirds*b) {
+		return 0, false
+	}
+	lo := max(0, i-(last-i))
+	best, bestSSE, bestSlope := i, math.Inf(1), 0.0
+	for k := lo; k <= i; k++ {
+		var sxy, sxx float64
+		for j := k; j <= last; j++ {
+			if worse[j] != -1 {
+				x := float64(j - k)
+				sxy, sxx = sxy+x*excess[j], sxx+x*x
+			}
+		}
+		if sxx == 0 {
+			continue
+		}
+		slope := sxy / sxx
+		var sse float64
+		for j := lo; j <= last; j++ {
+			if worse[j] == -1 {
+				continue
+			}
+			fit := 0.0
+			if j > k {
+				fit = slope * float64(j-k)
+			}
+			sse += (excess[j] - fit) * (excess[j] - fit)
+		}
+		if sse < bestSSE {
+			best, bestSSE, bestSlope = k, sse, slope
+		}
+	}
+	// A ramp rises through the episode: the fit at its first point is well below its last.
+	if !(bestSlope > 0) || bestSlope*float64(i-best) >= rampRise*bestSlope*float64(last-best) {
+		return 0, false
+	}
+	return best, true // 0: the knee is at the data's start, it may have begun before
+}
+
+// calmBefore is where the calm stretch before point i begins (back while no two worse points
+// are in a row) and how many known in-line points it holds.
+func calmBefore(worse []int, i int) (calm, known int) {
+	calm = i
+	for j := i - 1; j >= 0; j-- {
+		if worse[j] == 1 && j > 0 && worse[j-1] == 1 {
+			break
+		}
+		if worse[j] == 0 {
+			known++
+		}
+		calm = j
+	}
+	return calm, known
 }

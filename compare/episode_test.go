@@ -98,3 +98,31 @@ func TestLeadIsReadNotJudged(t *testing.T) {
 	require.Equal(t, Stable, f.Verdict)
 	require.Len(t, f.Episodes, 1)
 }
+
+// TestRampStartsWhereItLeavesTheBaseline: a latency that creeps up from point 30 is materially
+// worse only from about point 42; the episode dates it back to where the fitted line leaves the
+// baseline. A step is not a ramp.
+func TestRampStartsWhereItLeavesTheBaseline(t *testing.T) {
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	cur := noisy(7, 150, func(i int) float64 {
+		if i < 30 {
+			return 0.2
+		}
+		return 0.2 * (1 + 1.5*float64(i-30)/120)
+	})
+	m := Metric{Name: "latency_p50", Direction: HigherIsWorse, Current: cur, Day: noisy(8, 150, flat(0.2)), Week: noisy(9, 150, flat(0.2)),
+		MinRelChange: 0.2, MinAbsChange: 0.01, Start: start, Step: time.Minute}
+	f := Compare(m, DefaultOptions())
+	require.NotEmpty(t, f.Episodes)
+	e := f.Episodes[len(f.Episodes)-1]
+	require.True(t, e.Ramp)
+	require.InDelta(t, 30, e.From.Sub(start).Minutes(), 8, "from %s", e.From)
+	require.NotNil(t, e.CalmFrom)
+
+	step := Metric{Name: "latency_p50", Direction: HigherIsWorse, Current: series(150, 0.2, [3]float64{60, 150, 0.5}),
+		Day: series(150, 0.2), Week: series(150, 0.2), MinRelChange: 0.2, MinAbsChange: 0.01, Start: start, Step: time.Minute}
+	f = Compare(step, DefaultOptions())
+	require.Len(t, f.Episodes, 1)
+	require.False(t, f.Episodes[0].Ramp)
+	require.Equal(t, start.Add(60*time.Minute), f.Episodes[0].From)
+}
