@@ -185,7 +185,7 @@ var codeRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
 func (r Role) Validate() error {
 	var errs []error
 	add := func(field, msg string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(msg, args...)))
+		errs = append(errs, FieldProblem{Field: field, Message: fmt.Sprintf(msg, args...)})
 	}
 	if !codeRE.MatchString(r.Code) {
 		add("code", "must be 2-63 characters of a-z, 0-9 and '-', got %q", r.Code)
@@ -243,7 +243,7 @@ func (p Parameters) validate(prefix string) []error {
 	var errs []error
 	rng := func(name string, v *float64, lo, hi float64) {
 		if v != nil && (*v < lo || *v > hi) {
-			errs = append(errs, fmt.Errorf("%s.%s: must be between %g and %g, got %g", prefix, name, lo, hi, *v))
+			errs = append(errs, FieldProblem{Field: prefix + "." + name, Message: fmt.Sprintf("must be between %g and %g, got %g", lo, hi, *v)})
 		}
 	}
 	rng("temperature", p.Temperature, 0, 2)
@@ -251,10 +251,10 @@ func (p Parameters) validate(prefix string) []error {
 	rng("presence_penalty", p.PresencePenalty, -2, 2)
 	rng("frequency_penalty", p.FrequencyPenalty, -2, 2)
 	if p.MaxTokens < 0 || p.MaxTokens > 1_000_000 {
-		errs = append(errs, fmt.Errorf("%s.max_tokens: must be between 0 and 1000000, got %d", prefix, p.MaxTokens))
+		errs = append(errs, FieldProblem{Field: prefix + ".max_tokens", Message: fmt.Sprintf("must be between 0 and 1000000, got %d", p.MaxTokens)})
 	}
 	if len(p.Stop) > 4 {
-		errs = append(errs, fmt.Errorf("%s.stop: at most 4 stop sequences", prefix))
+		errs = append(errs, FieldProblem{Field: prefix + ".stop", Message: "at most 4 stop sequences"})
 	}
 	return errs
 }
@@ -293,8 +293,9 @@ func ParseAll(name string, data []byte) ([]Role, error) {
 		}
 		if err := r.Validate(); err != nil {
 			for _, e := range unwrapAll(err) {
-				field, _, _ := strings.Cut(e.Error(), ": ")
-				if line := lineOf(&doc, field); line > 0 {
+				var fp FieldProblem
+				errors.As(e, &fp)
+				if line := lineOf(&doc, fp.Field); line > 0 {
 					errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, e))
 				} else {
 					errs = append(errs, fmt.Errorf("%s: %w", name, e))

@@ -68,6 +68,9 @@ type FieldProblem struct {
 	Message string `json:"message"`
 }
 
+// Error is "field: message", as the role files' errors print it.
+func (p FieldProblem) Error() string { return p.Field + ": " + p.Message }
+
 func (e *ValidationError) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
@@ -97,11 +100,9 @@ func (s *Service) Check(r Role) error {
 	var probs []FieldProblem
 	if err := r.Validate(); err != nil {
 		for _, e := range unwrapAll(err) {
-			field, msg, ok := strings.Cut(e.Error(), ": ")
-			if !ok {
-				field, msg = "", e.Error()
-			}
-			probs = append(probs, FieldProblem{Field: field, Message: msg})
+			fp := FieldProblem{Message: e.Error()}
+			errors.As(e, &fp)
+			probs = append(probs, fp)
 		}
 	}
 	if r.ResponseFormat.Type == "json_schema" && len(r.ResponseFormat.Schema) > 0 {
