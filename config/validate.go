@@ -421,9 +421,8 @@ func (v *collector) promQL(path, tmpl string) {
 			dir, _ := promsource.ParseDirection(promsource.DirectionHigherIsWorse)
 			err = promsource.Query{Metric: "q", Kind: KindTransaction, Direction: dir, PromQL: tmpl}.Validate()
 		}
-		if err != nil && strings.Contains(err.Error(), PlaceholderApp+" at offset") {
-			_, reason, _ := strings.Cut(err.Error(), `"q": `)
-			v.add(path, "%s", reason)
+		if pe := (*promsource.PlaceholderError)(nil); errors.As(err, &pe) {
+			v.add(path, "%s", pe.Reason)
 		}
 	}
 }

@@ -225,13 +225,23 @@ func checkTemplate(what, name, tmpl string, allowed ...string) error {
 				why = "is in a string that is not the value of an exact-match matcher (a regex =~ or !~, a != or a function argument)"
 			}
 			if why != "" {
-				return fmt.Errorf("promsource: %s %q: %s at offset %d %s; an application named \".*\" would then match every service: use it only as label=\"%s\"",
-					what, name, appPlaceholder, i, why, appPlaceholder)
+				return &PlaceholderError{What: what, Name: name, Reason: fmt.Sprintf("%s at offset %d %s; an application named \".*\" would then match every service: use it only as label=\"%s\"",
+					appPlaceholder, i, why, appPlaceholder)}
 			}
 			i += len(appPlaceholder) - 1
 		}
 	}
 	return nil
+}
+
+// PlaceholderError is a template that uses {{app}} where an application's name is not safe.
+type PlaceholderError struct {
+	What, Name string // "metric" or "enrichment query", and its name
+	Reason     string // where {{app}} stands and why that is unsafe
+}
+
+func (e *PlaceholderError) Error() string {
+	return fmt.Sprintf("promsource: %s %q: %s", e.What, e.Name, e.Reason)
 }
 
 // Direction names accepted by ParseDirection.
