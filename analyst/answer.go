@@ -3,6 +3,8 @@ package analyst
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"strings"
 
 	"github.com/vigil-ops/vigil/llm"
@@ -34,9 +36,25 @@ func Answer(_ context.Context, req llm.Request) (llm.Response, error) {
 	}
 	r := Write(t.Alert, t.Facts, t.Language)
 	if t.Alert.Profile == nil && t.Investigation != nil {
-		// No profile: the report rests on the investigation (changes, metrics, endpoints).
-		r = WriteInvestigated(t.Alert, t.Investigation, t.Language)
+		// No profile: the report rests on the investigation (changes, metrics, endpoints). The
+		// built-in is the chain's last link: a bug in the investigation's wording must not
+		// leave the incident without a report, so it falls back to the report without it.
+		if inv, ok := writeInvestigatedSafely(t.Alert, t.Investigation, t.Language); ok {
+			r = inv
+		}
 	}
 	text := r.Render()
 	return llm.Response{Text: text, Model: req.Model, OutputTokens: int64(len(strings.Fields(text)))}, nil
+}
+
+// writeInvestigatedSafely is WriteInvestigated, reporting false instead of panicking.
+func writeInvestigatedSafely(alert *profile.Alert, inv *Investigation, lang string) (r Report, ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			slog.Error("analyst: the investigated report could not be written; the report goes without the investigation",
+				"application", inv.Application, "panic", p, "stack", string(debug.Stack()))
+			ok = false
+		}
+	}()
+	return WriteInvestigated(alert, inv, lang), true
 }

@@ -1,6 +1,7 @@
 package analyst
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -268,4 +269,53 @@ func TestWriteInvestigatedRegressionUnderWayBeforeTheData(t *testing.T) {
 	if r := WriteInvestigated(al, inv, "en"); !strings.Contains(r.Summary, "Most likely cause: the deployment 2026.12.02-3.") {
 		t.Errorf("summary: %s", r.Summary)
 	}
+}
+
+// TestWriteInvestigatedNeverPanics writes every combination of deployments (none, before the
+// data, inside the lead, in the window, after the onset, after the alert; with and without a
+// rollout start and a STABLE verdict) and episodes (none, dated, ramp, under way before the
+// data, ended before the alert) in both languages.
+func TestWriteInvestigatedNeverPanics(t *testing.T) {
+	al, base := investigatedAlert()
+	start := al.StartsAt
+	base.OnsetFrom = start.Add(-150 * time.Minute)
+	tm := func(d time.Duration) *time.Time { t := start.Add(d); return &t }
+	offsets := []time.Duration{-4 * time.Hour, -100 * time.Minute, -40 * time.Minute, -12 * time.Minute, -3 * time.Minute, 5 * time.Minute}
+	episodes := [][]compare.Episode{
+		nil,
+		{{From: start.Add(-15 * time.Minute), To: start.Add(2 * time.Minute), CalmFrom: tm(-150 * time.Minute)}},
+		{{From: start.Add(-90 * time.Minute), To: start.Add(2 * time.Minute), CalmFrom: tm(-150 * time.Minute), Ramp: true}},
+		{{From: start.Add(-150 * time.Minute), To: start.Add(2 * time.Minute), Ramp: true}},
+		{{From: start.Add(-25 * time.Minute), To: start.Add(-3 * time.Minute), CalmFrom: tm(-30 * time.Minute)}},
+		{{From: start.Add(-120 * time.Minute), To: start.Add(-80 * time.Minute), CalmFrom: tm(-150 * time.Minute)},
+			{From: start.Add(-11 * time.Minute), To: start.Add(2 * time.Minute), CalmFrom: tm(-79 * time.Minute)}},
+	}
+	n := 0
+	for _, eps := range episodes {
+		for mask := 0; mask < 1<<len(offsets); mask++ {
+			for _, variant := range []int{0, 1} {
+				inv := *base
+				inv.Health = append([]compare.Finding(nil), base.Health...)
+				inv.Health[1].Episodes = eps
+				inv.Changes = nil
+				for i, d := range offsets {
+					if mask&(1<<i) == 0 {
+						continue
+					}
+					ch := Change{ID: fmt.Sprintf("d%d", i), At: start.Add(d), Status: "watching", State: "UNSTABLE"}
+					if variant == 1 {
+						ch.State, ch.StartedAt = "STABLE", ch.At.Add(-8*time.Minute)
+					}
+					inv.Changes = append(inv.Changes, ch)
+				}
+				for _, lang := range []string{"en", "ko"} {
+					if _, err := ParseReport(WriteInvestigated(al, &inv, lang).Render()); err != nil {
+						t.Fatalf("%v", err)
+					}
+					n++
+				}
+			}
+		}
+	}
+	t.Logf("%d reports written", n)
 }

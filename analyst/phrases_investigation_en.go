@@ -237,9 +237,12 @@ func (p englishInvestigation) changes(v view, inv *Investigation, c conclusion) 
 			s += fmt.Sprintf(" Not taken for the cause: it took effect after the regression began at %s UTC.", c.onset.UTC().Format("15:04"))
 		case c.suspect == nil:
 			s += fmt.Sprintf(" Not taken for the cause: it took effect %s before the alert and its checks found it %s.", lookBack(c.start.Sub(ch.At).Round(time.Minute)), ch.State)
-		case c.suspect != ch:
+		case c.suspect != ch && c.onset != nil:
 			s += fmt.Sprintf(" Not taken for the cause: it took effect after the regression began at %s UTC, %d minutes after %s.",
 				c.onset.UTC().Format("15:04"), minutesBetween(c.suspect.At, *c.onset), p.deployment(c.suspect, inv.Application))
+		case c.suspect != ch && c.underWay != nil:
+			s += fmt.Sprintf(" Not taken for the cause: the regression was already under way at %s UTC, the first minute read; %s took effect before that.",
+				c.underWay.UTC().Format("15:04"), p.deployment(c.suspect, inv.Application))
 		}
 		if more := len(inv.Changes) - 1 - len(c.later); more > 0 {
 			s += fmt.Sprintf(" %d earlier deployment(s) in the %s.", more, lookBack(inv.LookBack))

@@ -231,9 +231,12 @@ func (p koreanInvestigation) changes(v view, inv *Investigation, c conclusion) s
 			s += fmt.Sprintf(" 문제가 %s UTC에 시작된 뒤에 적용되었으므로 원인으로 보지 않습니다.", c.onset.UTC().Format("15:04"))
 		case c.suspect == nil:
 			s += fmt.Sprintf(" 알림 %s 전에 적용되었고 배포 점검 판정이 %s이므로 원인으로 보지 않습니다.", lookBack(c.start.Sub(ch.At).Round(time.Minute)), ch.State)
-		case c.suspect != ch:
+		case c.suspect != ch && c.onset != nil:
 			s += fmt.Sprintf(" 문제가 %s UTC에 시작된 뒤에 적용되었으므로 원인으로 보지 않습니다. 문제는 %s %d분 후에 시작되었습니다.",
 				c.onset.UTC().Format("15:04"), p.deployment(c.suspect, inv.Application), minutesBetween(c.suspect.At, *c.onset))
+		case c.suspect != ch && c.underWay != nil:
+			s += fmt.Sprintf(" 문제는 읽은 첫 시각 %s UTC에 이미 진행 중이었으므로 원인으로 보지 않습니다. %s는 그 전에 적용되었습니다.",
+				c.underWay.UTC().Format("15:04"), p.deployment(c.suspect, inv.Application))
 		}
 		if more := len(inv.Changes) - 1 - len(c.later); more > 0 {
 			s += fmt.Sprintf(" %s 동안 그 이전 배포 %d건.", lookBack(inv.LookBack), more)
