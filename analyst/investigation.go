@@ -298,10 +298,12 @@ func conclude(alert *profile.Alert, inv *Investigation) conclusion {
 const relatedWindow = time.Hour
 
 // relatedChange reports whether a deployment before the alert can be its cause: it took effect
-// within relatedWindow of the alert's start, or its own checks did not find it STABLE. A
-// deployment hours before whose checkpoints since judged it STABLE is not what started the alert.
+// within relatedWindow of the alert's start, or its own checks found it UNSTABLE (or have not
+// judged it yet). A deployment hours before whose checkpoints since judged it STABLE is not what
+// started the alert, nor is one they could only call MOSTLY_STABLE (missing data, log metrics):
+// hours later, that is no evidence against it.
 func relatedChange(ch Change, start time.Time) bool {
-	return start.Sub(ch.At) <= relatedWindow || ch.State != "STABLE"
+	return start.Sub(ch.At) <= relatedWindow || ch.State == "UNSTABLE" || ch.State == ""
 }
 
 // Dating the regression: an episode counts for the alert when it ended at most episodeBeforeAlert

@@ -125,13 +125,15 @@ func tail(xs []float64, n int) []float64 {
 
 // Ramp detection: an episode of at least rampMinPoints whose first worse point is less than
 // rampFirstFactor times the material change, whose first third's mean excess is less than
-// rampThirds of its last third's, and whose fitted excess at its first worse point is less than
-// rampRise of that at its end.
+// rampThirds of its last third's, whose fitted excess at its first worse point is less than
+// rampRise of that at its end, and whose points between the knee and the first worse point are
+// on average at least rampRiseBefore of the fitted line there.
 const (
 	rampMinPoints   = 10
 	rampFirstFactor = 2.0
 	rampRise        = 0.5
 	rampThirds      = 0.6
+	rampRiseBefore  = 0.4
 )
 
 // meanKnown is the mean excess of the known points from i to j (NaN when none).
@@ -189,6 +191,13 @@ func rampStart(worse []int, excess, thr []float64, i, last int) (int, bool) {
 	// A ramp rises through the episode: the fit at its first point is well below its last.
 	if !(bestSlope > 0) || bestSlope*float64(i-best) >= rampRise*bestSlope*float64(last-best) {
 		return 0, false
+	}
+	// Between the knee and the first worse point a ramp is already rising (worse, if not yet
+	// materially); a staircase of steps is flat there, and its fitted knee is an artefact.
+	if i-best >= 3 {
+		if m := meanKnown(worse, excess, best, i-1); !(m >= rampRiseBefore*bestSlope*float64(i-1-best)/2) {
+			return 0, false
+		}
 	}
 	return best, true // 0: the knee is at the data's start, it may have begun before
 }

@@ -126,3 +126,17 @@ func TestRampStartsWhereItLeavesTheBaseline(t *testing.T) {
 	require.False(t, f.Episodes[0].Ramp)
 	require.Equal(t, start.Add(60*time.Minute), f.Episodes[0].From)
 }
+
+// TestStaircaseIsNoRamp: errors that step from 0.5 % to 3 % and later to 9 % began at the first
+// step, not where a line through both steps would leave the baseline.
+func TestStaircaseIsNoRamp(t *testing.T) {
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	cur := series(150, 0.005, [3]float64{100, 112, 0.03}, [3]float64{112, 150, 0.09})
+	cur[100] = 0.0105 // the rate window's first minute after the step: barely worse
+	m := Metric{Name: "error_ratio", Direction: HigherIsWorse, Current: cur, Day: series(150, 0.005), Week: series(150, 0.005),
+		MinRelChange: 0.5, MinAbsChange: 0.005, Start: start, Step: time.Minute}
+	f := Compare(m, DefaultOptions())
+	require.Len(t, f.Episodes, 1)
+	require.False(t, f.Episodes[0].Ramp)
+	require.Equal(t, start.Add(100*time.Minute), f.Episodes[0].From)
+}

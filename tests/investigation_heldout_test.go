@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -224,6 +225,9 @@ func runHeldOut(t *testing.T, set []heldOutAlert) {
 		require.NoError(t, json.Unmarshal(v.Details, &details))
 		al := profile.Alert{Rule: h.Rule, Application: h.App, StartsAt: alertAt, Severity: "warning"}
 		en := strings.SplitN(v.Report, "\n\n", 2)[0]
+		if os.Getenv("VIGIL_HELDOUT_DUMP") != "" {
+			t.Logf("%s report:\n%s\ninvestigation: %s", h.App, v.Report, v.Details)
+		}
 		ko := analyst.WriteInvestigated(&al, &details.Investigation, "ko").Summary
 		tl := byFamily[h.Family]
 		if tl == nil {
