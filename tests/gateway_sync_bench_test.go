@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -57,8 +59,9 @@ func gatewayBench(b *testing.B) (a *app.App, base, upstream string) {
 	return a, base, upstream
 }
 
-// phase runs callers goroutines calling fn for d and returns every latency and the throughput.
-func phase(callers int, d time.Duration, fn func() error) (lat []time.Duration, perSec float64, err error) {
+// phase runs callers goroutines calling fn for d and returns every latency and how long the
+// phase took (until its last call returned).
+func phase(callers int, d time.Duration, fn func() error) (lat []time.Duration, took time.Duration, err error) {
 	var mu sync.Mutex
 	var firstErr error
 	var wg sync.WaitGroup
@@ -88,7 +91,53 @@ func phase(callers int, d time.Duration, fn func() error) (lat []time.Duration, 
 		}()
 	}
 	wg.Wait()
-	return lat, float64(len(lat)) / time.Since(start).Seconds(), firstErr
+	return lat, time.Since(start), firstErr
+}
+
+// alternated runs the phases of direct and invoke in turns of slice each, d of each in all (at
+// least one turn), so that a change in the machine's load from elsewhere (the 2 cores are shared)
+// falls on both alike. onInvoke wraps each invoke turn (a CPU profile). It returns both paths'
+// latencies and throughputs.
+func alternated(callers int, d, slice time.Duration, direct, invoke func() error, onInvoke func(turn int) func()) (dLat, iLat []time.Duration, dRate, iRate float64, err error) {
+	turns := max(1, int(d/slice))
+	var dTook, iTook time.Duration
+	for turn := 0; turn < turns; turn++ {
+		lat, took, err := phase(callers, d/time.Duration(turns), direct)
+		if err != nil {
+			return nil, nil, 0, 0, err
+		}
+		dLat, dTook = append(dLat, lat...), dTook+took
+		stop := onInvoke(turn)
+		lat, took, err = phase(callers, d/time.Duration(turns), invoke)
+		stop()
+		if err != nil {
+			return nil, nil, 0, 0, err
+		}
+		iLat, iTook = append(iLat, lat...), iTook+took
+	}
+	return dLat, iLat, float64(len(dLat)) / dTook.Seconds(), float64(len(iLat)) / iTook.Seconds(), nil
+}
+
+// profileInvoke starts a CPU profile of one invoke turn when VIGIL_BENCH_CPUPROFILE names a file
+// prefix (<prefix>-<callers>-<turn>.prof; `go tool pprof` merges the files it is given):
+// -cpuprofile would mix in the start-up and the direct turns. It returns what stops it.
+func profileInvoke(b *testing.B, callers, turn int) func() {
+	prefix := os.Getenv("VIGIL_BENCH_CPUPROFILE")
+	if prefix == "" {
+		return func() {}
+	}
+	f, err := os.Create(fmt.Sprintf("%s-%d-%d.prof", prefix, callers, turn))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // benchPhase is how long each measured phase runs (VIGIL_BENCH_PHASE, default 5s).
@@ -100,15 +149,20 @@ func benchPhase() time.Duration {
 }
 
 // BenchmarkGatewaySync measures the synchronous gateway against the same call made directly:
-// for 1, 8 and 64 callers, a phase of direct go-openai calls to the 20 ms upstream, then a phase
-// of POST /v1/roles/bench/invoke through `vigil dev` (HTTP API, role cache, masking, the chain
-// walk, the provider call, the batched usage log), each VIGIL_BENCH_PHASE long (default 5s). The
+// for 1, 8 and 64 callers, direct go-openai calls to the 20 ms upstream and POST
+// /v1/roles/bench/invoke through `vigil dev` (HTTP API, role cache, masking, the chain walk, the
+// provider call, the batched usage log), VIGIL_BENCH_PHASE of each (default 5s), in alternating
+// turns of 1 s (direct, invoke, direct, ...) so that the load of others on the machine falls on
+// both alike. The
 // load generator (these goroutines), the upstream and Vigil all run in this process, on the same
 // cores. It prints throughput (calls/s) of both, their ratio, and the latency invoke adds at p50
 // and p99; and how many usage records were waiting for their commit at worst (what a crash at
-// that moment would lose).
+// that moment would lose). VIGIL_BENCH_CPUPROFILE=/tmp/sync writes a CPU profile of each invoke
+// turn alone (/tmp/sync-64-0.prof ... for 64 callers; read them together with
+// `go tool pprof -top tests.test /tmp/sync-64-*.prof`).
 //
 //	go test ./tests -run '^$' -bench GatewaySync -benchtime 1x
+//	VIGIL_BENCH_CPUPROFILE=/tmp/sync go test ./tests -run '^$' -bench 'GatewaySync/callers=64' -benchtime 1x
 func BenchmarkGatewaySync(b *testing.B) {
 	a, base, upstream := gatewayBench(b)
 	cfg := goopenai.DefaultConfig("")
@@ -148,10 +202,6 @@ func BenchmarkGatewaySync(b *testing.B) {
 	for _, callers := range []int{1, 8, 64} {
 		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
 			for n := 0; n < b.N; n++ {
-				dLat, dRate, err := phase(callers, d, callDirect)
-				if err != nil {
-					b.Fatal(err)
-				}
 				var maxPending atomic.Int64
 				done := make(chan struct{})
 				go func() { // sample the usage log's backlog
@@ -168,7 +218,8 @@ func BenchmarkGatewaySync(b *testing.B) {
 						}
 					}
 				}()
-				iLat, iRate, err := phase(callers, d, callInvoke)
+				dLat, iLat, dRate, iRate, err := alternated(callers, d, time.Second, callDirect, callInvoke,
+					func(turn int) func() { return profileInvoke(b, callers, turn) })
 				close(done)
 				if err != nil {
 					b.Fatal(err)
@@ -184,12 +235,23 @@ func BenchmarkGatewaySync(b *testing.B) {
 				b.ReportMetric(ms(i99-d99), "added-p99-ms")
 				b.ReportMetric(float64(maxPending.Load()), "usage-backlog-max")
 				b.ReportMetric(0, "ns/op")
+				b.Logf("load average %s", loadAverage())
 			}
 		})
 	}
 	st := a.GatewayUsage()
 	b.Logf("usage log: %d records committed in %d batches (largest %d), %d failed, %d dropped",
 		st.Committed, st.Batches, st.MaxBatch, st.Failed, st.Dropped)
+}
+
+// loadAverage is the machine's load average (1, 5 and 15 minutes), from /proc/loadavg: how busy
+// the shared cores were around a figure.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 func pct(d []time.Duration, p int) time.Duration {
