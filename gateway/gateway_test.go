@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -175,4 +176,26 @@ func TestInvokeRetriesThenReuses(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, other.Reused, "another client never gets someone else's answer")
 	require.Equal(t, "second", other.Text)
+}
+
+func TestCallIDsStartWithTheTime(t *testing.T) {
+	srv := llmtest.NewServer(t)
+	g, st := newGateway(t, srv)
+	req := gateway.Request{Role: role(0), Client: "c", Messages: []llm.Message{{Role: "user", Content: "q"}}}
+	a, err := g.Invoke(context.Background(), req)
+	require.NoError(t, err)
+	b, err := g.Invoke(context.Background(), req)
+	require.NoError(t, err)
+	require.NotEqual(t, a.CallID, b.CallID)
+	for _, id := range []string{a.CallID, b.CallID} {
+		require.Regexp(t, `^invoke-`+req.Role.Code+`-[0-9a-f]{24}$`, id)
+		// The first 6 bytes are the Unix time in milliseconds, so the usage log's rows of a
+		// moment sit together in its indexes.
+		ms, err := strconv.ParseUint(id[len(id)-24:len(id)-12], 16, 64)
+		require.NoError(t, err)
+		require.InDelta(t, time.Now().UnixMilli(), int64(ms), 5000)
+	}
+	require.Eventually(t, func() bool { c, _ := st.snapshot(); return len(c) == 2 }, time.Second, time.Millisecond)
+	calls, _ := st.snapshot()
+	require.True(t, strings.HasPrefix(calls[0].ID, calls[0].WorkflowID+"/"), "the record's ID starts with its call's")
 }
