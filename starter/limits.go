@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"unicode/utf8"
 
 	"github.com/vigil-ops/vigil/change"
@@ -106,6 +107,20 @@ func checkEOF(dec *json.Decoder) error {
 // with disallowUnknown a key no field takes is an *unknownFieldError (after the syntax and type
 // errors of the value).
 func decodeJSON(body []byte, v any, disallowUnknown bool) error {
+	if disallowUnknown {
+		// The common case in one pass: encoding/json refusing unknown keys itself accepts what
+		// checkKnownFields accepts (TestUnknownFieldLikeEncodingJSON, FuzzUnknownField). Any
+		// error is found again below, on a fresh value, so that it is reported as before: the
+		// syntax and type errors first, the unknown key with its field.
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err == nil {
+			return checkEOF(dec)
+		}
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+			rv.Elem().SetZero()
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigil-ops/vigil/change"
+	"github.com/vigil-ops/vigil/llm"
 	"github.com/vigil-ops/vigil/roles"
 	"github.com/vigil-ops/vigil/workflows"
 )
@@ -109,4 +110,20 @@ func TestDecodeStrictNamesTheUnknownField(t *testing.T) {
 	require.True(t, errors.Is(err, errTrailingData), "trailing data is still refused: %v", err)
 	require.NoError(t, decodeJSON([]byte(`{"by":"Kim","via":"api"}`), &in, false))
 	require.Equal(t, reflect.TypeFor[*unknownFieldError](), reflect.TypeOf(decodeJSON([]byte(`{"x":1}`), &in, true)))
+}
+
+// A body with several faults reports them in the same order as ever (the one-pass decode of
+// the common case hands every error back to the two-pass check): a type error before an
+// unknown field, an unknown field before trailing data; a good body decodes in full.
+func TestDecodeStrictErrorOrder(t *testing.T) {
+	var in InvokeRequest
+	var te *json.UnmarshalTypeError
+	require.ErrorAs(t, decodeJSON([]byte(`{"nope":1,"messages":[{"role":1}]}`), &in, true), &te)
+	require.Equal(t, "messages.role", te.Field)
+	var uf *unknownFieldError
+	require.ErrorAs(t, decodeJSON([]byte(`{"messages":[{"role":"user","content":"x","extra":1}]} {}`), &in, true), &uf)
+	require.Equal(t, "extra", uf.Field)
+	in = InvokeRequest{}
+	require.NoError(t, decodeJSON([]byte(`{"messages":[{"role":"user","content":"x"}],"Subject":"s"}`), &in, true))
+	require.Equal(t, InvokeRequest{Messages: []llm.Message{{Role: "user", Content: "x"}}, Subject: "s"}, in)
 }
