@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -45,11 +46,14 @@ func fixedUpstream(tb testing.TB) string {
 // "bench" calling it.
 func gatewayBench(b *testing.B) (a *app.App, base, upstream string) {
 	upstream = fixedUpstream(b)
-	a, base = testenv.StartDev(b, testenv.DevConfig(b, func(c *config.Config) {
+	// At warn, as the configuration says: the tests' logger (debug, discarded) would format a
+	// line for every request, which a server at warn does not.
+	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, base = testenv.StartDevLogger(b, testenv.DevConfig(b, func(c *config.Config) {
 		c.Log.Level = "warn"
 		c.Providers = []config.Provider{{Name: "local", Type: "openai", BaseURL: upstream,
 			Models: []config.Model{{Name: "model-a"}}}}
-	}))
+	}), logger)
 	role := `{"code":"bench","name":"Bench","system_message":"Answer.","chain":[{"provider":"local","model":"model-a","attempts":1,"timeout":"10s"}]}`
 	resp, err := http.Post(base+"/v1/roles", "application/json", bytes.NewReader([]byte(role)))
 	if err != nil || resp.StatusCode != http.StatusCreated {

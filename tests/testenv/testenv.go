@@ -82,9 +82,15 @@ func DevConfig(t testing.TB, mutate func(*config.Config)) *config.Config {
 // URL of its HTTP API. It stops when the test ends.
 func StartDev(t testing.TB, cfg *config.Config) (*app.App, string) {
 	t.Helper()
+	return StartDevLogger(t, cfg, Logger(t))
+}
+
+// StartDevLogger is StartDev logging to logger (a benchmark's, at its own level).
+func StartDevLogger(t testing.TB, cfg *config.Config, logger *slog.Logger) (*app.App, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	a, err := app.Start(ctx, app.ModeDev, cfg, Logger(t))
+	a, err := app.Start(ctx, app.ModeDev, cfg, logger)
 	if err != nil {
 		t.Fatalf("start vigil dev: %v", err)
 	}
