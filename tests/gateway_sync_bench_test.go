@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,28 +99,48 @@ func phase(callers int, d time.Duration, fn func() error) (lat []time.Duration, 
 	return lat, time.Since(start), firstErr
 }
 
+// cpuTime is the CPU time this process has used so far (user and system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// turns is what alternated measured of one path: every latency, the throughput, and the CPU
+// time of the whole process (load generator, upstream, Vigil) per call.
+type turns struct {
+	lat        []time.Duration
+	perSec     float64
+	cpuPerCall time.Duration
+}
+
 // alternated runs the phases of direct and invoke in turns of slice each, d of each in all (at
 // least one turn), so that a change in the machine's load from elsewhere (the 2 cores are shared)
-// falls on both alike. onInvoke wraps each invoke turn (a CPU profile). It returns both paths'
-// latencies and throughputs.
-func alternated(callers int, d, slice time.Duration, direct, invoke func() error, onInvoke func(turn int) func()) (dLat, iLat []time.Duration, dRate, iRate float64, err error) {
-	turns := max(1, int(d/slice))
-	var dTook, iTook time.Duration
-	for turn := 0; turn < turns; turn++ {
-		lat, took, err := phase(callers, d/time.Duration(turns), direct)
+// falls on both alike. onInvoke wraps each invoke turn (a CPU profile).
+func alternated(callers int, d, slice time.Duration, direct, invoke func() error, onInvoke func(turn int) func()) (dt, it turns, err error) {
+	n := max(1, int(d/slice))
+	var dTook, iTook, dCPU, iCPU time.Duration
+	for turn := 0; turn < n; turn++ {
+		c0 := cpuTime()
+		lat, took, err := phase(callers, d/time.Duration(n), direct)
 		if err != nil {
-			return nil, nil, 0, 0, err
+			return dt, it, err
 		}
-		dLat, dTook = append(dLat, lat...), dTook+took
+		c1 := cpuTime()
+		dt.lat, dTook, dCPU = append(dt.lat, lat...), dTook+took, dCPU+c1-c0
 		stop := onInvoke(turn)
-		lat, took, err = phase(callers, d/time.Duration(turns), invoke)
+		lat, took, err = phase(callers, d/time.Duration(n), invoke)
 		stop()
 		if err != nil {
-			return nil, nil, 0, 0, err
+			return dt, it, err
 		}
-		iLat, iTook = append(iLat, lat...), iTook+took
+		it.lat, iTook, iCPU = append(it.lat, lat...), iTook+took, iCPU+cpuTime()-c1
 	}
-	return dLat, iLat, float64(len(dLat)) / dTook.Seconds(), float64(len(iLat)) / iTook.Seconds(), nil
+	dt.perSec, it.perSec = float64(len(dt.lat))/dTook.Seconds(), float64(len(it.lat))/iTook.Seconds()
+	dt.cpuPerCall, it.cpuPerCall = dCPU/time.Duration(max(1, len(dt.lat))), iCPU/time.Duration(max(1, len(it.lat)))
+	return dt, it, nil
 }
 
 // profileInvoke starts a CPU profile of one invoke turn when VIGIL_BENCH_CPUPROFILE names a file
@@ -160,7 +181,9 @@ func benchPhase() time.Duration {
 // both alike. The
 // load generator (these goroutines), the upstream and Vigil all run in this process, on the same
 // cores. It prints throughput (calls/s) of both, their ratio, and the latency invoke adds at p50
-// and p99; and how many usage records were waiting for their commit at worst (what a crash at
+// and p99; the CPU time of the whole process per call on each path and their difference (what
+// Vigil costs per call: a figure that depends far less than throughput on how busy the shared
+// cores are); and how many usage records were waiting for their commit at worst (what a crash at
 // that moment would lose). VIGIL_BENCH_CPUPROFILE=/tmp/sync writes a CPU profile of each invoke
 // turn alone (/tmp/sync-64-0.prof ... for 64 callers; read them together with
 // `go tool pprof -top tests.test /tmp/sync-64-*.prof`).
@@ -222,21 +245,24 @@ func BenchmarkGatewaySync(b *testing.B) {
 						}
 					}
 				}()
-				dLat, iLat, dRate, iRate, err := alternated(callers, d, time.Second, callDirect, callInvoke,
+				dt, it, err := alternated(callers, d, time.Second, callDirect, callInvoke,
 					func(turn int) func() { return profileInvoke(b, callers, turn) })
 				close(done)
 				if err != nil {
 					b.Fatal(err)
 				}
-				d50, d99 := pct(dLat, 50), pct(dLat, 99)
-				i50, i99 := pct(iLat, 50), pct(iLat, 99)
-				b.ReportMetric(dRate, "direct-calls/s")
-				b.ReportMetric(iRate, "invoke-calls/s")
-				b.ReportMetric(iRate/dRate, "throughput-ratio")
+				d50, d99 := pct(dt.lat, 50), pct(dt.lat, 99)
+				i50, i99 := pct(it.lat, 50), pct(it.lat, 99)
+				b.ReportMetric(dt.perSec, "direct-calls/s")
+				b.ReportMetric(it.perSec, "invoke-calls/s")
+				b.ReportMetric(it.perSec/dt.perSec, "throughput-ratio")
 				b.ReportMetric(ms(d50), "direct-p50-ms")
 				b.ReportMetric(ms(i50), "invoke-p50-ms")
 				b.ReportMetric(ms(i50-d50), "added-p50-ms")
 				b.ReportMetric(ms(i99-d99), "added-p99-ms")
+				b.ReportMetric(float64(dt.cpuPerCall.Microseconds()), "direct-cpu-us/call")
+				b.ReportMetric(float64(it.cpuPerCall.Microseconds()), "invoke-cpu-us/call")
+				b.ReportMetric(float64((it.cpuPerCall - dt.cpuPerCall).Microseconds()), "added-cpu-us/call")
 				b.ReportMetric(float64(maxPending.Load()), "usage-backlog-max")
 				b.ReportMetric(0, "ns/op")
 				b.Logf("load average %s", loadAverage())
