@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,28 +36,41 @@ func rssKB() int64 {
 }
 
 // BenchmarkGatewayMemory keeps 64 callers invoking the gateway (the 20 ms upstream, `vigil dev`
-// with its embedded Temporal server, all in this process) for VIGIL_BENCH_MEMORY (default 2m)
-// and prints the process's resident memory after every tenth of the run: the curve, and the
-// growth from the first tenth (after warm-up) to the end.
+// with its embedded Temporal server, all in this process) and prints the process's resident
+// memory before the first invoke, after every tenth of the run and at the end: the curve, and
+// the growth from the first tenth (after warm-up) to the end. The run is VIGIL_BENCH_MEMORY long
+// (default 2m), or, when VIGIL_BENCH_MEMORY_INVOKES is set, that many invokes (the tenths are
+// then tenths of the invokes).
 //
 //	VIGIL_BENCH_MEMORY=3m go test ./tests -run '^$' -bench GatewayMemory -benchtime 1x
+//	VIGIL_BENCH_MEMORY_INVOKES=1000000 go test ./tests -run '^$' -bench GatewayMemory -benchtime 1x -timeout 2h
 func BenchmarkGatewayMemory(b *testing.B) {
 	_, base, _ := gatewayBench(b)
 	d := 2 * time.Minute
 	if v, err := time.ParseDuration(os.Getenv("VIGIL_BENCH_MEMORY")); err == nil && v > 0 {
 		d = v
 	}
+	target, _ := strconv.ParseInt(os.Getenv("VIGIL_BENCH_MEMORY_INVOKES"), 10, 64)
 	httpc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	body := []byte(`{"messages":[{"role":"user","content":"How is checkout-api doing on db-7.payments.example.com?"}]}`)
 	for n := 0; n < b.N; n++ {
 		var calls, failed atomic.Int64
-		stop := time.Now().Add(d)
+		start := time.Now()
+		stop := start.Add(d)
+		more := func() bool {
+			if target > 0 {
+				return calls.Load() < target
+			}
+			return time.Now().Before(stop)
+		}
+		runtime.GC()
+		startRSS := rssKB()
 		var wg sync.WaitGroup
 		for g := 0; g < 64; g++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for time.Now().Before(stop) {
+				for more() {
 					resp, err := httpc.Post(base+"/v1/roles/bench/invoke", "application/json", bytes.NewReader(body))
 					if err != nil {
 						failed.Add(1)
@@ -71,20 +85,30 @@ func BenchmarkGatewayMemory(b *testing.B) {
 				}
 			}()
 		}
-		var curve []string
+		curve := []string{fmt.Sprintf("start: %.0f MB", float64(startRSS)/1024)}
 		var first, last int64
 		for i := 1; i <= 10; i++ {
-			time.Sleep(d / 10)
+			if target > 0 {
+				for calls.Load() < target*int64(i)/10 {
+					time.Sleep(50 * time.Millisecond)
+				}
+			} else {
+				time.Sleep(time.Until(start.Add(d * time.Duration(i) / 10)))
+			}
 			r := rssKB()
 			if i == 1 {
 				first = r
 			}
 			last = r
-			curve = append(curve, fmt.Sprintf("%d invokes: %.0f MB", calls.Load(), float64(r)/1024))
+			curve = append(curve, fmt.Sprintf("%d invokes (%s): %.0f MB", calls.Load(), time.Since(start).Round(time.Second), float64(r)/1024))
 		}
 		wg.Wait()
-		b.Logf("RSS over %d invokes (%d failed): %s", calls.Load(), failed.Load(), strings.Join(curve, ", "))
+		took := time.Since(start)
+		b.Logf("RSS over %d invokes in %s (%.0f/s, %d failed; load average %s): %s", calls.Load(), took.Round(time.Second),
+			float64(calls.Load())/took.Seconds(), failed.Load(), loadAverage(), strings.Join(curve, ", "))
 		b.ReportMetric(float64(calls.Load()), "invokes")
+		b.ReportMetric(took.Seconds(), "seconds")
+		b.ReportMetric(float64(startRSS)/1024, "rss-start-MB")
 		b.ReportMetric(float64(first)/1024, "rss-first-tenth-MB")
 		b.ReportMetric(float64(last)/1024, "rss-end-MB")
 		b.ReportMetric(100*float64(last-first)/float64(first), "rss-growth-%")
