@@ -64,7 +64,7 @@ func (a *Gateway) CallLink(ctx context.Context, in LinkCall) (LinkResult, error)
 		return LinkResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRejected, err)
 	}
 	if a.Budget != nil && in.Provider != llm.BuiltinName {
-		wait, err := a.Budget.Take(ctx, in.Provider, in.Request.Model)
+		wait, reserved, err := gateway.TakeLinkSlot(ctx, a.Budget, in, info.Attempt)
 		switch {
 		case err != nil:
 			// The budget's store failed: the call goes on (the provider's own 429s still apply).
@@ -74,7 +74,7 @@ func (a *Gateway) CallLink(ctx context.Context, in LinkCall) (LinkResult, error)
 			// and calls again; the attempts made so far go with the error.
 			return LinkResult{}, temporal.NewApplicationErrorWithOptions(
 				(&gateway.BudgetError{Provider: in.Provider, Model: in.Request.Model, Wait: wait}).Error(), gateway.ErrTypeBudget,
-				temporal.ApplicationErrorOptions{NextRetryDelay: wait, Details: []any{attempt - 1}})
+				temporal.ApplicationErrorOptions{NextRetryDelay: wait, Details: []any{attempt - 1, reserved}})
 		}
 	}
 	res, err := gateway.CallLink(ctx, a.Providers, in, attempt)

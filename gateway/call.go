@@ -26,6 +26,12 @@ type LinkCall struct {
 	// AttemptsBefore is how many attempts of the link earlier activities made (before a wait for
 	// the model's budget): the activity's own attempts count on from there.
 	AttemptsBefore int `json:"attempts_before,omitempty"`
+	// ReserveUntil is how far ahead the activity may reserve its model's next slot when none is
+	// free now (the end of the workflow's wait for the link); zero: no reservation.
+	ReserveUntil time.Time `json:"reserve_until,omitzero"`
+	// SlotReserved says an earlier activity reserved this call's slot (TakeLinkSlot): the
+	// activity's first attempt goes without taking one.
+	SlotReserved bool `json:"slot_reserved,omitempty"`
 }
 
 // LinkResult is one link's answer.

@@ -43,10 +43,12 @@ type Gateway struct {
 	reuse reuseCache
 }
 
-// Budget takes one call from a model's shared rate budget: it returns 0 when the call may go
-// now, or how long until it may (nothing is taken then).
+// Budget takes one call from a model's shared rate budget: the slot free now (wait 0), or the
+// next one if it comes within `within`, reserved for the caller, who waits and then calls
+// without taking again (reserved true, wait > 0); or, when the next slot is further off,
+// nothing (reserved false, wait until that slot).
 type Budget interface {
-	Take(ctx context.Context, provider, model string) (wait time.Duration, err error)
+	Reserve(ctx context.Context, provider, model string, within time.Duration) (wait time.Duration, reserved bool, err error)
 }
 
 // Request is one synchronous role call.
@@ -289,25 +291,22 @@ func (g *Gateway) callLink(ctx context.Context, call LinkCall, link roles.Link, 
 	}
 }
 
-// waitBudget waits for room in the link's model budget, up to the deadline.
+// waitBudget takes the link's slot from its model's budget: free now, or reserved ahead up to
+// the deadline and waited for (callers that wait together each have their own slot, so they
+// do not wake together and collide). A caller that gives up while it waits wastes its slot.
 func (g *Gateway) waitBudget(ctx context.Context, link roles.Link, deadline time.Time) error {
-	for {
-		wait, err := g.Budget.Take(ctx, link.Provider, link.Model)
-		if err != nil {
-			// The budget's store failed: the call goes on (the provider's own 429s still apply).
-			g.logger().Warn("rate budget", "provider", link.Provider, "model", link.Model, "error", err)
-			return nil
-		}
-		if wait <= 0 {
-			return nil
-		}
-		if time.Now().Add(wait).After(deadline) {
-			return &BudgetError{Provider: link.Provider, Model: link.Model, Wait: wait}
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return err
-		}
+	wait, reserved, err := g.Budget.Reserve(ctx, link.Provider, link.Model, max(0, time.Until(deadline)))
+	switch {
+	case err != nil:
+		// The budget's store failed: the call goes on (the provider's own 429s still apply).
+		g.logger().Warn("rate budget", "provider", link.Provider, "model", link.Model, "error", err)
+		return nil
+	case !reserved:
+		return &BudgetError{Provider: link.Provider, Model: link.Model, Wait: wait}
+	case wait > 0:
+		return sleep(ctx, wait)
 	}
+	return nil
 }
 
 func (g *Gateway) record(call LinkCall, res LinkResult, err error, callID, runID string) {

@@ -199,3 +199,86 @@ func TestCallIDsStartWithTheTime(t *testing.T) {
 	calls, _ := st.snapshot()
 	require.True(t, strings.HasPrefix(calls[0].ID, calls[0].WorkflowID+"/"), "the record's ID starts with its call's")
 }
+
+// countingBudget counts the reservations asked of a budget and remembers their horizons.
+type countingBudget struct {
+	gateway.Budget
+	mu      sync.Mutex
+	within  []time.Duration
+	refused int
+}
+
+func (c *countingBudget) Reserve(ctx context.Context, provider, model string, within time.Duration) (time.Duration, bool, error) {
+	var wait time.Duration
+	reserved := true
+	var err error
+	if c.Budget != nil {
+		wait, reserved, err = c.Budget.Reserve(ctx, provider, model, within)
+	}
+	c.mu.Lock()
+	c.within = append(c.within, within)
+	if !reserved {
+		c.refused++
+	}
+	c.mu.Unlock()
+	return wait, reserved, err
+}
+
+// Callers that find no free slot each reserve one of their own ahead and call when it comes,
+// without asking the budget again: one reservation per call, however many wait together.
+func TestInvokeWaitsForItsReservedSlot(t *testing.T) {
+	srv := llmtest.NewServer(t)
+	g, _ := newGateway(t, srv)
+	st, err := store.OpenSQLite(t.Context(), t.TempDir()+"/vigil.db")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	budget := &countingBudget{Budget: gateway.NewStoreBudget(st, []llm.ModelInfo{{Provider: "local", Model: "m", RPM: 600}})}
+	g.Budget, g.MaxWait = budget, time.Minute
+	const callers = 6
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for i := 0; i < callers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := g.Invoke(context.Background(), gateway.Request{Role: role(0), Client: "c", Messages: []llm.Message{{Role: "user", Content: "q"}}})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, callers, srv.Count())
+	require.Len(t, budget.within, callers, "one reservation per call")
+	require.Zero(t, budget.refused)
+	for _, w := range budget.within {
+		require.InDelta(t, float64(time.Minute), float64(w), float64(5*time.Second), "reserved up to the invoke's wait limit")
+	}
+}
+
+// An activity reserves ahead only up to its workflow's wait for the link, and the first attempt
+// of a call whose slot was reserved takes none; a retry of that call takes one again.
+func TestTakeLinkSlot(t *testing.T) {
+	b := &countingBudget{}
+	in := gateway.LinkCall{Provider: "local", Request: llm.Request{Model: "m"}}
+	_, reserved, err := gateway.TakeLinkSlot(context.Background(), b, in, 1)
+	require.NoError(t, err)
+	require.True(t, reserved)
+	in.ReserveUntil = time.Now().Add(10 * time.Minute)
+	_, _, _ = gateway.TakeLinkSlot(context.Background(), b, in, 1)
+	in.ReserveUntil = time.Now().Add(-time.Minute)
+	_, _, _ = gateway.TakeLinkSlot(context.Background(), b, in, 1)
+	require.Len(t, b.within, 3)
+	require.Zero(t, b.within[0], "no horizon: nothing reserved ahead")
+	require.InDelta(t, float64(10*time.Minute), float64(b.within[1]), float64(5*time.Second))
+	require.Zero(t, b.within[2], "a horizon already past: nothing reserved ahead")
+	in.SlotReserved = true
+	_, reserved, err = gateway.TakeLinkSlot(context.Background(), b, in, 1)
+	require.NoError(t, err)
+	require.True(t, reserved)
+	require.Len(t, b.within, 3, "the reserved slot's call takes none")
+	_, _, _ = gateway.TakeLinkSlot(context.Background(), b, in, 2)
+	require.Len(t, b.within, 4, "its retry takes one")
+}

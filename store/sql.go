@@ -392,11 +392,19 @@ ON CONFLICT (id) DO NOTHING`)
 	})
 }
 
-// TakeRate implements Store: one upsert computes the row's new theoretical arrival time (tat,
-// in microseconds) and whether the slot was taken, both from the row's old values.
+// TakeRate implements Store (ReserveRate reserving nothing ahead).
 func (s *sqlStore) TakeRate(ctx context.Context, key string, interval time.Duration, burst int) (time.Duration, error) {
+	wait, _, err := s.ReserveRate(ctx, key, interval, burst, 0)
+	return wait, err
+}
+
+// ReserveRate implements Store: one upsert computes the row's new theoretical arrival time (tat,
+// in microseconds) and whether the slot was taken, both from the row's old values. A slot is
+// taken when it is free within `within` of now; the wait is until the slot taken (or, when none
+// was, until the next one).
+func (s *sqlStore) ReserveRate(ctx context.Context, key string, interval time.Duration, burst int, within time.Duration) (time.Duration, bool, error) {
 	if key == "" || interval <= 0 {
-		return 0, fmt.Errorf("store: rate budget needs a key and a positive interval")
+		return 0, false, fmt.Errorf("store: rate budget needs a key and a positive interval")
 	}
 	if burst < 1 {
 		burst = 1
@@ -404,6 +412,7 @@ func (s *sqlStore) TakeRate(ctx context.Context, key string, interval time.Durat
 	now := time.Now().UnixMicro()
 	step := interval.Microseconds()
 	tau := step * int64(burst-1)
+	ahead := tau + max(within, 0).Microseconds()
 	g := s.d.greatest
 	var tat int64
 	var taken bool
@@ -412,14 +421,15 @@ ON CONFLICT (key) DO UPDATE SET
   taken = `+g+`(rate_budgets.tat, CAST($2 AS BIGINT)) - CAST($2 AS BIGINT) <= CAST($4 AS BIGINT),
   tat = CASE WHEN `+g+`(rate_budgets.tat, CAST($2 AS BIGINT)) - CAST($2 AS BIGINT) <= CAST($4 AS BIGINT)
              THEN `+g+`(rate_budgets.tat, CAST($2 AS BIGINT)) + CAST($3 AS BIGINT) ELSE rate_budgets.tat END
-RETURNING tat, taken`, key, now, step, tau).Scan(&tat, &taken)
+RETURNING tat, taken`, key, now, step, ahead).Scan(&tat, &taken)
 	if err != nil {
-		return 0, fmt.Errorf("store: take rate budget %q: %w", key, err)
+		return 0, false, fmt.Errorf("store: take rate budget %q: %w", key, err)
 	}
 	if taken {
-		return 0, nil
+		// The slot taken is the one before the new tat: free now (burst room left), or ahead.
+		return time.Duration(max(0, tat-step-now-tau)) * time.Microsecond, true, nil
 	}
-	return time.Duration(tat-now-tau) * time.Microsecond, nil
+	return time.Duration(tat-now-tau) * time.Microsecond, false, nil
 }
 
 // ListLLMCalls implements Store.

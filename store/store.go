@@ -123,6 +123,13 @@ type Store interface {
 	// then). One atomic statement per call, so every process sharing the database takes from
 	// the same budget; their clocks must agree (NTP): a skew shifts a process's view of it.
 	TakeRate(ctx context.Context, key string, interval time.Duration, burst int) (time.Duration, error)
+	// ReserveRate is TakeRate that may also take a slot ahead: when no slot is free now but the
+	// next one comes within `within`, it is taken (reserved) for the caller, who waits the
+	// returned time and then calls without taking again. It returns the wait until the slot taken
+	// and true (0: free now), or, when the next slot is further off, the wait until it and false
+	// (nothing is taken). Callers that are refused together and come back together collide again;
+	// reserved slots are each caller's own. A caller that gives up after reserving wastes its slot.
+	ReserveRate(ctx context.Context, key string, interval time.Duration, burst int, within time.Duration) (time.Duration, bool, error)
 }
 
 // MaxOnceKeys bounds the keys ClaimOnce keeps. Only authenticated requests claim keys, each

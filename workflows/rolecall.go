@@ -85,9 +85,10 @@ func callLinkLocally(ctx workflow.Context, call activities.LinkCall, link roles.
 
 // callLinkBudgeted calls a link of a model with a requests-per-minute budget as an activity on
 // the model's queue, with the link's retry policy. When the model's shared budget (held in the
-// store, taken by every replica and both call paths) has no slot yet, the activity says how long
-// until one frees: the workflow sleeps that long on a timer — durably, holding no worker slot —
-// and calls again with the attempts left, for at most LinkQueueWait in all.
+// store, taken by every replica and both call paths) has no slot yet, the activity reserves the
+// next one and says how long until it: the workflow sleeps that long on a timer — durably,
+// holding no worker slot — and calls again with the attempts left, without taking another slot,
+// for at most LinkQueueWait in all.
 func callLinkBudgeted(ctx workflow.Context, call activities.LinkCall, link roles.Link) (activities.LinkResult, error) {
 	var gw *activities.Gateway
 	base := workflow.GetInfo(ctx).TaskQueueName
@@ -96,6 +97,7 @@ func callLinkBudgeted(ctx workflow.Context, call activities.LinkCall, link roles
 	for {
 		opts := linkActivityOptions(base, link)
 		opts.RetryPolicy.MaximumAttempts = int32(maxAttempts - call.AttemptsBefore)
+		call.ReserveUntil = until
 		var res activities.LinkResult
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), gw.CallLink, call).Get(ctx, &res)
 		var appErr *temporal.ApplicationError
@@ -103,12 +105,13 @@ func callLinkBudgeted(ctx workflow.Context, call activities.LinkCall, link roles
 			return res, err
 		}
 		var made int
+		var reserved bool // the activity took the slot after the wait for this call (gateway.TakeLinkSlot)
 		if appErr.HasDetails() {
-			_ = appErr.Details(&made)
+			_ = appErr.Details(&made, &reserved)
 		}
-		call.AttemptsBefore = made
+		call.AttemptsBefore, call.SlotReserved = made, reserved
 		wait := appErr.NextRetryDelay()
-		if call.AttemptsBefore >= maxAttempts || workflow.Now(ctx).Add(wait).After(until) {
+		if call.AttemptsBefore >= maxAttempts || (!reserved && workflow.Now(ctx).Add(wait).After(until)) {
 			return res, err
 		}
 		if err := workflow.Sleep(ctx, wait); err != nil {

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PingAndBackend", testPingAndBackend},
 		{"LLMCall/Batch", testLLMCallBatch},
 		{"RateBudget/GCRA", testRateBudget},
+		{"RateBudget/Reserve", testRateReserve},
 		{"Delivery/RecordAndReplace", testDelivery},
 		{"Incident/Paging", testIncidentPaging},
 		{"EmptyStore", testEmptyStore},
@@ -1265,4 +1266,58 @@ func testRateBudget(t *testing.T, s store.Store) {
 	}
 	wg.Wait()
 	require.Equal(t, 2, taken)
+}
+
+func testRateReserve(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const step = 100 * time.Millisecond
+	// Free now: taken, no wait. Then each reservation takes the next slot: 100 ms, 200 ms.
+	wait, ok, err := s.ReserveRate(ctx, "llm/p/r", step, 1, time.Second)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Zero(t, wait)
+	var last time.Duration
+	for i := 1; i <= 2; i++ {
+		wait, ok, err = s.ReserveRate(ctx, "llm/p/r", step, 1, time.Second)
+		require.NoError(t, err)
+		require.True(t, ok, "slot %d is within a second", i)
+		require.InDelta(t, float64(time.Duration(i)*step), float64(wait), float64(40*time.Millisecond))
+		require.Greater(t, wait, last, "each reservation is a later slot")
+		last = wait
+	}
+	// The next slot (~300 ms) is further off than 50 ms: refused, and nothing is taken.
+	wait, ok, err = s.ReserveRate(ctx, "llm/p/r", step, 1, 50*time.Millisecond)
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.InDelta(t, float64(3*step), float64(wait), float64(40*time.Millisecond))
+	wait2, ok, err := s.ReserveRate(ctx, "llm/p/r", step, 1, time.Second)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.InDelta(t, float64(wait), float64(wait2), float64(40*time.Millisecond), "the refused call took nothing")
+	// TakeRate reserves nothing ahead: it is refused while the reservations stand.
+	w, err := s.TakeRate(ctx, "llm/p/r", step, 1)
+	require.NoError(t, err)
+	require.Positive(t, w)
+
+	// Concurrent reservations each get a slot of their own: an hour apart.
+	var mu sync.Mutex
+	slots := map[int]int{}
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w, ok, err := s.ReserveRate(ctx, "llm/p/queue", time.Hour, 1, 24*time.Hour)
+			if err == nil && ok {
+				mu.Lock()
+				slots[int((w+time.Minute)/time.Hour)]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	require.Len(t, slots, 20, "20 distinct slots: %v", slots)
+	for h := 0; h < 20; h++ {
+		require.Equal(t, 1, slots[h], "hour %d", h)
+	}
 }
