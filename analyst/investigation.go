@@ -269,6 +269,9 @@ func conclude(alert *profile.Alert, inv *Investigation) conclusion {
 	}
 	c.dateOnset(inv)
 	c.suspect = c.suspectChange(inv)
+	if c.surge == nil {
+		c.surge = c.surgeEpisode(inv)
+	}
 	slices.SortStableFunc(c.degraded, metricOrder(alert))
 	for _, t := range inv.Tables {
 		rows := slices.Clone(t.Rows)
@@ -328,7 +331,7 @@ func (c *conclusion) dateOnset(inv *Investigation) {
 			continue
 		}
 		for _, e := range f.Episodes {
-			if e.To.Before(c.start.Add(-episodeBeforeAlert)) || e.From.After(c.start.Add(onsetSlack)) {
+			if e.Surge || e.To.Before(c.start.Add(-episodeBeforeAlert)) || e.From.After(c.start.Add(onsetSlack)) {
 				continue
 			}
 			if e.CalmFrom == nil {
@@ -391,7 +394,7 @@ func (c *conclusion) suspectChange(inv *Investigation) *Change {
 	// An episode that ended after the deployment (the one it fixed, say) starts the calm later.
 	for _, f := range inv.Health {
 		for _, e := range f.Episodes {
-			if e.To.Before(onset) && e.To.After(since) {
+			if !e.Surge && e.To.Before(onset) && e.To.After(since) {
 				since = e.To.Add(time.Minute)
 			}
 		}
@@ -404,6 +407,29 @@ func (c *conclusion) suspectChange(inv *Investigation) *Change {
 		return nil
 	}
 	return cand
+}
+
+// surgeBeforeOnset is how long after the regression's onset a traffic surge may begin and still
+// be taken for its cause (the rate windows smear both).
+const surgeBeforeOnset = 5 * time.Minute
+
+// surgeEpisode is a traffic surge around the alert (an episode of the traffic at least twice its
+// baselines) that began by the regression's onset, as a finding over the surge: a window's
+// medians miss a surge that began in its last minutes, as the alert's do when it is investigated
+// at once.
+func (c *conclusion) surgeEpisode(inv *Investigation) *finding {
+	for _, f := range inv.Health {
+		for _, e := range f.Episodes {
+			if !e.Surge || e.To.Before(c.start.Add(-episodeBeforeAlert)) || e.From.After(c.start.Add(onsetSlack)) {
+				continue
+			}
+			if c.onset != nil && e.From.After(c.onset.Add(surgeBeforeOnset)) {
+				continue
+			}
+			return &finding{metric: f.Metric, cur: e.Level, day: e.Day, wk: e.Week, haveBase: e.Day != nil || e.Week != nil}
+		}
+	}
+	return nil
 }
 
 // preceding is the latest deployment that had finished by t (slack allowed, for a rollout whose
@@ -430,6 +456,9 @@ func (c *conclusion) calmSince(inv *Investigation, since, onset time.Time) bool 
 			continue
 		}
 		for _, e := range f.Episodes {
+			if e.Surge {
+				continue
+			}
 			if e.From.Before(onset) && !e.To.Before(since) {
 				return false
 			}

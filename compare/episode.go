@@ -20,6 +20,14 @@ type Episode struct {
 	// and the excess grew steadily; From is then where the fitted line leaves the baseline,
 	// before the first worse point (a leak is worse long before it is materially worse).
 	Ramp bool `json:"ramp,omitempty"`
+	// Surge marks a rise of the traffic (a metric marked Traffic) to at least twice its
+	// baselines: not a regression itself.
+	Surge bool `json:"surge,omitempty"`
+	// Level is the metric's median over the episode, and Day and Week its baselines' (nil: no
+	// data there).
+	Level float64  `json:"level"`
+	Day   *float64 `json:"day,omitempty"`
+	Week  *float64 `json:"week,omitempty"`
 }
 
 // Episode detection: a run of worse points at least episodeMinPoints long, gaps of at most
@@ -41,6 +49,23 @@ func episodes(m Metric, minRel, minAbs float64) []Episode {
 	if m.Direction == LowerIsWorse {
 		sign = -1
 	}
+	out := findEpisodes(m, sign, minRel, minAbs)
+	if m.Traffic {
+		// The traffic's surges too (at least twice the baselines): not regressions, but what
+		// a regression that began with one may be the load's doing.
+		for _, e := range findEpisodes(m, 1, surgeMinRel, 0) {
+			e.Surge = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// surgeMinRel is the rise of the traffic over its baselines that makes a surge episode.
+const surgeMinRel = 1.0
+
+// findEpisodes finds the episodes in which sign×(current − baseline) is material.
+func findEpisodes(m Metric, sign, minRel, minAbs float64) []Episode {
 	n := len(m.Current)
 	// worse: 1 worse, 0 in line, -1 unknown (a point or both baselines missing); excess and
 	// thr: how much worse than the baselines, and what is material there.
@@ -99,6 +124,7 @@ func episodes(m Metric, minRel, minAbs float64) []Episode {
 				t := at(calm)
 				e.CalmFrom = &t
 			}
+			e.Level, e.Day, e.Week = spanMedians(m, first, last)
 			out = append(out, e)
 		}
 		i = last + 1
@@ -216,4 +242,26 @@ func calmBefore(worse []int, i int) (calm, known int) {
 		calm = j
 	}
 	return calm, known
+}
+
+// spanMedians is the median of m's current values from i to j and those of its baselines.
+func spanMedians(m Metric, i, j int) (level float64, day, week *float64) {
+	span := func(xs []float64) []float64 {
+		if i >= len(xs) {
+			return nil
+		}
+		return clean(xs[i:min(j+1, len(xs))])
+	}
+	if level = median(span(m.Current)); math.IsNaN(level) {
+		level = 0 // never: an episode has known points; JSON has no NaN
+	}
+	if d := span(m.Day); len(d) > 0 {
+		v := median(d)
+		day = &v
+	}
+	if w := span(m.Week); len(w) > 0 {
+		v := median(w)
+		week = &v
+	}
+	return level, day, week
 }

@@ -140,3 +140,21 @@ func TestStaircaseIsNoRamp(t *testing.T) {
 	require.False(t, f.Episodes[0].Ramp)
 	require.Equal(t, start.Add(100*time.Minute), f.Episodes[0].From)
 }
+
+// TestTrafficSurgeEpisode: the traffic doubling and more is a surge episode (not a regression),
+// with its level and baselines.
+func TestTrafficSurgeEpisode(t *testing.T) {
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	m := Metric{Name: "throughput", Direction: LowerIsWorse, Traffic: true, Current: series(60, 100, [3]float64{45, 60, 350}),
+		Day: series(60, 100), Week: series(60, 100), MinRelChange: 0.5, Start: start, Step: time.Minute}
+	f := Compare(m, DefaultOptions())
+	require.Len(t, f.Episodes, 1)
+	e := f.Episodes[0]
+	require.True(t, e.Surge)
+	require.Equal(t, start.Add(45*time.Minute), e.From)
+	require.Equal(t, 350.0, e.Level)
+	require.Equal(t, 100.0, *e.Day)
+	// A rise of half is no surge.
+	m.Current = series(60, 100, [3]float64{45, 60, 150})
+	require.Empty(t, Compare(m, DefaultOptions()).Episodes)
+}
