@@ -559,8 +559,27 @@ func InvestigationPrompt(alert *profile.Alert, inv *Investigation) string {
 	if f, ok := inv.failed(PartHealth); ok {
 		line("- could not be compared (%s)", f.Error)
 	}
+	if !inv.OnsetFrom.IsZero() {
+		line("(Minute by minute from %s, read but not judged, to date when a change began: the episodes below.)", inv.OnsetFrom.UTC().Format(time.RFC3339))
+	}
 	for _, f := range inv.Health {
 		line("- [%s] %s %s: %s", f.Kind, f.Metric, f.Verdict, oneLine(f.Summary))
+		for _, e := range f.Episodes {
+			what := "worse than both baselines"
+			if e.Surge {
+				what = "a traffic surge, at least twice both baselines"
+			}
+			seen := "its start not seen (already so when the data begin, or no calm stretch before it)"
+			if e.CalmFrom != nil {
+				seen = "in line with the baselines from " + e.CalmFrom.UTC().Format(time.RFC3339) + " until then"
+			}
+			ramp := ""
+			if e.Ramp {
+				ramp = ", creeping up (its start fitted)"
+			}
+			line("  episode: %s from %s to %s%s, median %s (1d %s, 1w %s); %s", what, e.From.UTC().Format(time.RFC3339),
+				e.To.UTC().Format(time.RFC3339), ramp, strconv.FormatFloat(e.Level, 'g', 4, 64), fmtOpt(e.Day), fmtOpt(e.Week), seen)
+		}
 	}
 	if f, ok := inv.failed(PartTrace); ok {
 		line("Exemplar traces: could not be read (%s)", f.Error)
@@ -606,6 +625,14 @@ func InvestigationPrompt(alert *profile.Alert, inv *Investigation) string {
 		}
 	}
 	return b.String()
+}
+
+// fmtOpt formats an optional number for the prompt ("none" when nil).
+func fmtOpt(p *float64) string {
+	if p == nil {
+		return "none"
+	}
+	return strconv.FormatFloat(*p, 'g', 4, 64)
 }
 
 // investigationPhrases writes the sentences of an investigated report in one language.

@@ -319,3 +319,21 @@ func TestWriteInvestigatedNeverPanics(t *testing.T) {
 	}
 	t.Logf("%d reports written", n)
 }
+
+// TestInvestigationPromptCarriesTheEpisodes: the role's prompt gets the same dating facts as the
+// built-in analyst.
+func TestInvestigationPromptCarriesTheEpisodes(t *testing.T) {
+	al, inv := investigatedAlert()
+	start := al.StartsAt
+	calm := start.Add(-40 * time.Minute)
+	inv.OnsetFrom = start.Add(-150 * time.Minute)
+	day := 0.005
+	inv.Health[1].Episodes = []compare.Episode{{From: start.Add(-12 * time.Minute), To: start, CalmFrom: &calm, Level: 0.07, Day: &day}}
+	p := InvestigationPrompt(al, inv)
+	for _, want := range []string{"read but not judged, to date when a change began",
+		"episode: worse than both baselines from 2026-12-02T03:02:00Z to 2026-12-02T03:14:00Z, median 0.07 (1d 0.005, 1w none); in line with the baselines from 2026-12-02T02:34:00Z until then"} {
+		if !strings.Contains(p, want) {
+			t.Errorf("prompt lacks %q:\n%s", want, p)
+		}
+	}
+}
