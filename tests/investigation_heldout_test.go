@@ -174,6 +174,11 @@ func TestInvestigationHeldOut(t *testing.T) {
 // deployments recorded by Vigil, one Alertmanager-format alert each; it logs the per-family table
 // (en and ko) and the misses, and fails only below 50 %.
 func runHeldOut(t *testing.T, set []heldOutAlert) {
+	runHeldOutUntil(t, set, os.Getenv("VIGIL_HELDOUT_AT_START") != "")
+}
+
+// runHeldOutUntil is runHeldOut with the history ending at the alert's start when atStart.
+func runHeldOutUntil(t *testing.T, set []heldOutAlert, atStart bool) {
 	dir := t.TempDir()
 	now := time.Now().UTC().Truncate(time.Minute)
 	alertAt := now.Add(-2 * time.Hour)
@@ -190,7 +195,7 @@ func runHeldOut(t *testing.T, set []heldOutAlert) {
 	// the 30 minutes after its start; VIGIL_HELDOUT_AT_START=1 ends it at the alert's start, as an
 	// investigation that runs when the alert fires sees it.
 	end := now.Add(-time.Hour)
-	if os.Getenv("VIGIL_HELDOUT_AT_START") != "" {
+	if atStart {
 		end = alertAt.Add(time.Minute)
 	}
 	writeShapedHistory(t, om, alertSegments(alertAt, end, 8*time.Hour), apps,
@@ -281,8 +286,7 @@ func runHeldOut(t *testing.T, set []heldOutAlert) {
 // the alert fires sees them: the metrics end at the alert's start (no minutes after it in the
 // window). Same figures, same floor.
 func TestInvestigationHeldOutAtStart(t *testing.T) {
-	t.Setenv("VIGIL_HELDOUT_AT_START", "1")
 	for name, set := range map[string][]heldOutAlert{"1": heldOutAlerts, "2": heldOutAlerts2, "3": heldOutAlerts3, "4": heldOutAlerts4} {
-		t.Run("set"+name, func(t *testing.T) { runHeldOut(t, set) })
+		t.Run("set"+name, func(t *testing.T) { runHeldOutUntil(t, set, true) })
 	}
 }
